@@ -1,0 +1,212 @@
+package org.mimi4j;
+
+import org.mimi4j.io.Json;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sizes of a Mimi model, named as in transformers' {@code MimiConfig} (config.json of {@code kyutai/mimi}).
+ * {@link #released()} is the configuration of the released checkpoint, used when no config.json is given.
+ *
+ * @param upsamplingRatios decoder order [8,6,5,4]; the encoder uses them reversed
+ * @param slidingWindow    transformer context in 25 Hz steps (moshi {@code context})
+ * @param numQuantizers    codebooks in the checkpoint (semantic + acoustic)
+ */
+public record MimiConfig(
+        int samplingRate,
+        double frameRate,
+        int audioChannels,
+        int hiddenSize,
+        int numFilters,
+        int numResidualLayers,
+        int[] upsamplingRatios,
+        int kernelSize,
+        int lastKernelSize,
+        int residualKernelSize,
+        int dilationGrowthRate,
+        int compress,
+        int codebookSize,
+        int codebookDim,
+        int numQuantizers,
+        int numSemanticQuantizers,
+        int upsampleGroups,
+        int numHiddenLayers,
+        int intermediateSize,
+        int numAttentionHeads,
+        int headDim,
+        double normEps,
+        double ropeTheta,
+        int slidingWindow) {
+
+    public MimiConfig {
+        upsamplingRatios = upsamplingRatios.clone();
+        if (hiddenSize != numAttentionHeads * headDim) {
+            throw new CheckpointException("config: hidden_size " + hiddenSize + " != num_attention_heads " + numAttentionHeads + " x head_dim " + headDim);
+        }
+        if (numSemanticQuantizers < 1 || numQuantizers <= numSemanticQuantizers) {
+            throw new CheckpointException("config: need num_quantizers > num_semantic_quantizers >= 1, got " + numQuantizers + " and " + numSemanticQuantizers);
+        }
+        if (audioChannels != 1) throw new CheckpointException("config: audio_channels " + audioChannels + " is not supported (Mimi is mono)");
+    }
+
+    /** The configuration of Kyutai's released Mimi (kyutai/mimi, tokenizer-e351c8d8-checkpoint125). */
+    public static MimiConfig released() {
+        return new MimiConfig(24000, 12.5, 1, 512, 64, 1, new int[]{8, 6, 5, 4}, 7, 3, 3, 2, 2,
+                2048, 256, 32, 1, 512, 8, 2048, 8, 64, 1e-5, 10000.0, 250);
+    }
+
+    @Override
+    public int[] upsamplingRatios() {
+        return upsamplingRatios.clone();
+    }
+
+    /** Samples per 25 Hz encoder step (product of the ratios, 960). */
+    public int hopLength() {
+        int h = 1;
+        for (int r : upsamplingRatios) h *= r;
+        return h;
+    }
+
+    /** Samples per code frame (1920 for the released model). */
+    public int frameSize() {
+        return (int) Math.round(samplingRate / frameRate);
+    }
+
+    /** Encoder-rate steps per code frame (2): the stride of the learnt downsample. */
+    public int downsampleStride() {
+        return frameSize() / hopLength();
+    }
+
+    /** Reads a transformers config.json; absent keys take the released values, as transformers' defaults do. */
+    public static MimiConfig fromJson(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read config (" + e.getMessage() + ")");
+        }
+        Object root;
+        try {
+            root = Json.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(file + ": " + e.getMessage());
+        }
+        if (!(root instanceof Map<?, ?> m)) throw new CheckpointException(file + ": config is not a JSON object");
+        Object type = m.get("model_type");
+        if (type != null && !"mimi".equals(type)) throw new CheckpointException(file + ": model_type is \"" + type + "\", expected \"mimi\"");
+        MimiConfig d = released();
+        Reader r = new Reader(file, m);
+        int hidden = r.i("hidden_size", d.hiddenSize);
+        int heads = r.i("num_attention_heads", d.numAttentionHeads);
+        int headDim = r.i("head_dim", hidden / heads);
+        if (r.m.containsKey("num_key_value_heads") && r.i("num_key_value_heads", heads) != heads) {
+            throw new CheckpointException(file + ": num_key_value_heads != num_attention_heads is not supported by Mimi");
+        }
+        String act = r.s("hidden_act", "gelu");
+        if (!act.equals("gelu")) throw new CheckpointException(file + ": hidden_act \"" + act + "\" is not supported (Mimi uses exact gelu)");
+        if (!r.b("use_causal_conv", true)) throw new CheckpointException(file + ": use_causal_conv false is not supported");
+        String pad = r.s("pad_mode", "constant");
+        if (!pad.equals("constant")) throw new CheckpointException(file + ": pad_mode \"" + pad + "\" is not supported");
+        if (r.b("use_conv_shortcut", false)) throw new CheckpointException(file + ": use_conv_shortcut true is not supported");
+        int vqHidden = r.i("vector_quantization_hidden_dimension", d.codebookDim);
+        int codebookDim = r.i("codebook_dim", vqHidden);
+        if (vqHidden != codebookDim) throw new CheckpointException(file + ": codebook_dim " + codebookDim + " != vector_quantization_hidden_dimension " + vqHidden + " is not supported");
+        return new MimiConfig(
+                r.i("sampling_rate", d.samplingRate),
+                r.d("frame_rate", d.frameRate),
+                r.i("audio_channels", d.audioChannels),
+                hidden,
+                r.i("num_filters", d.numFilters),
+                r.i("num_residual_layers", d.numResidualLayers),
+                r.ints("upsampling_ratios", d.upsamplingRatios),
+                r.i("kernel_size", d.kernelSize),
+                r.i("last_kernel_size", d.lastKernelSize),
+                r.i("residual_kernel_size", d.residualKernelSize),
+                r.i("dilation_growth_rate", d.dilationGrowthRate),
+                r.i("compress", d.compress),
+                r.i("codebook_size", d.codebookSize),
+                codebookDim,
+                r.i("num_quantizers", d.numQuantizers),
+                r.i("num_semantic_quantizers", d.numSemanticQuantizers),
+                r.i("upsample_groups", d.upsampleGroups),
+                r.i("num_hidden_layers", d.numHiddenLayers),
+                r.i("intermediate_size", d.intermediateSize),
+                heads,
+                headDim,
+                r.d("norm_eps", d.normEps),
+                r.d("rope_theta", d.ropeTheta),
+                r.i("sliding_window", d.slidingWindow));
+    }
+
+    private record Reader(Path file, Map<?, ?> m) {
+        int i(String k, int def) {
+            Object v = m.get(k);
+            if (v == null) return def;
+            if (v instanceof Long l && l >= Integer.MIN_VALUE && l <= Integer.MAX_VALUE) return (int) (long) l;
+            if (v instanceof Double dd && dd == Math.rint(dd)) return (int) (double) dd;
+            throw new CheckpointException(file + ": " + k + " must be an integer, got " + v);
+        }
+
+        double d(String k, double def) {
+            Object v = m.get(k);
+            if (v == null) return def;
+            if (v instanceof Number n) return n.doubleValue();
+            throw new CheckpointException(file + ": " + k + " must be a number, got " + v);
+        }
+
+        boolean b(String k, boolean def) {
+            Object v = m.get(k);
+            if (v == null) return def;
+            if (v instanceof Boolean bb) return bb;
+            throw new CheckpointException(file + ": " + k + " must be true or false, got " + v);
+        }
+
+        String s(String k, String def) {
+            Object v = m.get(k);
+            if (v == null) return def;
+            if (v instanceof String ss) return ss;
+            throw new CheckpointException(file + ": " + k + " must be a string, got " + v);
+        }
+
+        int[] ints(String k, int[] def) {
+            Object v = m.get(k);
+            if (v == null) return def;
+            if (v instanceof List<?> l) {
+                int[] out = new int[l.size()];
+                for (int j = 0; j < out.length; j++) {
+                    if (!(l.get(j) instanceof Long x) || x < 1) throw new CheckpointException(file + ": " + k + " must hold positive integers, got " + v);
+                    out[j] = (int) (long) x;
+                }
+                return out;
+            }
+            throw new CheckpointException(file + ": " + k + " must be a list, got " + v);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MimiConfig c && toString().equals(c.toString());
+    }
+
+    @Override
+    public int hashCode() {
+        return toString().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "MimiConfig[sampling_rate=" + samplingRate + ", frame_rate=" + frameRate + ", hidden_size=" + hiddenSize +
+                ", num_filters=" + numFilters + ", upsampling_ratios=" + java.util.Arrays.toString(upsamplingRatios) +
+                ", num_residual_layers=" + numResidualLayers + ", kernel_size=" + kernelSize + ", last_kernel_size=" + lastKernelSize +
+                ", residual_kernel_size=" + residualKernelSize + ", dilation_growth_rate=" + dilationGrowthRate + ", compress=" + compress +
+                ", codebook_size=" + codebookSize + ", codebook_dim=" + codebookDim + ", num_quantizers=" + numQuantizers +
+                ", num_semantic_quantizers=" + numSemanticQuantizers + ", upsample_groups=" + upsampleGroups +
+                ", num_hidden_layers=" + numHiddenLayers + ", intermediate_size=" + intermediateSize +
+                ", num_attention_heads=" + numAttentionHeads + ", head_dim=" + headDim + ", norm_eps=" + normEps +
+                ", rope_theta=" + ropeTheta + ", sliding_window=" + slidingWindow + "]";
+    }
+}
