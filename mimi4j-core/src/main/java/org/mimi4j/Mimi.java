@@ -1,0 +1,463 @@
+package org.mimi4j;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.io.HfHub;
+import org.mimi4j.nn.SeanetDecoder;
+import org.mimi4j.nn.SeanetEncoder;
+import org.mimi4j.nn.SplitResidualVectorQuantizer;
+import org.mimi4j.nn.StreamingConv1d;
+import org.mimi4j.nn.StreamingConvTranspose1d;
+import org.mimi4j.nn.Transformer;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Kyutai's Mimi codec: 24 kHz mono audio to discrete codes at 12.5 Hz and back.
+ * <pre>
+ * encode: audio [1][N] -> SEANet encoder [D][N/960] -> encoder transformer -> learnt stride-2 downsample [D][N/1920]
+ *         -> split RVQ -> codes [K][N/1920]
+ * decode: codes -> RVQ decode [D][T] -> depthwise stride-2 upsample [D][2T] -> decoder transformer -> SEANet decoder
+ *         -> audio [1][T*1920]
+ * </pre>
+ * Names follow transformers' {@code MimiModel} ({@code encode(input_values, padding_mask, num_quantizers)},
+ * {@code decode(audio_codes)}). Immutable and thread-safe once loaded: all streaming state lives in the state
+ * objects of {@link #newEncoderState} / {@link #newDecoderState}, so one model serves any number of streams.
+ */
+public final class Mimi {
+    private final MimiConfig config;
+    private final String source;
+    private final Checkpoint.Layout layout;
+    private final List<String> unusedTensors;
+    final SeanetEncoder encoder;
+    final Transformer encoderTransformer;
+    final StreamingConv1d downsample;
+    final SplitResidualVectorQuantizer quantizer;
+    final StreamingConvTranspose1d upsample;
+    final Transformer decoderTransformer;
+    final SeanetDecoder decoder;
+    /** Code frames per offline compute call, summed over the batch: bounds memory for long inputs. */
+    private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 64);
+
+    private Mimi(Checkpoint ck, MimiConfig c, String source) {
+        this.config = c;
+        this.source = source;
+        this.layout = ck.layout();
+        int d = c.hiddenSize();
+        if (c.frameSize() % c.hopLength() != 0) {
+            throw new CheckpointException("config: frame size " + c.frameSize() + " is not a multiple of the hop length " + c.hopLength());
+        }
+        int ds = c.downsampleStride();
+        encoder = new SeanetEncoder(ck, c);
+        encoderTransformer = new Transformer(ck, "encoder_transformer", c.numHiddenLayers(), d, c.numAttentionHeads(),
+                c.intermediateSize(), c.slidingWindow(), c.normEps(), c.ropeTheta());
+        downsample = StreamingConv1d.load(ck, "downsample.conv.conv.conv", d, d, 2 * ds, ds, 1, true, false);
+        quantizer = new SplitResidualVectorQuantizer(ck, c.numQuantizers(), c.numSemanticQuantizers(), d, c.codebookDim(), c.codebookSize());
+        if (c.upsampleGroups() != 1 && c.upsampleGroups() != d) {
+            throw new CheckpointException("config: upsample_groups " + c.upsampleGroups() + " must be 1 or hidden_size " + d);
+        }
+        upsample = StreamingConvTranspose1d.load(ck, "upsample.convtr.convtr.convtr", d, d, 2 * ds, ds, c.upsampleGroups(), false);
+        decoderTransformer = new Transformer(ck, "decoder_transformer", c.numHiddenLayers(), d, c.numAttentionHeads(),
+                c.intermediateSize(), c.slidingWindow(), c.normEps(), c.ropeTheta());
+        decoder = new SeanetDecoder(ck, c);
+        unusedTensors = ck.unused();
+    }
+
+    // ---------------------------------------------------------------- loading
+
+    /**
+     * Loads a model from a folder (a {@code *.safetensors} weight file, preferring {@code model.safetensors}, and
+     * {@code config.json} if present) or from a weight file (with {@code config.json} beside it if present).
+     * Without a config the released Mimi configuration applies.
+     */
+    public static Mimi load(Path path) {
+        Path weights = path;
+        if (Files.isDirectory(path)) weights = findWeights(path);
+        Path cfg = weights.toAbsolutePath().getParent().resolve("config.json");
+        return load(weights, Files.isRegularFile(cfg) ? MimiConfig.fromJson(cfg) : MimiConfig.released(), weights.toString());
+    }
+
+    /** Loads a weight file with an explicit config.json (null: the released configuration). */
+    public static Mimi load(Path weights, Path configJson) {
+        return load(weights, configJson == null ? MimiConfig.released() : MimiConfig.fromJson(configJson), weights.toString());
+    }
+
+    public static Mimi load(Path weights, MimiConfig config) {
+        return load(weights, config, weights.toString());
+    }
+
+    private static Mimi load(Path weights, MimiConfig config, String source) {
+        if (!Files.exists(weights)) throw new CheckpointException(weights + ": no such file");
+        try (Checkpoint ck = Checkpoint.open(weights)) {
+            return new Mimi(ck, config, source);
+        }
+    }
+
+    private static Path findWeights(Path dir) {
+        Path m = dir.resolve("model.safetensors");
+        if (Files.isRegularFile(m)) return m;
+        List<Path> found = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.safetensors")) {
+            for (Path p : ds) found.add(p);
+        } catch (IOException e) {
+            throw new CheckpointException(dir + ": cannot list (" + e.getMessage() + ")");
+        }
+        if (found.size() == 1) return found.get(0);
+        for (Path p : found) if (p.getFileName().toString().startsWith("tokenizer-")) return p;
+        throw new CheckpointException(dir + ": " + (found.isEmpty() ? "no .safetensors weight file" : "several .safetensors files, name one") + " in the folder");
+    }
+
+    /**
+     * Downloads (or finds in the Hugging Face cache) {@code model.safetensors} and {@code config.json} of a
+     * transformers-layout repository such as {@code kyutai/mimi}, then loads it.
+     */
+    public static Mimi fromPretrained(String repoId) {
+        HfHub hub = HfHub.fromEnvironment();
+        Path weights = hub.download(repoId, "model.safetensors");
+        Path cfg = hub.download(repoId, "config.json");
+        return load(weights, MimiConfig.fromJson(cfg), repoId);
+    }
+
+    /**
+     * Downloads (or finds in the cache) one weight file of a repository, e.g. {@code kyutai/moshiko-pytorch-bf16} and
+     * {@code tokenizer-e351c8d8-checkpoint125.safetensors}; the released configuration applies.
+     */
+    public static Mimi fromPretrained(String repoId, String filename) {
+        Path weights = HfHub.fromEnvironment().download(repoId, filename);
+        return load(weights, MimiConfig.released(), repoId + "/" + filename);
+    }
+
+    // ---------------------------------------------------------------- properties
+
+    public MimiConfig config() {
+        return config;
+    }
+
+    /** Where the weights came from (a path or a hub repository). */
+    public String source() {
+        return source;
+    }
+
+    public Checkpoint.Layout layout() {
+        return layout;
+    }
+
+    /** Tensors of the checkpoint the model does not use (reported, not fatal). */
+    public List<String> unusedTensors() {
+        return unusedTensors;
+    }
+
+    public int sampleRate() {
+        return config.samplingRate();
+    }
+
+    public double frameRate() {
+        return config.frameRate();
+    }
+
+    /** Samples per code frame (1920). */
+    public int frameSize() {
+        return config.frameSize();
+    }
+
+    /** Codebooks in the checkpoint (32 for the released model). */
+    public int totalCodebooks() {
+        return quantizer.totalCodebooks();
+    }
+
+    /** Entries per codebook (2048). */
+    public int cardinality() {
+        return quantizer.cardinality();
+    }
+
+    // ---------------------------------------------------------------- offline API
+
+    /** Codes of a batch and which frames are valid. */
+    public record EncodeResult(int[][][] audioCodes, boolean[][] codesMask) {
+    }
+
+    /** Encodes one clip of 24 kHz mono audio (any length >= 1) to codes [K][ceil(N/1920)], moshi padding. */
+    public int[][] encode(float[] audio, int numQuantizers) {
+        return encode(audio, numQuantizers, Padding.MOSHI);
+    }
+
+    public int[][] encode(float[] audio, int numQuantizers, Padding padding) {
+        return encode(new float[][]{audio}, new int[]{audio.length}, numQuantizers, padding, null).audioCodes()[0];
+    }
+
+    /**
+     * Encodes a right-padded batch {@code audio[B][N]} whose item b has {@code lengths[b]} real samples
+     * (transformers' padding_mask). Returns codes [B][K][ceil(N/1920)] and the mask of valid frames
+     * (t < ceil(lengths[b]/1920)); valid frames equal encoding the item alone. With moshi padding the other frames
+     * are the codes of the zero-padded input, as upstream's batched encode gives; with transformers padding each item
+     * is encoded at its own length and later frames hold 0.
+     */
+    public EncodeResult encode(float[][] audio, int[] lengths, int numQuantizers, Padding padding, Trace trace) {
+        checkNumQuantizers(numQuantizers);
+        int b = audio.length;
+        if (b == 0) throw new InvalidInputException("empty batch");
+        if (lengths == null || lengths.length != b) throw new InvalidInputException("lengths must give one length per batch item");
+        int n = audio[0].length;
+        for (int i = 0; i < b; i++) {
+            if (audio[i].length != n) throw new InvalidInputException("batch items must have the same (padded) length: item " + i + " has " + audio[i].length + ", item 0 has " + n);
+            if (lengths[i] < 1 || lengths[i] > n) throw new InvalidInputException("length " + lengths[i] + " of item " + i + " is outside 1.." + n);
+            checkFinite(audio[i], i);
+        }
+        if (n == 0) throw new InvalidInputException("audio has no samples");
+        int fs = frameSize();
+        int frames = (n + fs - 1) / fs;
+        int[][][] codes = new int[b][numQuantizers][frames];
+        boolean[][] mask = new boolean[b][frames];
+        for (int i = 0; i < b; i++) for (int t = 0; t < (lengths[i] + fs - 1) / fs; t++) mask[i][t] = true;
+        if (padding == Padding.MOSHI) {
+            int[] items = new int[b];
+            for (int i = 0; i < b; i++) items[i] = i;
+            encodeItems(audio, items, n, numQuantizers, false, codes, trace);
+        } else {
+            for (int i = 0; i < b; i++) encodeItems(audio, new int[]{i}, lengths[i], numQuantizers, true, codes, trace);
+        }
+        return new EncodeResult(codes, mask);
+    }
+
+    /** Offline encode of some batch items, all of n samples, in chunks through offline-exact stream states. */
+    private void encodeItems(float[][] audio, int[] items, int n, int nq, boolean transformersPadding, int[][][] codes, Trace trace) {
+        int fs = frameSize();
+        int chunk = Math.max(1, CHUNK_FRAMES / items.length) * fs;
+        EncoderState[] st = new EncoderState[items.length];
+        for (int i = 0; i < items.length; i++) st[i] = newEncoderState(Transformer.CacheMode.OFFLINE_EXACT);
+        int padded = (n + fs - 1) / fs * fs;
+        int end = transformersPadding ? n : padded;
+        for (int pos = 0, frame = 0; pos < end; ) {
+            int len = Math.min(chunk, end - pos);
+            float[][] x = new float[items.length][len];
+            for (int i = 0; i < items.length; i++) {
+                float[] a = audio[items[i]];
+                System.arraycopy(a, pos, x[i], 0, Math.max(0, Math.min(len, n - pos))); // zeros past n (moshi padding)
+            }
+            float[][] emb = encodeToLatent(x, len, st, len % fs != 0, trace, items);
+            int f = (len + fs - 1) / fs;
+            for (int i = 0; i < items.length; i++) {
+                int[][] c = quantizer.encode(emb[i], f, nq);
+                for (int k = 0; k < nq; k++) System.arraycopy(c[k], 0, codes[items[i]][k], frame, f);
+            }
+            pos += len;
+            frame += f;
+        }
+    }
+
+    /**
+     * The latent right before quantization (moshi {@code _encode_to_unquantized_latent}) of one clip, [D][T],
+     * moshi padding.
+     */
+    public float[][] encodeToLatent(float[] audio) {
+        checkFinite(audio, 0);
+        if (audio.length == 0) throw new InvalidInputException("audio has no samples");
+        int fs = frameSize();
+        int frames = (audio.length + fs - 1) / fs;
+        float[] x = java.util.Arrays.copyOf(audio, frames * fs);
+        float[] emb = encodeToLatent(new float[][]{x}, x.length, new EncoderState[]{newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)}, false, null, new int[]{0})[0];
+        return toRows(emb, config.hiddenSize(), frames);
+    }
+
+    /** Decodes codes [K][T] of one clip to audio [T*1920]. */
+    public float[] decode(int[][] codes) {
+        return decode(new int[][][]{codes}, null)[0][0];
+    }
+
+    /** Decodes a batch of codes [B][K][T] to audio [B][1][T*1920] (not truncated, as upstream). */
+    public float[][][] decode(int[][][] codes) {
+        return decode(codes, null);
+    }
+
+    public float[][][] decode(int[][][] codes, Trace trace) {
+        int b = codes.length;
+        if (b == 0) throw new InvalidInputException("empty batch of codes");
+        int t = checkCodes(codes);
+        int fs = frameSize();
+        float[][][] out = new float[b][1][t * fs];
+        DecoderState[] st = new DecoderState[b];
+        for (int i = 0; i < b; i++) st[i] = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
+        int chunk = Math.max(1, CHUNK_FRAMES / b);
+        int[] items = new int[b];
+        for (int i = 0; i < b; i++) items[i] = i;
+        for (int f0 = 0; f0 < t; f0 += chunk) {
+            int f = Math.min(chunk, t - f0);
+            int[][][] part = new int[b][][];
+            for (int i = 0; i < b; i++) {
+                part[i] = new int[codes[i].length][];
+                for (int k = 0; k < codes[i].length; k++) part[i][k] = java.util.Arrays.copyOfRange(codes[i][k], f0, f0 + f);
+            }
+            float[][] audio = decodeStep(part, f, st, trace, items);
+            for (int i = 0; i < b; i++) System.arraycopy(audio[i], 0, out[i][0], f0 * fs, f * fs);
+        }
+        return out;
+    }
+
+    /** The quantized latent (moshi {@code decode_latent}): codes [K][T] to [D][T]. */
+    public float[][] decodeLatent(int[][] codes) {
+        int t = checkCodes(new int[][][]{codes});
+        return toRows(quantizer.decode(codes, t), config.hiddenSize(), t);
+    }
+
+    // ---------------------------------------------------------------- streaming building blocks
+
+    /** Everything one encoder stream carries between calls. */
+    public static final class EncoderState {
+        final SeanetEncoder.State seanet;
+        final Transformer.State transformer;
+        final StreamingConv1d.State downsample;
+
+        EncoderState(SeanetEncoder.State seanet, Transformer.State transformer, StreamingConv1d.State downsample) {
+            this.seanet = seanet;
+            this.transformer = transformer;
+            this.downsample = downsample;
+        }
+
+        public EncoderState copy() {
+            return new EncoderState(seanet.copy(), transformer.copy(), StreamingConv1d.copy(downsample));
+        }
+
+        /** 25 Hz steps seen so far. */
+        public long steps() {
+            return transformer.offset();
+        }
+    }
+
+    /** Everything one decoder stream carries between calls. */
+    public static final class DecoderState {
+        final StreamingConvTranspose1d.State upsample;
+        final Transformer.State transformer;
+        final SeanetDecoder.State seanet;
+
+        DecoderState(StreamingConvTranspose1d.State upsample, Transformer.State transformer, SeanetDecoder.State seanet) {
+            this.upsample = upsample;
+            this.transformer = transformer;
+            this.seanet = seanet;
+        }
+
+        public DecoderState copy() {
+            return new DecoderState(StreamingConvTranspose1d.copy(upsample), transformer.copy(), seanet.copy());
+        }
+
+        public long steps() {
+            return transformer.offset();
+        }
+    }
+
+    /** A fresh encoder stream state; {@code mode} picks upstream-streaming or offline-exact transformer caching. */
+    public EncoderState newEncoderState(Transformer.CacheMode mode) {
+        return new EncoderState(encoder.newState(), encoderTransformer.newState(mode, config.downsampleStride()), downsample.newState());
+    }
+
+    public DecoderState newDecoderState(Transformer.CacheMode mode) {
+        return new DecoderState(upsample.newState(), decoderTransformer.newState(mode, config.downsampleStride()), decoder.newState());
+    }
+
+    /**
+     * Audio to latent for a batch of streams: x[b] holds {@code samples} new samples (a multiple of the frame size,
+     * unless {@code padEnd}: the final call in transformers padding). Returns [D][frames] per stream.
+     */
+    public float[][] encodeToLatent(float[][] x, int samples, EncoderState[] st, boolean padEnd, Trace trace, int[] items) {
+        int n = x.length;
+        SeanetEncoder.State[] ss = new SeanetEncoder.State[n];
+        Transformer.State[] ts = new Transformer.State[n];
+        StreamingConv1d.State[] ds = new StreamingConv1d.State[n];
+        for (int i = 0; i < n; i++) {
+            ss[i] = st[i].seanet;
+            ts[i] = st[i].transformer;
+            ds[i] = st[i].downsample;
+        }
+        long offset = ts[0].offset();
+        int[] steps = new int[1];
+        int d = config.hiddenSize();
+        float[][] h = encoder.forward(x, samples, ss, padEnd, steps);
+        int s = steps[0];
+        emit(trace, "seanet_out", items, offset, h, d, s);
+        h = encoderTransformer.forward(h, s, ts);
+        emit(trace, "enc_transformer_out", items, offset, h, d, s);
+        h = downsample.forward(h, s, ds, padEnd);
+        int frames = (s + config.downsampleStride() - 1) / config.downsampleStride();
+        emit(trace, "emb", items, offset / config.downsampleStride(), h, d, frames);
+        return h;
+    }
+
+    /** Quantizes latents [D][t] of a batch to codes [nq][t]. */
+    public int[][][] quantize(float[][] emb, int t, int numQuantizers) {
+        checkNumQuantizers(numQuantizers);
+        int[][][] out = new int[emb.length][][];
+        for (int i = 0; i < emb.length; i++) out[i] = quantizer.encode(emb[i], t, numQuantizers);
+        return out;
+    }
+
+    /** Codes [K][f] of a batch of streams to audio [f*1920] per stream. Codes must be valid (see checkCodes). */
+    public float[][] decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items) {
+        int n = codes.length, d = config.hiddenSize();
+        float[][] h = new float[n][];
+        for (int i = 0; i < n; i++) h[i] = quantizer.decode(codes[i], f);
+        long offset = st[0].transformer.offset();
+        emit(trace, "latent", items, offset / config.downsampleStride(), h, d, f);
+        StreamingConvTranspose1d.State[] us = new StreamingConvTranspose1d.State[n];
+        Transformer.State[] ts = new Transformer.State[n];
+        SeanetDecoder.State[] ss = new SeanetDecoder.State[n];
+        for (int i = 0; i < n; i++) {
+            us[i] = st[i].upsample;
+            ts[i] = st[i].transformer;
+            ss[i] = st[i].seanet;
+        }
+        h = upsample.forward(h, f, us);
+        int s = f * config.downsampleStride();
+        emit(trace, "dec_upsampled", items, offset, h, d, s);
+        h = decoderTransformer.forward(h, s, ts);
+        emit(trace, "dec_transformer_out", items, offset, h, d, s);
+        return decoder.forward(h, s, ss);
+    }
+
+    private static void emit(Trace trace, String name, int[] items, long offset, float[][] h, int channels, int steps) {
+        if (trace == null) return;
+        for (int i = 0; i < h.length; i++) trace.record(name, items[i], (int) offset, h[i], channels, steps);
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    void checkNumQuantizers(int nq) {
+        if (nq < 1) throw new InvalidInputException("num_quantizers must be at least 1, got " + nq);
+        if (nq > totalCodebooks()) throw new InvalidInputException("num_quantizers " + nq + " exceeds the model's " + totalCodebooks() + " codebooks");
+    }
+
+    /** Validates codes [B][K][T] (rectangular, 1 <= K <= codebooks, values in [0, cardinality)); returns T. */
+    public int checkCodes(int[][][] codes) {
+        int k = codes[0].length;
+        if (k < 1) throw new InvalidInputException("codes have no codebooks");
+        if (k > totalCodebooks()) throw new InvalidInputException("codes have " + k + " codebooks but the model has " + totalCodebooks());
+        int t = codes[0][0].length;
+        for (int b = 0; b < codes.length; b++) {
+            if (codes[b].length != k) throw new InvalidInputException("codes item " + b + " has " + codes[b].length + " codebooks, item 0 has " + k);
+            for (int q = 0; q < k; q++) {
+                int[] row = codes[b][q];
+                if (row.length != t) throw new InvalidInputException("codes are not rectangular: item " + b + " codebook " + q + " has " + row.length + " frames, expected " + t);
+                for (int i = 0; i < t; i++) {
+                    if (row[i] < 0 || row[i] >= cardinality()) {
+                        throw new InvalidInputException("code " + row[i] + " at item " + b + ", codebook " + q + ", frame " + i + " is outside [0, " + cardinality() + ")");
+                    }
+                }
+            }
+        }
+        return t;
+    }
+
+    private static void checkFinite(float[] a, int item) {
+        for (int i = 0; i < a.length; i++) {
+            if (!Float.isFinite(a[i])) throw new InvalidInputException("audio item " + item + " has a non-finite sample (" + a[i] + ") at index " + i);
+        }
+    }
+
+    private static float[][] toRows(float[] x, int rows, int cols) {
+        float[][] out = new float[rows][];
+        for (int r = 0; r < rows; r++) out[r] = java.util.Arrays.copyOfRange(x, r * cols, (r + 1) * cols);
+        return out;
+    }
+}

@@ -1,0 +1,55 @@
+package org.mimi4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Element-wise activations, in place. */
+public final class Activations {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    private static final int CHUNK = 1 << 16;
+
+    private Activations() {
+    }
+
+    /** ELU with alpha 1 (torch.nn.ELU): x > 0 ? x : expm1(x), written to out (may be x). */
+    public static void elu(float[] x, float[] out, int n) {
+        int chunks = (n + CHUNK - 1) / CHUNK;
+        Parallel.forEach(chunks, c -> {
+            int i = c * CHUNK, end = Math.min(n, i + CHUNK);
+            for (; i + S.length() <= end; i += S.length()) {
+                FloatVector v = FloatVector.fromArray(S, x, i);
+                v.blend(v.lanewise(VectorOperators.EXPM1), v.compare(VectorOperators.LE, 0f)).intoArray(out, i);
+            }
+            for (; i < end; i++) out[i] = x[i] > 0 ? x[i] : (float) Math.expm1(x[i]);
+        });
+    }
+
+    /** Exact GELU (torch "gelu", approximate='none'): 0.5 x (1 + erf(x / sqrt 2)), in place. */
+    public static void gelu(float[] x, int n) {
+        int chunks = (n + CHUNK - 1) / CHUNK;
+        Parallel.forEach(chunks, c -> {
+            int end = Math.min(n, c * CHUNK + CHUNK);
+            for (int i = c * CHUNK; i < end; i++) x[i] = gelu(x[i]);
+        });
+    }
+
+    public static float gelu(float x) {
+        double z = x * 0.7071067811865476;
+        // 0.5 x (1 + erf z) = 0.5 x erfc(-z)
+        return (float) (0.5 * x * erfc(-z));
+    }
+
+    /**
+     * Complementary error function, relative error below 1.2e-7 everywhere (Chebyshev fit of Numerical Recipes
+     * §6.2, "erfcc"): ample for float32 results.
+     */
+    public static double erfc(double x) {
+        double z = Math.abs(x);
+        double t = 1.0 / (1.0 + 0.5 * z);
+        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2.0 - r;
+    }
+}

@@ -1,0 +1,96 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.PackedMatrix;
+
+/**
+ * One codebook (moshi {@code EuclideanCodebook}): vectors embedding = embedding_sum / clamp(cluster_usage, 1e-5),
+ * [N][d]; a vector's code is the index of the nearest one (torch.cdist + argmin, first index on ties).
+ *
+ * <p>Distances are ranked as |c|^2 - 2 x.c from one GEMM; when the best and the runner-up are closer than float32
+ * rounding can resolve, the candidates are compared again exactly (double precision sum of (x - c)^2), which is what
+ * upstream's cdist approximates.
+ */
+public final class EuclideanCodebook {
+    private static final float EPSILON = 1e-5f;
+    final int size, dim;
+    final float[] embedding;    // [N][d]
+    private final PackedMatrix packed;
+    private final float[] norms; // |c|^2
+    private final float maxNorm;
+
+    EuclideanCodebook(Checkpoint ck, String prefix, int size, int dim) {
+        this.size = size;
+        this.dim = dim;
+        float[] sum = ck.tensor(prefix + ".embedding_sum", size, dim);
+        float[] usage = ck.tensor(prefix + ".cluster_usage", size);
+        if (ck.has(prefix + "._initialized")) ck.ignore(prefix + "._initialized");
+        embedding = new float[size * dim];
+        norms = new float[size];
+        float mx = 0;
+        for (int i = 0; i < size; i++) {
+            float u = Math.max(usage[i], EPSILON);
+            double nn = 0;
+            for (int j = 0; j < dim; j++) {
+                float e = sum[i * dim + j] / u;
+                embedding[i * dim + j] = e;
+                nn += (double) e * e;
+            }
+            norms[i] = (float) nn;
+            mx = Math.max(mx, norms[i]);
+        }
+        maxNorm = mx;
+        packed = PackedMatrix.pack(embedding, size, dim);
+    }
+
+    /** Nearest codes for x [d][t] (channel-major), written to codes[0..t). */
+    void encode(float[] x, int t, int[] codes) {
+        float[] dots = new float[size * t];
+        Gemm.gemm(packed, null, Gemm.rowsOf(dim, t), new Gemm.Segment(x, 0, dots, 0, t, t), false);
+        for (int i = 0; i < t; i++) {
+            double xx = 0;
+            for (int j = 0; j < dim; j++) xx += (double) x[j * t + i] * x[j * t + i];
+            float best = Float.POSITIVE_INFINITY, second = Float.POSITIVE_INFINITY;
+            int arg = 0;
+            for (int c = 0; c < size; c++) {
+                float dist = norms[c] - 2f * dots[c * t + i];
+                if (dist < best) {
+                    second = best;
+                    best = dist;
+                    arg = c;
+                } else if (dist < second) second = dist;
+            }
+            // float32 error of |c|^2 - 2x.c is far below this margin; only near-ties are recomputed
+            float margin = (float) (1e-5 * (xx + maxNorm));
+            if (second - best <= margin) arg = exact(x, t, i, dots, best + margin);
+            codes[i] = arg;
+        }
+    }
+
+    private int exact(float[] x, int t, int i, float[] dots, float limit) {
+        double best = Double.POSITIVE_INFINITY;
+        int arg = -1;
+        for (int c = 0; c < size; c++) {
+            if (norms[c] - 2f * dots[c * t + i] > limit) continue;
+            double s = 0;
+            for (int j = 0; j < dim; j++) {
+                double diff = (double) x[j * t + i] - embedding[c * dim + j];
+                s += diff * diff;
+            }
+            if (s < best) {
+                best = s;
+                arg = c;
+            }
+        }
+        return arg;
+    }
+
+    /** Adds (sign +1) or subtracts (-1) the vectors of codes into y [d][t]. */
+    void accumulate(int[] codes, float[] y, int t, float sign) {
+        for (int i = 0; i < t; i++) {
+            int o = codes[i] * dim;
+            for (int j = 0; j < dim; j++) y[j * t + i] += sign * embedding[o + j];
+        }
+    }
+}

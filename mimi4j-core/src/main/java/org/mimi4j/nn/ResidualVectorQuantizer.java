@@ -1,0 +1,46 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.PackedMatrix;
+
+/**
+ * Residual vector quantizer with its projections (moshi {@code ResidualVectorQuantizer}): input_proj (1x1 conv,
+ * D -> d, no bias), a residual loop over codebooks (code_k = nearest(r); r -= codebook_k[code_k]), and for decoding
+ * the sum of the codebook vectors then output_proj (d -> D).
+ */
+public final class ResidualVectorQuantizer {
+    final EuclideanCodebook[] codebooks;
+    final PackedMatrix inputProj, outputProj;
+    final int dimension, codebookDim;
+
+    ResidualVectorQuantizer(Checkpoint ck, String prefix, int nq, int dimension, int codebookDim, int bins) {
+        this.dimension = dimension;
+        this.codebookDim = codebookDim;
+        inputProj = PackedMatrix.pack(ck.tensor(prefix + ".input_proj.weight", codebookDim, dimension, 1), codebookDim, dimension);
+        outputProj = PackedMatrix.pack(ck.tensor(prefix + ".output_proj.weight", dimension, codebookDim, 1), dimension, codebookDim);
+        codebooks = new EuclideanCodebook[nq];
+        for (int k = 0; k < nq; k++) codebooks[k] = new EuclideanCodebook(ck, prefix + ".vq.layers." + k + "._codebook", bins, codebookDim);
+    }
+
+    /** x [D][t] -> codes [nq][t] with the first nq codebooks. */
+    int[][] encode(float[] x, int t, int nq) {
+        float[] r = new float[codebookDim * t];
+        Gemm.gemm(inputProj, null, Gemm.rowsOf(dimension, t), new Gemm.Segment(x, 0, r, 0, t, t), false);
+        int[][] codes = new int[nq][t];
+        for (int k = 0; k < nq; k++) {
+            codebooks[k].encode(r, t, codes[k]);
+            codebooks[k].accumulate(codes[k], r, t, -1f);
+        }
+        return codes;
+    }
+
+    /** codes[from..from+nq) [t] -> [D][t]. */
+    float[] decode(int[][] codes, int from, int nq, int t) {
+        float[] q = new float[codebookDim * t];
+        for (int k = 0; k < nq; k++) codebooks[k].accumulate(codes[from + k], q, t, 1f);
+        float[] y = new float[dimension * t];
+        Gemm.gemm(outputProj, null, Gemm.rowsOf(codebookDim, t), new Gemm.Segment(q, 0, y, 0, t, t), false);
+        return y;
+    }
+}

@@ -1,0 +1,57 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
+
+/**
+ * SEANet residual block (moshi {@code SEANetResnetBlock}, true_skip): y = x + conv2(elu(conv1(elu(x)))),
+ * conv1 [dim/compress][dim][k] dilated, conv2 [dim][dim/compress][1]. Shapes [dim][T] in and out.
+ */
+public final class ResnetBlock {
+    final StreamingConv1d conv1, conv2;
+    final int dim;
+
+    ResnetBlock(Checkpoint ck, String prefix, int dim, int kernel, int dilation, int compress) {
+        this.dim = dim;
+        int hidden = dim / compress;
+        conv1 = StreamingConv1d.load(ck, prefix + ".block.1.conv.conv", hidden, dim, kernel, 1, dilation, false, true);
+        conv2 = StreamingConv1d.load(ck, prefix + ".block.3.conv.conv", dim, hidden, 1, 1, 1, false, true);
+    }
+
+    public static final class State {
+        final StreamingConv1d.State s1, s2;
+
+        State(StreamingConv1d.State s1, StreamingConv1d.State s2) {
+            this.s1 = s1;
+            this.s2 = s2;
+        }
+
+        State copy() {
+            return new State(StreamingConv1d.copy(s1), StreamingConv1d.copy(s2));
+        }
+    }
+
+    State newState() {
+        return new State(conv1.newState(), conv2.newState());
+    }
+
+    float[][] forward(float[][] x, int t, State[] st) {
+        int n = x.length;
+        float[][] h = new float[n][];
+        StreamingConv1d.State[] s1 = new StreamingConv1d.State[n], s2 = new StreamingConv1d.State[n];
+        for (int b = 0; b < n; b++) {
+            h[b] = new float[dim * t];
+            Activations.elu(x[b], h[b], dim * t);
+            s1[b] = st[b].s1;
+            s2[b] = st[b].s2;
+        }
+        h = conv1.forward(h, t, s1, false);
+        for (float[] hb : h) Activations.elu(hb, hb, hb.length);
+        h = conv2.forward(h, t, s2, false);
+        for (int b = 0; b < n; b++) {
+            float[] y = h[b], xb = x[b];
+            for (int i = 0; i < y.length; i++) y[i] = xb[i] + y[i];
+        }
+        return h;
+    }
+}

@@ -1,0 +1,120 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.MimiConfig;
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SEANet decoder (moshi {@code SEANetDecoder}, causal, true_skip, no final activation): latent [D][T] to audio
+ * [1][T*hop].
+ * <pre>
+ * model.0  conv D -> 16*nf, k=7
+ * per ratio r in ratios (8,6,5,4), mult = 16,8,4,2:
+ *          ELU, conv-transpose mult*nf -> mult*nf/2, k=2r, stride r, resnet blocks (mult*nf/2)
+ * ELU, conv nf -> 1, k=last_kernel_size
+ * </pre>
+ */
+public final class SeanetDecoder {
+    private final List<Object> layers = new ArrayList<>(); // StreamingConv1d, StreamingConvTranspose1d or ResnetBlock
+    private final int[] channelsIn;
+    private final int hop;
+
+    public SeanetDecoder(Checkpoint ck, MimiConfig c) {
+        int nf = c.numFilters();
+        int[] ratios = c.upsamplingRatios();
+        hop = c.hopLength();
+        List<Integer> chans = new ArrayList<>();
+        int mult = 1 << ratios.length;
+        int idx = 0;
+        layers.add(StreamingConv1d.load(ck, "decoder.model." + idx + ".conv.conv", mult * nf, c.hiddenSize(), c.kernelSize(), 1, 1, false, true));
+        chans.add(c.hiddenSize());
+        idx++;
+        for (int r : ratios) {
+            idx++; // ELU
+            layers.add(StreamingConvTranspose1d.load(ck, "decoder.model." + idx + ".convtr.convtr", mult * nf, mult * nf / 2, 2 * r, r, 1, true));
+            chans.add(mult * nf);
+            idx++;
+            for (int j = 0; j < c.numResidualLayers(); j++) {
+                int dil = (int) Math.pow(c.dilationGrowthRate(), j);
+                layers.add(new ResnetBlock(ck, "decoder.model." + idx, mult * nf / 2, c.residualKernelSize(), dil, c.compress()));
+                chans.add(mult * nf / 2);
+                idx++;
+            }
+            mult /= 2;
+        }
+        idx++; // ELU
+        layers.add(StreamingConv1d.load(ck, "decoder.model." + idx + ".conv.conv", c.audioChannels(), nf, c.lastKernelSize(), 1, 1, false, true));
+        chans.add(nf);
+        channelsIn = chans.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    public static final class State {
+        final Object[] s;
+
+        State(Object[] s) {
+            this.s = s;
+        }
+
+        public State copy() {
+            Object[] c = new Object[s.length];
+            for (int i = 0; i < s.length; i++) {
+                c[i] = switch (s[i]) {
+                    case ResnetBlock.State r -> r.copy();
+                    case StreamingConvTranspose1d.State r -> StreamingConvTranspose1d.copy(r);
+                    case StreamingConv1d.State r -> StreamingConv1d.copy(r);
+                    default -> throw new AssertionError();
+                };
+            }
+            return new State(c);
+        }
+    }
+
+    public State newState() {
+        Object[] s = new Object[layers.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = switch (layers.get(i)) {
+                case ResnetBlock r -> r.newState();
+                case StreamingConvTranspose1d r -> r.newState();
+                case StreamingConv1d r -> r.newState();
+                default -> throw new AssertionError();
+            };
+        }
+        return new State(s);
+    }
+
+    /** x[b]: [D][t] at the encoder rate; returns [1][t*hop] per stream. */
+    public float[][] forward(float[][] x, int t, State[] st) {
+        int n = x.length;
+        float[][] h = x;
+        for (int li = 0; li < layers.size(); li++) {
+            final int l = li;
+            switch (layers.get(li)) {
+                case ResnetBlock r -> h = r.forward(h, t, states(st, l, new ResnetBlock.State[n]));
+                case StreamingConvTranspose1d r -> {
+                    for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
+                    h = r.forward(h, t, states(st, l, new StreamingConvTranspose1d.State[n]));
+                    t *= r.stride;
+                }
+                case StreamingConv1d r -> {
+                    if (l > 0) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
+                    h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false);
+                }
+                default -> throw new AssertionError();
+            }
+        }
+        return h;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T[] states(State[] st, int layer, T[] out) {
+        for (int b = 0; b < st.length; b++) out[b] = (T) st[b].s[layer];
+        return out;
+    }
+
+    public int hop() {
+        return hop;
+    }
+}

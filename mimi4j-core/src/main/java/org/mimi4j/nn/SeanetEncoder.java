@@ -1,0 +1,104 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.MimiConfig;
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SEANet encoder (moshi {@code SEANetEncoder}, causal, true_skip, no LSTM): audio [1][T] to latent [D][T/hop].
+ * <pre>
+ * model.0  conv 1 -> nf, k=7
+ * per ratio r in reversed(ratios) (4,5,6,8), mult = 1,2,4,8:
+ *          resnet blocks (mult*nf, dilation base^j), ELU, conv mult*nf -> 2*mult*nf, k=2r, stride r
+ * ELU, conv 16*nf -> D, k=last_kernel_size
+ * </pre>
+ */
+public final class SeanetEncoder {
+    private final List<Object> layers = new ArrayList<>(); // StreamingConv1d or ResnetBlock, in model order
+    private final int[] channelsIn;                        // channels entering each layer
+
+    public SeanetEncoder(Checkpoint ck, MimiConfig c) {
+        int nf = c.numFilters();
+        int[] ratios = c.upsamplingRatios();
+        List<Integer> chans = new ArrayList<>();
+        int idx = 0;
+        add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", nf, c.audioChannels(), c.kernelSize(), 1, 1, false, true), c.audioChannels(), chans);
+        idx++;
+        int mult = 1;
+        for (int i = ratios.length - 1; i >= 0; i--) {
+            int r = ratios[i];
+            for (int j = 0; j < c.numResidualLayers(); j++) {
+                int dil = (int) Math.pow(c.dilationGrowthRate(), j);
+                add(new ResnetBlock(ck, "encoder.model." + idx, mult * nf, c.residualKernelSize(), dil, c.compress()), mult * nf, chans);
+                idx++;
+            }
+            idx++; // ELU
+            add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", 2 * mult * nf, mult * nf, 2 * r, r, 1, false, true), mult * nf, chans);
+            idx++;
+            mult *= 2;
+        }
+        idx++; // ELU
+        add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", c.hiddenSize(), mult * nf, c.lastKernelSize(), 1, 1, false, true), mult * nf, chans);
+        channelsIn = chans.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private void add(Object layer, int inChannels, List<Integer> chans) {
+        layers.add(layer);
+        chans.add(inChannels);
+    }
+
+    /** Per-stream state: one entry per layer. */
+    public static final class State {
+        final Object[] s;
+
+        State(Object[] s) {
+            this.s = s;
+        }
+
+        public State copy() {
+            Object[] c = new Object[s.length];
+            for (int i = 0; i < s.length; i++) {
+                c[i] = s[i] instanceof ResnetBlock.State r ? r.copy() : StreamingConv1d.copy((StreamingConv1d.State) s[i]);
+            }
+            return new State(c);
+        }
+    }
+
+    public State newState() {
+        Object[] s = new Object[layers.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = layers.get(i) instanceof ResnetBlock r ? r.newState() : ((StreamingConv1d) layers.get(i)).newState();
+        }
+        return new State(s);
+    }
+
+    /**
+     * x[b]: [1][t] samples; t a multiple of the hop unless {@code padEnd} (transformers' end padding, each strided
+     * conv pads its own input). Returns [D][steps] per stream; {@code steps[0]} receives the step count.
+     */
+    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, int[] steps) {
+        int n = x.length;
+        float[][] h = x;
+        for (int li = 0; li < layers.size(); li++) {
+            Object layer = layers.get(li);
+            if (layer instanceof ResnetBlock r) {
+                ResnetBlock.State[] rs = new ResnetBlock.State[n];
+                for (int b = 0; b < n; b++) rs[b] = (ResnetBlock.State) st[b].s[li];
+                h = r.forward(h, t, rs);
+            } else {
+                StreamingConv1d conv = (StreamingConv1d) layer;
+                // every conv but the first follows an ELU (model.2, 5, 8, 11, 13); in place, h is a layer's own output
+                if (li > 0) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[li] * t);
+                StreamingConv1d.State[] cs = new StreamingConv1d.State[n];
+                for (int b = 0; b < n; b++) cs[b] = (StreamingConv1d.State) st[b].s[li];
+                h = conv.forward(h, t, cs, padEnd);
+                t = (t + conv.stride() - 1) / conv.stride();
+            }
+        }
+        steps[0] = t;
+        return h;
+    }
+}

@@ -1,0 +1,143 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.PackedMatrix;
+
+/**
+ * Causal Conv1d (moshi {@code StreamingConv1d}): the input is left-padded by {@code (k-1)*dilation + 1 - stride}
+ * samples, zeros (pad_mode "constant") or the first input sample (pad_mode "replicate", the learnt downsample), and
+ * never on the right. In streaming those samples are the tail of the previous call, kept in a {@link State}; offline
+ * is one call from a fresh state, so the two cannot drift apart.
+ *
+ * <p>Weight [Co][Ci][K]. A strided conv is computed as a stride-1 conv over its polyphase input
+ * x'[ci*s+p][u] = x[ci][u*s+p] with ceil(K/s) taps, so every conv is one {@link Gemm} over shifted input rows.
+ */
+public final class StreamingConv1d {
+    final int inCh, outCh, kernel, stride, dilation;
+    final boolean replicate;
+    private final int taps;     // taps of the stride-1 (polyphase) form
+    private final int context;  // samples of left context kept between calls
+    private final PackedMatrix w;
+    private final float[] bias;
+
+    public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
+        if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
+        this.inCh = inCh;
+        this.outCh = outCh;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.dilation = dilation;
+        this.replicate = replicate;
+        this.bias = bias;
+        if (stride == 1) {
+            taps = kernel;
+            context = (kernel - 1) * dilation;
+            w = PackedMatrix.pack(weight, outCh, inCh * kernel);
+        } else {
+            taps = (kernel + stride - 1) / stride;
+            int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
+            context = taps * stride - stride;
+            float[] wp = new float[outCh * inCh * stride * taps];
+            for (int co = 0; co < outCh; co++) {
+                for (int ci = 0; ci < inCh; ci++) {
+                    for (int p = 0; p < stride; p++) {
+                        for (int q = 0; q < taps; q++) {
+                            int k = q * stride + p - shift;
+                            if (k >= 0) wp[((co * inCh + ci) * stride + p) * taps + q] = weight[(co * inCh + ci) * kernel + k];
+                        }
+                    }
+                }
+            }
+            w = PackedMatrix.pack(wp, outCh, inCh * stride * taps);
+        }
+    }
+
+    /** Loads {@code prefix.weight} [Co][Ci][K] and, if {@code hasBias}, {@code prefix.bias} [Co] (moshi names). */
+    public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
+                                       boolean replicate, boolean hasBias) {
+        float[] wt = ck.tensor(prefix + ".weight", outCh, inCh, kernel);
+        float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
+        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate);
+    }
+
+    /** Left context of one stream: the last {@code context} input samples of each channel. */
+    public static final class State {
+        final float[] prev;
+        boolean first = true;
+
+        State(int size) {
+            prev = new float[size];
+        }
+
+        State(State o) {
+            prev = o.prev.clone();
+            first = o.first;
+        }
+    }
+
+    public State newState() {
+        return new State(inCh * context);
+    }
+
+    public static State copy(State s) {
+        return new State(s);
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int outChannels() {
+        return outCh;
+    }
+
+    /**
+     * One step for a batch of streams: x[b] is [Ci][t], t a multiple of the stride unless {@code padEnd} (then the
+     * input is right-padded to a multiple of the stride, with zeros or, for replicate, the last sample: transformers'
+     * end-of-input padding). Returns [Co][t/stride] per stream and advances each state.
+     */
+    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd) {
+        int tp = t;
+        if (t % stride != 0) {
+            if (!padEnd) throw new IllegalArgumentException("steps " + t + " not a multiple of stride " + stride);
+            tp = (t + stride - 1) / stride * stride;
+        }
+        int tOut = tp / stride;
+        int rowsIn = inCh * stride;          // channels of the polyphase input
+        int ld = context / stride + tOut;    // its length: context + new samples, in polyphase columns
+        int[] rowOff = new int[rowsIn * taps];
+        for (int r = 0; r < rowsIn; r++) for (int q = 0; q < taps; q++) rowOff[r * taps + q] = r * ld + q * (stride == 1 ? dilation : 1);
+        Gemm.Segment[] segs = new Gemm.Segment[x.length];
+        float[][] out = new float[x.length][];
+        for (int b = 0; b < x.length; b++) {
+            float[] xp = new float[rowsIn * ld];
+            State s = st[b];
+            if (replicate && s.first) {
+                for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
+            }
+            s.first = false;
+            for (int ci = 0; ci < inCh; ci++) {
+                float pad = replicate ? x[b][ci * t + t - 1] : 0f;
+                for (int i = 0; i < context + tp; i++) {
+                    float v = i < context ? s.prev[ci * context + i] : i - context < t ? x[b][ci * t + i - context] : pad;
+                    xp[(ci * stride + i % stride) * ld + i / stride] = v;
+                }
+                // the new left context: the last `context` samples of [prev, x]
+                for (int i = 0; i < context; i++) {
+                    int j = tp + i;
+                    s.prev[ci * context + i] = xp[(ci * stride + j % stride) * ld + j / stride];
+                }
+            }
+            out[b] = new float[outCh * tOut];
+            segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut);
+        }
+        Gemm.gemm(w, bias, rowOff, segs, false);
+        return out;
+    }
+
+    /** Multiply-adds per output step, for FLOP accounting. */
+    public long macsPerOutput() {
+        return (long) outCh * inCh * kernel;
+    }
+}

@@ -1,0 +1,139 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.PackedMatrix;
+
+/**
+ * Causal ConvTranspose1d (moshi {@code StreamingConvTranspose1d}, trim_right_ratio 1): T inputs give exactly
+ * T*stride outputs; the overlap of the last kernel-stride outputs with the next call is carried in the state.
+ *
+ * <p>Weight [Ci][Co/groups][K]. With groups 1 it runs as a stride-1 causal conv with ceil(K/s) taps and Co*s output
+ * channels (one per output phase), y[co][u*s+p] = sum_q W[ci][co][q*s+p] x[ci][u-q]: the state is then the last
+ * taps-1 input columns rather than partial outputs, which is the same sum. groups == channels (the depthwise
+ * upsample, moshi's "upsample_channel_wise_bug") runs directly.
+ */
+public final class StreamingConvTranspose1d {
+    final int inCh, outCh, kernel, stride, groups;
+    private final int taps;
+    private final PackedMatrix w;     // groups 1: [Co*s][Ci*taps]
+    private final float[] depthwise;  // groups == channels: [C][K]
+    private final float[] bias, phaseBias;
+
+    public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
+        this.inCh = inCh;
+        this.outCh = outCh;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.groups = groups;
+        this.bias = bias;
+        this.taps = (kernel + stride - 1) / stride;
+        if (groups == 1) {
+            float[] wp = new float[outCh * stride * inCh * taps];
+            for (int co = 0; co < outCh; co++) {
+                for (int p = 0; p < stride; p++) {
+                    for (int ci = 0; ci < inCh; ci++) {
+                        for (int kk = 0; kk < taps; kk++) {
+                            int k = (taps - 1 - kk) * stride + p;
+                            if (k < kernel) wp[((co * stride + p) * inCh + ci) * taps + kk] = weight[(ci * outCh + co) * kernel + k];
+                        }
+                    }
+                }
+            }
+            w = PackedMatrix.pack(wp, outCh * stride, inCh * taps);
+            depthwise = null;
+            if (bias != null) {
+                phaseBias = new float[outCh * stride];
+                for (int co = 0; co < outCh; co++) java.util.Arrays.fill(phaseBias, co * stride, (co + 1) * stride, bias[co]);
+            } else phaseBias = null;
+        } else if (groups == inCh && inCh == outCh) {
+            w = null;
+            depthwise = weight.clone();
+            phaseBias = null;
+        } else {
+            throw new IllegalArgumentException("ConvTranspose1d groups must be 1 or the channel count, got " + groups);
+        }
+    }
+
+    public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
+                                                int groups, boolean hasBias) {
+        float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
+        float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
+        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups);
+    }
+
+    /** The last taps-1 input columns of one stream. */
+    public static final class State {
+        final float[] prev;
+
+        State(float[] prev) {
+            this.prev = prev;
+        }
+    }
+
+    public State newState() {
+        return new State(new float[inCh * (taps - 1)]);
+    }
+
+    public static State copy(State s) {
+        return new State(s.prev.clone());
+    }
+
+    /** x[b] is [Ci][t]; returns [Co][t*stride] per stream. */
+    public float[][] forward(float[][] x, int t, State[] st) {
+        int c = taps - 1, ld = c + t;
+        float[][] xs = new float[x.length][];
+        for (int b = 0; b < x.length; b++) {
+            float[] xp = new float[inCh * ld];
+            float[] prev = st[b].prev;
+            for (int ci = 0; ci < inCh; ci++) {
+                System.arraycopy(prev, ci * c, xp, ci * ld, c);
+                System.arraycopy(x[b], ci * t, xp, ci * ld + c, t);
+                System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
+            }
+            xs[b] = xp;
+        }
+        float[][] out = new float[x.length][];
+        if (w != null) {
+            int[] rowOff = new int[inCh * taps];
+            for (int ci = 0; ci < inCh; ci++) for (int kk = 0; kk < taps; kk++) rowOff[ci * taps + kk] = ci * ld + kk;
+            Gemm.Segment[] segs = new Gemm.Segment[x.length];
+            float[][] z = new float[x.length][];
+            for (int b = 0; b < x.length; b++) {
+                z[b] = new float[outCh * stride * t];
+                segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t);
+            }
+            Gemm.gemm(w, phaseBias, rowOff, segs, false);
+            for (int b = 0; b < x.length; b++) {
+                float[] y = new float[outCh * t * stride];
+                for (int co = 0; co < outCh; co++) {
+                    for (int p = 0; p < stride; p++) {
+                        int src = (co * stride + p) * t, dst = co * t * stride + p;
+                        for (int u = 0; u < t; u++) y[dst + u * stride] = z[b][src + u];
+                    }
+                }
+                out[b] = y;
+            }
+        } else {
+            for (int b = 0; b < x.length; b++) {
+                float[] y = new float[outCh * t * stride];
+                float[] xp = xs[b];
+                for (int ch = 0; ch < outCh; ch++) {
+                    float bb = bias == null ? 0f : bias[ch];
+                    for (int u = 0; u < t; u++) {
+                        for (int p = 0; p < stride; p++) {
+                            float acc = bb;
+                            for (int q = 0; q < taps; q++) {
+                                int k = q * stride + p;
+                                if (k < kernel) acc += depthwise[ch * kernel + k] * xp[ch * ld + c + u - q];
+                            }
+                            y[ch * t * stride + u * stride + p] = acc;
+                        }
+                    }
+                }
+                out[b] = y;
+            }
+        }
+        return out;
+    }
+}

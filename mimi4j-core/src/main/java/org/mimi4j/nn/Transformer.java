@@ -1,0 +1,210 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
+import org.mimi4j.kernels.Attention;
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.LayerNorm;
+
+/**
+ * Causal transformer over channel-major [D][T] latents at 25 Hz (moshi {@code ProjectedTransformer} with
+ * conv_layout, d_model == input dimension so no projections): RoPE (interleaved pairs, positions counted from the
+ * start of the stream), sliding window: query t sees keys s with 0 <= t - s < context.
+ *
+ * <p>Streaming keeps each layer's last keys and values in a {@link State}. Two cache semantics exist, chosen per
+ * state ({@link CacheMode}): offline-exact (the window only) and upstream streaming, where moshi writes each call's
+ * steps into a ring of capacity {@code context} before attending, so a query also loses the keys its own call
+ * overwrote (mimi-facts #10).
+ */
+public final class Transformer {
+    final TransformerLayer[] layers;
+    final int d, heads, headDim, ff, context;
+    final float eps;
+    private final float[] invFreq; // RoPE frequencies, computed in float32 as moshi does
+
+    public Transformer(Checkpoint ck, String prefix, int layers, int d, int heads, int ff, int context, double eps, double theta) {
+        this.d = d;
+        this.heads = heads;
+        this.headDim = d / heads;
+        this.ff = ff;
+        this.context = context;
+        this.eps = (float) eps;
+        this.layers = new TransformerLayer[layers];
+        for (int i = 0; i < layers; i++) this.layers[i] = new TransformerLayer(ck, prefix + ".transformer.layers." + i, d, heads, ff);
+        invFreq = new float[headDim / 2];
+        float c = (float) (-Math.log(theta) * 2 / headDim);
+        for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) Math.exp((float) i * c);
+    }
+
+    /** How the key/value cache of a stream behaves once a stream is longer than the context. */
+    public enum CacheMode {
+        /** Every query sees exactly the last {@code context} keys, as offline: results equal offline encode/decode. */
+        OFFLINE_EXACT,
+        /**
+         * moshi's streaming: each call of {@code stepsPerCall} steps goes into a ring of {@code context} slots first,
+         * so the first query of a call sees {@code stepsPerCall - 1} keys fewer than offline.
+         */
+        UPSTREAM
+    }
+
+    /** Keys and values of the last {@code context} steps of every layer, and the stream position. */
+    public static final class State {
+        final CacheMode mode;
+        final int stepsPerCall;
+        final float[][] keys, values; // per layer: [context][D] ring, time-major
+        int count;                    // valid entries (<= context)
+        long offset;                  // steps seen so far
+
+        State(int layers, int context, int d, CacheMode mode, int stepsPerCall) {
+            this.mode = mode;
+            this.stepsPerCall = stepsPerCall;
+            keys = new float[layers][context * d];
+            values = new float[layers][context * d];
+        }
+
+        State(State o) {
+            mode = o.mode;
+            stepsPerCall = o.stepsPerCall;
+            keys = new float[o.keys.length][];
+            values = new float[o.values.length][];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = o.keys[i].clone();
+                values[i] = o.values[i].clone();
+            }
+            count = o.count;
+            offset = o.offset;
+        }
+
+        public State copy() {
+            return new State(this);
+        }
+
+        public long offset() {
+            return offset;
+        }
+
+        public long bytes() {
+            return 8L * keys.length * keys[0].length;
+        }
+    }
+
+    public State newState(CacheMode mode, int stepsPerCall) {
+        return new State(layers.length, context, d, mode, stepsPerCall);
+    }
+
+    /** x[b]: [D][t], same t for all streams; returns the new [D][t] per stream and advances the states. */
+    public float[][] forward(float[][] x, int t, State[] st) {
+        int n = x.length;
+        float[][] h = new float[n][];
+        for (int b = 0; b < n; b++) h[b] = x[b].clone();
+        float[][] tmp = new float[n][d * t];
+        for (int li = 0; li < layers.length; li++) {
+            TransformerLayer l = layers[li];
+            // self-attention block
+            for (int b = 0; b < n; b++) LayerNorm.forward(h[b], tmp[b], d, t, l.norm1W, l.norm1B, eps);
+            float[][] qkv = linear(l.inProj, tmp, t, 3 * d);
+            float[][] att = new float[n][];
+            for (int b = 0; b < n; b++) att[b] = attention(qkv[b], t, st[b], li);
+            addScaled(h, linear(l.outProj, att, t, d), l.scale1, t);
+            // feed-forward block
+            for (int b = 0; b < n; b++) LayerNorm.forward(h[b], tmp[b], d, t, l.norm2W, l.norm2B, eps);
+            float[][] f = linear(l.linear1, tmp, t, ff);
+            for (float[] fb : f) Activations.gelu(fb, fb.length);
+            addScaled(h, linear(l.linear2, f, t, d), l.scale2, t);
+        }
+        for (State s : st) {
+            s.count = (int) Math.min(context, s.count + (long) t);
+            s.offset += t;
+        }
+        return h;
+    }
+
+    /** y = W x for channel-major x [in][t] per stream, all streams in one GEMM. */
+    private static float[][] linear(org.mimi4j.kernels.PackedMatrix w, float[][] x, int t, int out) {
+        float[][] y = new float[x.length][];
+        Gemm.Segment[] segs = new Gemm.Segment[x.length];
+        for (int b = 0; b < x.length; b++) {
+            y[b] = new float[out * t];
+            segs[b] = new Gemm.Segment(x[b], 0, y[b], 0, t, t);
+        }
+        Gemm.gemm(w, null, Gemm.rowsOf(w.cols(), t), segs, false);
+        return y;
+    }
+
+    private void addScaled(float[][] h, float[][] u, float[] scale, int t) {
+        for (int b = 0; b < h.length; b++) {
+            float[] hb = h[b], ub = u[b];
+            for (int c = 0; c < d; c++) {
+                float s = scale[c];
+                for (int i = c * t; i < c * t + t; i++) hb[i] += s * ub[i];
+            }
+        }
+    }
+
+    /** One stream, one layer: qkv [3D][t] channel-major in, attention output [D][t] channel-major out. */
+    private float[] attention(float[] qkv, int t, State st, int layer) {
+        long pos0 = st.offset;
+        int past = st.count;
+        int nk = past + t;
+        float[] q = new float[t * d], k = new float[nk * d], v = new float[nk * d];
+        // cached keys/values (oldest first) then this call's, time-major
+        float[] rk = st.keys[layer], rv = st.values[layer];
+        int start = (int) ((pos0 - past) % context);
+        for (int j = 0; j < past; j++) {
+            int slot = (start + j) % context;
+            System.arraycopy(rk, slot * d, k, j * d, d);
+            System.arraycopy(rv, slot * d, v, j * d, d);
+        }
+        for (int c = 0; c < d; c++) {
+            for (int i = 0; i < t; i++) {
+                q[i * d + c] = qkv[c * t + i];
+                k[(past + i) * d + c] = qkv[(d + c) * t + i];
+                v[(past + i) * d + c] = qkv[(2 * d + c) * t + i];
+            }
+        }
+        for (int i = 0; i < t; i++) {
+            rope(q, i * d, pos0 + i);
+            rope(k, (past + i) * d, pos0 + i);
+        }
+        int[] lo = new int[t], hi = new int[t];
+        long firstKey = pos0 - past;
+        for (int i = 0; i < t; i++) {
+            long pq = pos0 + i;
+            long from = pq - context + 1;
+            if (st.mode == CacheMode.UPSTREAM) {
+                long callEnd = (pq / st.stepsPerCall) * st.stepsPerCall + st.stepsPerCall - 1;
+                from = Math.max(from, callEnd - context + 1);
+            }
+            lo[i] = (int) (Math.max(from, firstKey) - firstKey);
+            hi[i] = (int) (pq - firstKey);
+        }
+        float[] o = new float[t * d];
+        Attention.attend(q, t, k, v, heads, headDim, lo, hi, o);
+        // keep the last `context` keys and values
+        int keep = Math.min(context, nk);
+        for (int j = nk - keep; j < nk; j++) {
+            int slot = (int) ((firstKey + j) % context);
+            System.arraycopy(k, j * d, rk, slot * d, d);
+            System.arraycopy(v, j * d, rv, slot * d, d);
+        }
+        float[] out = new float[d * t];
+        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
+        return out;
+    }
+
+    /** Rotates the interleaved pairs (x[2i], x[2i+1]) of every head of one time-major row by pos * freq_i. */
+    private void rope(float[] x, int off, long pos) {
+        float p = (float) pos;
+        int half = headDim / 2;
+        for (int i = 0; i < half; i++) {
+            float angle = invFreq[i] * p;
+            float cr = (float) Math.cos(angle), si = (float) Math.sin(angle);
+            for (int h = 0; h < heads; h++) {
+                int j = off + h * headDim + 2 * i;
+                float re = x[j], im = x[j + 1];
+                x[j] = re * cr - im * si;
+                x[j + 1] = re * si + im * cr;
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package org.mimi4j.nn;
+
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.PackedMatrix;
+
+/**
+ * Weights of one pre-norm transformer layer (moshi {@code StreamingTransformerLayer}, no biases):
+ * x = x + layer_scale_1 * self_attn(norm1(x)); x = x + layer_scale_2 * linear2(gelu(linear1(norm2(x)))).
+ */
+final class TransformerLayer {
+    final float[] norm1W, norm1B, norm2W, norm2B, scale1, scale2;
+    final PackedMatrix inProj;   // [3D][D]: q, k, v, RoPE pairs interleaved
+    final PackedMatrix outProj;  // [D][D]
+    final PackedMatrix linear1;  // [FF][D]
+    final PackedMatrix linear2;  // [D][FF]
+
+    TransformerLayer(Checkpoint ck, String p, int d, int heads, int ff) {
+        norm1W = ck.tensor(p + ".norm1.weight", d);
+        norm1B = ck.tensor(p + ".norm1.bias", d);
+        norm2W = ck.tensor(p + ".norm2.weight", d);
+        norm2B = ck.tensor(p + ".norm2.bias", d);
+        scale1 = ck.tensor(p + ".layer_scale_1.scale", d);
+        scale2 = ck.tensor(p + ".layer_scale_2.scale", d);
+        inProj = PackedMatrix.pack(ck.inProj(p + ".self_attn", d, heads), 3 * d, d);
+        outProj = PackedMatrix.pack(ck.tensor(p + ".self_attn.out_proj.weight", d, d), d, d);
+        linear1 = PackedMatrix.pack(ck.tensor(p + ".linear1.weight", ff, d), ff, d);
+        linear2 = PackedMatrix.pack(ck.tensor(p + ".linear2.weight", d, ff), d, ff);
+    }
+}
