@@ -95,13 +95,31 @@ public final class Checkpoint implements AutoCloseable {
 
     /** The name a moshi-named tensor has in this file. */
     public String fileName(String moshiName) {
-        if (layout == Layout.MOSHI) return moshiName;
+        return layout == Layout.MOSHI ? moshiName : hfName(moshiName);
+    }
+
+    /** The transformers-layout name of a moshi-named tensor (attention in_proj excepted: see {@link #inProj}). */
+    public static String hfName(String moshiName) {
         String n = moshiName;
         for (int i = 0; i < RULES.length; i++) {
             Matcher m = PATTERNS[i].matcher(n);
             n = m.replaceAll(RULES[i][1]);
         }
         return n;
+    }
+
+    /** Permutes the rows of a q or k projection [D][D] from interleaved to transformers' half-split RoPE order. */
+    public static float[] toHalfSplit(float[] w, int dim, int heads) {
+        float[] out = new float[w.length];
+        int hd = dim / heads;
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < hd / 2; i++) {
+                for (int half = 0; half < 2; half++) {
+                    System.arraycopy(w, (h * hd + 2 * i + half) * dim, out, (h * hd + half * (hd / 2) + i) * dim, dim);
+                }
+            }
+        }
+        return out;
     }
 
     public boolean has(String moshiName) {
@@ -147,7 +165,7 @@ public final class Checkpoint implements AutoCloseable {
         for (int h = 0; h < heads; h++) {
             for (int i = 0; i < hd / 2; i++) {
                 for (int half = 0; half < 2; half++) {
-                    int moshiRow = h * hd + 2 * i + half, hfRow = h * hd + half * (hd / 2) + i;
+                    int moshiRow = h * hd + 2 * i + half, hfRow = h * hd + half * (hd / 2) + i; // inverse of toHalfSplit
                     System.arraycopy(q, hfRow * dim, out, moshiRow * dim, dim);
                     System.arraycopy(k, hfRow * dim, out, (dim + moshiRow) * dim, dim);
                 }
