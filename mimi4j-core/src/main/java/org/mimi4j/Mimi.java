@@ -8,6 +8,7 @@ import org.mimi4j.nn.SplitResidualVectorQuantizer;
 import org.mimi4j.nn.StreamingConv1d;
 import org.mimi4j.nn.StreamingConvTranspose1d;
 import org.mimi4j.nn.Transformer;
+import org.mimi4j.perf.Profiler;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -374,12 +375,16 @@ public final class Mimi {
         long offset = ts[0].offset();
         int[] steps = new int[1];
         int d = config.hiddenSize();
+        long t0 = Profiler.begin();
         float[][] h = encoder.forward(x, samples, ss, padEnd, steps);
         int s = steps[0];
+        Profiler.end(Profiler.Stage.CONV, t0, n * encoder.flops(samples));
         emit(trace, "seanet_out", items, offset, h, d, s);
         h = encoderTransformer.forward(h, s, ts);
         emit(trace, "enc_transformer_out", items, offset, h, d, s);
+        t0 = Profiler.begin();
         h = downsample.forward(h, s, ds, padEnd);
+        Profiler.end(Profiler.Stage.CONV, t0, n * downsample.flops(s));
         int frames = (s + config.downsampleStride() - 1) / config.downsampleStride();
         emit(trace, "emb", items, offset / config.downsampleStride(), h, d, frames);
         return h;
@@ -408,7 +413,9 @@ public final class Mimi {
             ts[i] = st[i].transformer;
             ss[i] = st[i].seanet;
         }
+        long t0 = Profiler.begin();
         h = upsample.forward(h, f, us);
+        Profiler.end(Profiler.Stage.CONV_TRANSPOSE, t0, n * upsample.flops(f));
         int s = f * config.downsampleStride();
         emit(trace, "dec_upsampled", items, offset, h, d, s);
         h = decoderTransformer.forward(h, s, ts);

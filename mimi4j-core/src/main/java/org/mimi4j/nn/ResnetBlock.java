@@ -35,6 +35,10 @@ public final class ResnetBlock {
         return new State(conv1.newState(), conv2.newState());
     }
 
+    long flops(int t) {
+        return conv1.flops(t) + conv2.flops(t);
+    }
+
     float[][] forward(float[][] x, int t, State[] st) {
         int n = x.length;
         float[][] h = new float[n][];

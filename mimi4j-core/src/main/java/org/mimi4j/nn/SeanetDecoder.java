@@ -3,6 +3,7 @@ package org.mimi4j.nn;
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Activations;
+import org.mimi4j.perf.Profiler;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -91,16 +92,22 @@ public final class SeanetDecoder {
         float[][] h = x;
         for (int li = 0; li < layers.size(); li++) {
             final int l = li;
+            long t0 = Profiler.begin();
             switch (layers.get(li)) {
-                case ResnetBlock r -> h = r.forward(h, t, states(st, l, new ResnetBlock.State[n]));
+                case ResnetBlock r -> {
+                    h = r.forward(h, t, states(st, l, new ResnetBlock.State[n]));
+                    Profiler.end(Profiler.Stage.CONV, t0, n * r.flops(t));
+                }
                 case StreamingConvTranspose1d r -> {
                     for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
                     h = r.forward(h, t, states(st, l, new StreamingConvTranspose1d.State[n]));
+                    Profiler.end(Profiler.Stage.CONV_TRANSPOSE, t0, n * r.flops(t));
                     t *= r.stride;
                 }
                 case StreamingConv1d r -> {
                     if (l > 0) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
                     h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false);
+                    Profiler.end(Profiler.Stage.CONV, t0, n * r.flops(t));
                 }
                 default -> throw new AssertionError();
             }

@@ -75,6 +75,20 @@ public final class SeanetEncoder {
         return new State(s);
     }
 
+    /** Floating-point operations of one stream's call over t samples. */
+    public long flops(int t) {
+        long f = 0;
+        for (Object layer : layers) {
+            if (layer instanceof ResnetBlock r) f += r.flops(t);
+            else {
+                StreamingConv1d c = (StreamingConv1d) layer;
+                f += c.flops(t);
+                t = (t + c.stride() - 1) / c.stride();
+            }
+        }
+        return f;
+    }
+
     /**
      * x[b]: [1][t] samples; t a multiple of the hop unless {@code padEnd} (transformers' end padding, each strided
      * conv pads its own input). Returns [D][steps] per stream; {@code steps[0]} receives the step count.

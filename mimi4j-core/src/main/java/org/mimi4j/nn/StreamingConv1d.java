@@ -136,6 +136,11 @@ public final class StreamingConv1d {
         return out;
     }
 
+    /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
+    public long flops(int t) {
+        return 2L * macsPerOutput() * ((t + stride - 1) / stride);
+    }
+
     /** Multiply-adds per output step, for FLOP accounting. */
     public long macsPerOutput() {
         return (long) outCh * inCh * kernel;

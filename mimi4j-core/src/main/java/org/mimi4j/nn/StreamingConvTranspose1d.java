@@ -62,6 +62,11 @@ public final class StreamingConvTranspose1d {
         return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups);
     }
 
+    /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
+    public long flops(int t) {
+        return 2L * inCh * (outCh / groups) * kernel * t;
+    }
+
     /** The last taps-1 input columns of one stream. */
     public static final class State {
         final float[] prev;

@@ -5,6 +5,7 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Attention;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.LayerNorm;
+import org.mimi4j.perf.Profiler;
 
 /**
  * Causal transformer over channel-major [D][T] latents at 25 Hz (moshi {@code ProjectedTransformer} with
@@ -92,8 +93,17 @@ public final class Transformer {
         return new State(layers.length, context, d, mode, stepsPerCall);
     }
 
+    /** Floating-point operations of one stream's call over t steps with {@code past} cached steps. */
+    public long flops(int t, int past) {
+        long linears = 2L * (4L * d * d + 2L * d * ff) * t;
+        long keys = 0;
+        for (int i = 0; i < t; i++) keys += Math.min(context, past + i + 1);
+        return layers.length * (linears + 4L * d * keys);
+    }
+
     /** x[b]: [D][t], same t for all streams; returns the new [D][t] per stream and advances the states. */
     public float[][] forward(float[][] x, int t, State[] st) {
+        long t0 = Profiler.begin();
         int n = x.length;
         float[][] h = new float[n][];
         for (int b = 0; b < n; b++) h[b] = x[b].clone();
@@ -111,6 +121,11 @@ public final class Transformer {
             float[][] f = linear(l.linear1, tmp, t, ff);
             for (float[] fb : f) Activations.gelu(fb, fb.length);
             addScaled(h, linear(l.linear2, f, t, d), l.scale2, t);
+        }
+        if (t0 != 0L) {
+            long f = 0;
+            for (State s : st) f += flops(t, s.count);
+            Profiler.end(Profiler.Stage.TRANSFORMER, t0, f);
         }
         for (State s : st) {
             s.count = (int) Math.min(context, s.count + (long) t);

@@ -1,0 +1,418 @@
+package org.mimi4j.perf;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.mimi4j.Mimi;
+import org.mimi4j.MimiConfig;
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.io.RandomCheckpoint;
+import org.mimi4j.io.SafeTensors;
+import org.mimi4j.kernels.Parallel;
+import org.mimi4j.nn.Transformer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The speed table of {@code mimi bench}: offline encode and decode per stage (ms, GFLOP/s, % of the FMA peak measured
+ * in the same run, real-time factor), streaming steps of one stream (median, p99, and the memory-bandwidth bound),
+ * batched streams, load time, 32 vs 8 codebooks. Runs on the full-size model: a given checkpoint, or random weights
+ * with the released shapes written once to a cache file.
+ */
+public final class Bench {
+    /** What to run. {@code model} null: random full-size float32 weights. */
+    public record Options(Path model, double seconds, int codebooks, int streamFrames, int batch, int batchFrames, boolean quick) {
+        public static Options defaults() {
+            return new Options(null, 60, 8, 300, 16, 60, false);
+        }
+    }
+
+    /** One row of the table. */
+    public record Row(String section, String name, double ms, double gflop, double audioSeconds, String note) {
+        public double gflops() {
+            return ms > 0 && gflop > 0 ? gflop / (ms / 1e3) : Double.NaN;
+        }
+
+        public double realTime() {
+            return ms > 0 && audioSeconds > 0 ? audioSeconds / (ms / 1e3) : Double.NaN;
+        }
+    }
+
+    /** Everything measured. */
+    public record Report(int threads, double peak1, double peakN, double bandwidthGBs, String modelPath, List<Row> rows,
+                         Map<String, Double> facts) {
+    }
+
+    private static final int SR = 24000;
+    private final Options opt;
+    private final PrintStream log;
+
+    private Bench(Options opt, PrintStream log) {
+        this.opt = opt;
+        this.log = log;
+    }
+
+    public static Report run(Options opt, PrintStream log) throws IOException {
+        return new Bench(opt, log).run();
+    }
+
+    private void say(String s) {
+        if (log != null) log.println(s);
+    }
+
+    /** The cached random full-size float32 checkpoint (released shapes and config), written on first use. */
+    public static Path randomModel() throws IOException {
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "mimi4j-bench");
+        Path f = dir.resolve("mimi-full-random-f32-seed1.safetensors");
+        if (!Files.isRegularFile(f)) {
+            Files.createDirectories(dir);
+            Path tmp = dir.resolve("tmp-" + ProcessHandle.current().pid() + ".safetensors");
+            RandomCheckpoint.write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.F32, 1);
+            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return f;
+    }
+
+    private Report run() throws IOException {
+        int threads = Parallel.threads();
+        Path modelPath = opt.model() != null ? opt.model() : randomModel();
+        say("model: " + modelPath + (opt.model() == null ? " (random weights, released shapes)" : ""));
+        double peak1 = FmaPeak.measure(1), peakN = FmaPeak.measure(threads);
+        say(String.format(Locale.ROOT, "FMA peak: %.0f GFLOP/s on 1 thread, %.0f on %d", peak1, peakN, threads));
+        double bw = bandwidth(modelPath, threads);
+        say(String.format(Locale.ROOT, "reading the mapped model file: %.1f GB/s on %d threads", bw, threads));
+        List<Row> rows = new ArrayList<>();
+        Map<String, Double> facts = new LinkedHashMap<>();
+
+        // load
+        double[] loads = new double[opt.quick() ? 2 : 5];
+        Mimi m = null;
+        for (int i = 0; i < loads.length; i++) {
+            long t0 = System.nanoTime();
+            m = Mimi.load(modelPath);
+            loads[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        rows.add(new Row("load", "load full-size checkpoint (median)", median(loads), 0, 0, "min " + fmt(min(loads)) + " ms"));
+
+        Mimi model = m;
+        float[] audio = audio(opt.seconds());
+        double sec = audio.length / (double) SR;
+        say("warming up");
+        for (int i = 0; i < (opt.quick() ? 1 : 3); i++) model.decode(model.encode(Arrays.copyOf(audio, Math.min(audio.length, 10 * SR)), 32));
+
+        // offline encode, 8 and 32 codebooks
+        int[][] codes = null;
+        for (int nq : opt.codebooks() == 32 ? new int[]{32} : new int[]{opt.codebooks(), 32}) {
+            Timed<int[][]> enc = timed(() -> model.encode(audio, nq));
+            if (nq == opt.codebooks()) codes = enc.value;
+            String sect = "encode " + fmt0(sec) + " s, " + nq + " codebooks";
+            rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, ""));
+            addStages(rows, sect, enc, sec);
+            facts.put("encode_ms_" + nq, enc.ms);
+        }
+        if (facts.containsKey("encode_ms_32") && facts.containsKey("encode_ms_" + opt.codebooks()) && opt.codebooks() != 32) {
+            facts.put("encode_32_over_" + opt.codebooks(), facts.get("encode_ms_32") / facts.get("encode_ms_" + opt.codebooks()));
+        }
+        int[][] c8 = codes;
+        Timed<float[]> dec = timed(() -> model.decode(c8));
+        String sect = "decode " + fmt0(sec) + " s, " + opt.codebooks() + " codebooks";
+        rows.add(new Row(sect, "total", dec.ms, dec.gflop, sec, ""));
+        addStages(rows, sect, dec, sec);
+
+        // streaming, one stream: encode step + decode step per 80 ms frame
+        streaming(model, rows, facts, 1, opt.streamFrames(), bw, threads);
+        if (opt.batch() > 1) streaming(model, rows, facts, opt.batch(), opt.batchFrames(), bw, threads);
+        return new Report(threads, peak1, peakN, bw, modelPath.toString(), rows, facts);
+    }
+
+    private void addStages(List<Row> rows, String sect, Timed<?> t, double sec) {
+        for (Profiler.Stage s : Profiler.Stage.values()) {
+            if (t.stageNanos[s.ordinal()] == 0) continue;
+            rows.add(new Row(sect, stageName(s), t.stageNanos[s.ordinal()] / 1e6, t.stageFlops[s.ordinal()] / 1e9, sec, ""));
+        }
+        double other = t.ms;
+        for (long n : t.stageNanos) other -= n / 1e6;
+        rows.add(new Row(sect, "other (glue, copies)", Math.max(0, other), 0, sec, ""));
+    }
+
+    static String stageName(Profiler.Stage s) {
+        return switch (s) {
+            case CONV -> "SEANet convs";
+            case CONV_TRANSPOSE -> "transposed convs";
+            case TRANSFORMER -> "transformer";
+            case QUANTIZER -> "quantizer";
+        };
+    }
+
+    private void streaming(Mimi m, List<Row> rows, Map<String, Double> facts, int streams, int frames, double bw, int threads) {
+        int fs = m.frameSize(), nq = opt.codebooks();
+        Mimi.EncoderState[] es = new Mimi.EncoderState[streams];
+        Mimi.DecoderState[] ds = new Mimi.DecoderState[streams];
+        for (int i = 0; i < streams; i++) {
+            es[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
+            ds[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
+        }
+        int[] items = new int[streams];
+        for (int i = 0; i < streams; i++) items[i] = i;
+        float[] src = audio(Math.max(1, (frames + 50) * fs / (double) SR + 1));
+        int warm = Math.min(50, frames / 3 + 1);
+        double[] ms = new double[frames];
+        long[] nanos = new long[Profiler.Stage.values().length], flops = new long[nanos.length];
+        float[][] x = new float[streams][fs];
+        for (int f = -warm; f < frames; f++) {
+            int pos = (f + warm) * fs;
+            for (int i = 0; i < streams; i++) System.arraycopy(src, (pos + i * 977) % (src.length - fs), x[i], 0, fs);
+            if (f == 0) {
+                Profiler.reset();
+                Profiler.enable(true);
+            }
+            long t0 = System.nanoTime();
+            float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
+            int[][][] codes = m.quantize(emb, 1, nq);
+            m.decodeStep(codes, 1, ds, null, items);
+            if (f >= 0) ms[f] = (System.nanoTime() - t0) / 1e6;
+        }
+        Profiler.enable(false);
+        for (Profiler.Stage s : Profiler.Stage.values()) {
+            nanos[s.ordinal()] = Profiler.nanos(s);
+            flops[s.ordinal()] = Profiler.flops(s);
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        double med = sorted[sorted.length / 2], p99 = sorted[Math.min(sorted.length - 1, (int) Math.ceil(0.99 * sorted.length) - 1)];
+        double frameSec = fs / (double) SR;
+        double totalGflop = 0;
+        for (long fl : flops) totalGflop += fl / 1e9;
+        String sect = streams == 1 ? "streaming, 1 stream, per 80 ms frame (encode + decode step)"
+                : "streaming, " + streams + " streams batched, per 80 ms frame (encode + decode step)";
+        rows.add(new Row(sect, "median", med, totalGflop / frames, frameSec * streams, "p99 " + fmt(p99) + " ms, max " + fmt(sorted[sorted.length - 1]) + " ms"));
+        for (Profiler.Stage s : Profiler.Stage.values()) {
+            if (nanos[s.ordinal()] == 0) continue;
+            rows.add(new Row(sect, stageName(s) + " (mean)", nanos[s.ordinal()] / 1e6 / frames, flops[s.ordinal()] / 1e9 / frames, frameSec * streams, ""));
+        }
+        String key = streams == 1 ? "stream1" : "stream" + streams;
+        facts.put(key + "_median_ms", med);
+        facts.put(key + "_p99_ms", p99);
+        if (streams == 1) {
+            double bytes = weightBytesPerFrame(m, nq);
+            double boundMs = bytes / (bw * 1e9) * 1e3;
+            facts.put("stream_weight_mb_per_frame", bytes / 1e6);
+            facts.put("stream_bandwidth_bound_ms", boundMs);
+            rows.add(new Row(sect, "memory bound: weights / bandwidth", boundMs, 0, 0,
+                    fmt0(bytes / 1e6) + " MB of weights per frame at " + fmt(bw) + " GB/s; median is " + fmt(med / boundMs) + "x the bound"));
+        } else {
+            facts.put(key + "_realtime_streams", streams * frameSec * 1e3 / med);
+        }
+    }
+
+    /** Bytes of float32 weights one frame of one stream reads: everything but the unused codebooks. */
+    static double weightBytesPerFrame(Mimi m, int nq) {
+        MimiConfig c = m.config();
+        long params = 0;
+        for (long[] shape : RandomCheckpoint.shapes(c).values()) {
+            long n = 1;
+            for (long s : shape) n *= s;
+            params += n;
+        }
+        params -= (long) (c.numQuantizers() - nq) * c.codebookSize() * (c.codebookDim() + 2);
+        return 4.0 * params;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops) {
+    }
+
+    private interface Body<T> {
+        T run();
+    }
+
+    /** Best of a few runs (fewest ms), with that run's stage counters. */
+    private <T> Timed<T> timed(Body<T> body) {
+        Timed<T> best = null;
+        for (int r = 0; r < (opt.quick() ? 1 : 3); r++) {
+            Profiler.reset();
+            Profiler.enable(true);
+            long t0 = System.nanoTime();
+            T v = body.run();
+            double ms = (System.nanoTime() - t0) / 1e6;
+            Profiler.enable(false);
+            long[] n = new long[Profiler.Stage.values().length], f = new long[n.length];
+            double gflop = 0;
+            for (Profiler.Stage s : Profiler.Stage.values()) {
+                n[s.ordinal()] = Profiler.nanos(s);
+                f[s.ordinal()] = Profiler.flops(s);
+                gflop += f[s.ordinal()] / 1e9;
+            }
+            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f);
+        }
+        return best;
+    }
+
+    /** Speech-like test signal: a few harmonics with vibrato plus noise. */
+    static float[] audio(double seconds) {
+        int n = (int) Math.round(seconds * SR);
+        float[] a = new float[n];
+        SplittableRandom r = new SplittableRandom(42);
+        for (int i = 0; i < n; i++) {
+            double t = i / (double) SR;
+            double f0 = 140 + 30 * Math.sin(2 * Math.PI * 0.7 * t);
+            double v = 0.3 * Math.sin(2 * Math.PI * f0 * t) + 0.15 * Math.sin(2 * Math.PI * 2 * f0 * t) + 0.05 * Math.sin(2 * Math.PI * 3 * f0 * t);
+            a[i] = (float) (v * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) + 0.02 * (r.nextDouble() - 0.5));
+        }
+        return a;
+    }
+
+    /** GB/s of summing the memory-mapped file as float vectors on {@code threads} threads (cold-ish: file > caches). */
+    static double bandwidth(Path file, int threads) throws IOException {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofShared()) {
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            long bytes = seg.byteSize() / (threads * 64L * s.length()) * (threads * 64L * s.length());
+            double best = 0;
+            for (int round = 0; round < 5; round++) {
+                long per = bytes / threads;
+                Thread[] ts = new Thread[threads];
+                float[] sinks = new float[threads];
+                long t0 = System.nanoTime();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    ts[t] = Thread.ofPlatform().start(() -> {
+                        FloatVector a0 = FloatVector.zero(s), a1 = FloatVector.zero(s), a2 = FloatVector.zero(s), a3 = FloatVector.zero(s);
+                        int step = 4 * s.length() * 4;
+                        for (long o = id * per, e = o + per; o < e; o += step) {
+                            a0 = a0.add(FloatVector.fromMemorySegment(s, seg, o, ByteOrder.LITTLE_ENDIAN));
+                            a1 = a1.add(FloatVector.fromMemorySegment(s, seg, o + 64, ByteOrder.LITTLE_ENDIAN));
+                            a2 = a2.add(FloatVector.fromMemorySegment(s, seg, o + 128, ByteOrder.LITTLE_ENDIAN));
+                            a3 = a3.add(FloatVector.fromMemorySegment(s, seg, o + 192, ByteOrder.LITTLE_ENDIAN));
+                        }
+                        sinks[id] = a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
+                    });
+                }
+                for (Thread t : ts) {
+                    try {
+                        t.join();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                long ns = System.nanoTime() - t0;
+                if (round > 0) best = Math.max(best, bytes / (double) ns);
+            }
+            return best;
+        }
+    }
+
+    private static double median(double[] a) {
+        double[] s = a.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static double min(double[] a) {
+        return Arrays.stream(a).min().orElse(Double.NaN);
+    }
+
+    static String fmt(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+    }
+
+    static String fmt0(double v) {
+        return String.format(Locale.ROOT, "%.0f", v);
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /** The table as Markdown. */
+    public static String table(Report r) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "FMA peak measured in this run: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads); mapped-file read %.1f GB/s%n%n",
+                r.peak1(), r.peakN(), r.threads(), r.bandwidthGBs()));
+        String sect = null;
+        for (Row row : r.rows()) {
+            if (!row.section().equals(sect)) {
+                sect = row.section();
+                b.append(String.format("%n| %s | ms | GFLOP | GFLOP/s | %% of peak | x real time | |%n|---|--:|--:|--:|--:|--:|---|%n", sect));
+            }
+            double g = row.gflops();
+            b.append("| ").append(row.name()).append(" | ").append(fmt(row.ms())).append(" | ")
+                    .append(row.gflop() > 0 ? fmt(row.gflop()) : "").append(" | ")
+                    .append(Double.isNaN(g) ? "" : fmt(g)).append(" | ")
+                    .append(Double.isNaN(g) ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * g / r.peakN())).append(" | ")
+                    .append(row.name().startsWith("total") || row.name().startsWith("median") ? fmt(row.realTime()) : "").append(" | ")
+                    .append(row.note()).append(" |\n");
+        }
+        b.append('\n');
+        for (Map.Entry<String, Double> e : r.facts().entrySet()) b.append("- ").append(e.getKey()).append(": ").append(fmt(e.getValue())).append('\n');
+        return b.toString();
+    }
+
+    /** The report as JSON. */
+    public static String json(Report r) {
+        StringBuilder b = new StringBuilder("{\n");
+        b.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"fma_peak_gflops_1thread\": %.2f,%n  \"fma_peak_gflops\": %.2f,%n  \"mapped_read_gbs\": %.2f,%n",
+                r.threads(), r.peak1(), r.peakN(), r.bandwidthGBs()));
+        b.append("  \"model\": \"").append(r.modelPath().replace("\\", "\\\\").replace("\"", "\\\"")).append("\",\n  \"rows\": [\n");
+        for (int i = 0; i < r.rows().size(); i++) {
+            Row row = r.rows().get(i);
+            b.append(String.format(Locale.ROOT, "    {\"section\": \"%s\", \"name\": \"%s\", \"ms\": %.4f, \"gflop\": %.4f, \"gflops\": %s, \"peak_fraction\": %s, \"realtime\": %s, \"note\": \"%s\"}%s%n",
+                    row.section(), row.name(), row.ms(), row.gflop(), num(row.gflops()), num(row.gflops() / r.peakN()), num(row.realTime()), row.note(),
+                    i + 1 < r.rows().size() ? "," : ""));
+        }
+        b.append("  ],\n  \"facts\": {");
+        int i = 0;
+        for (Map.Entry<String, Double> e : r.facts().entrySet()) {
+            b.append(i++ == 0 ? "\n" : ",\n").append("    \"").append(e.getKey()).append("\": ").append(num(e.getValue()));
+        }
+        return b.append("\n  }\n}\n").toString();
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    /**
+     * {@code java --add-modules jdk.incubator.vector -cp mimi4j-core.jar org.mimi4j.perf.Bench [--model PATH]
+     * [--seconds S] [--codebooks K] [--streams B] [--frames F] [--quick] [--json]}.
+     */
+    public static void main(String[] args) throws IOException {
+        Options d = Options.defaults();
+        Path model = d.model();
+        double seconds = d.seconds();
+        int cb = d.codebooks(), streams = d.batch(), frames = d.streamFrames(), batchFrames = d.batchFrames();
+        boolean json = false, quick = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--model" -> model = Path.of(args[++i]);
+                case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--codebooks" -> cb = Integer.parseInt(args[++i]);
+                case "--streams" -> streams = Integer.parseInt(args[++i]);
+                case "--frames" -> frames = Integer.parseInt(args[++i]);
+                case "--batch-frames" -> batchFrames = Integer.parseInt(args[++i]);
+                case "--quick" -> quick = true;
+                case "--json" -> json = true;
+                default -> {
+                    System.err.println("unknown option " + args[i]);
+                    System.exit(2);
+                }
+            }
+        }
+        Report r = run(new Options(model, seconds, cb, frames, streams, batchFrames, quick), System.err);
+        System.out.print(json ? json(r) : table(r));
+    }
+}
