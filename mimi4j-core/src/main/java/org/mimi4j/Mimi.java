@@ -43,6 +43,8 @@ public final class Mimi {
     final SeanetDecoder decoder;
     /** Code frames per offline compute call, summed over the batch: bounds memory for long inputs. */
     private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 64);
+    /** Samples per SEANet call inside a longer one: activations of a slice stay in the caches. */
+    private static final int SEANET_SAMPLES = Integer.getInteger("mimi4j.seanetSamples", 7680);
 
     private Mimi(Checkpoint ck, MimiConfig c, String source) {
         this.config = c;
@@ -376,7 +378,7 @@ public final class Mimi {
         int[] steps = new int[1];
         int d = config.hiddenSize();
         long t0 = Profiler.begin();
-        float[][] h = encoder.forward(x, samples, ss, padEnd, steps);
+        float[][] h = seanetEncode(x, samples, ss, padEnd, steps);
         int s = steps[0];
         Profiler.end(Profiler.Stage.CONV, t0, n * encoder.flops(samples));
         emit(trace, "seanet_out", items, offset, h, d, s);
@@ -420,7 +422,52 @@ public final class Mimi {
         emit(trace, "dec_upsampled", items, offset, h, d, s);
         h = decoderTransformer.forward(h, s, ts);
         emit(trace, "dec_transformer_out", items, offset, h, d, s);
-        return decoder.forward(h, s, ss);
+        return seanetDecode(h, s, ss);
+    }
+
+    /**
+     * The SEANet encoder over consecutive slices of at most {@link #SEANET_SAMPLES} samples (multiples of the hop),
+     * so that each layer's activations stay in cache; the conv states make this identical to one call.
+     */
+    private float[][] seanetEncode(float[][] x, int samples, SeanetEncoder.State[] ss, boolean padEnd, int[] steps) {
+        int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop) * hop;
+        if (samples <= slice) return encoder.forward(x, samples, ss, padEnd, steps);
+        int n = x.length, d = config.hiddenSize();
+        int total = padEnd ? (samples + hop - 1) / hop : samples / hop;
+        float[][] out = new float[n][d * total];
+        float[][] xs = new float[n][];
+        int[] st = new int[1];
+        for (int pos = 0, col = 0; pos < samples; ) {
+            int len = Math.min(slice, samples - pos);
+            for (int b = 0; b < n; b++) xs[b] = java.util.Arrays.copyOfRange(x[b], pos, pos + len);
+            float[][] h = encoder.forward(xs, len, ss, padEnd && pos + len == samples, st);
+            for (int b = 0; b < n; b++) {
+                for (int c = 0; c < d; c++) System.arraycopy(h[b], c * st[0], out[b], c * total + col, st[0]);
+            }
+            pos += len;
+            col += st[0];
+        }
+        steps[0] = total;
+        return out;
+    }
+
+    /** The SEANet decoder over slices of the steps, as {@link #seanetEncode}: [D][s] to [1][s*hop] per stream. */
+    private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
+        int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
+        if (s <= slice) return decoder.forward(h, s, ss);
+        int n = h.length, d = config.hiddenSize();
+        float[][] out = new float[n][s * hop];
+        float[][] hs = new float[n][];
+        for (int pos = 0; pos < s; pos += slice) {
+            int len = Math.min(slice, s - pos);
+            for (int b = 0; b < n; b++) {
+                hs[b] = new float[d * len];
+                for (int c = 0; c < d; c++) System.arraycopy(h[b], c * s + pos, hs[b], c * len, len);
+            }
+            float[][] y = decoder.forward(hs, len, ss);
+            for (int b = 0; b < n; b++) System.arraycopy(y[b], 0, out[b], pos * hop, len * hop);
+        }
+        return out;
     }
 
     private static void emit(Trace trace, String name, int[] items, long offset, float[][] h, int channels, int steps) {

@@ -1,11 +1,8 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * C = bias + A·B (or C += A·B), float32, with A a constant {@link PackedMatrix} [M][K] and one or more right operands
@@ -24,7 +21,8 @@ public final class Gemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
     static final int L = S.length();
     private static final int KC = 256;   // K block: an A half-panel (8 x KC) stays in L1
-    private static final int NC = 512;   // N block: B block (KC x NC) stays in L2
+    private static final int NC = 256;   // N block per task: packed B (KC x NC, 256 KB) stays in L2
+    private static final int MC = 128;   // M block: A block (MC x KC, 128 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
     private static final int NG = 8;      // columns per narrow group
 
@@ -48,86 +46,139 @@ public final class Gemm {
 
     public static void gemm(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, boolean accumulate) {
         if (rowOff.length != a.k) throw new IllegalArgumentException("rowOff has " + rowOff.length + " rows, A has " + a.k + " columns");
-        List<Segment> narrow = new ArrayList<>();
-        List<int[]> pieces = new ArrayList<>(); // {segment index, n0, n1}
-        for (int s = 0; s < segs.length; s++) {
-            Segment g = segs[s];
+        int nNarrow = 0, nCols = 0;
+        int pieces = 0;
+        for (Segment g : segs) {
             if (g.n <= 0) continue;
             if (g.n < NARROW) {
-                narrow.add(g);
-                continue;
-            }
-            for (int n0 = 0; n0 < g.n; n0 += NC) pieces.add(new int[]{s, n0, Math.min(g.n, n0 + NC)});
+                nNarrow++;
+                nCols += g.n;
+            } else pieces += (g.n + NC - 1) / NC;
         }
-        int panels = (a.m + MR - 1) / MR;
         int threads = Parallel.threads();
-        if (!pieces.isEmpty()) {
-            // tasks: N blocks, and when there are few of them, also halves of the panels
-            int split = pieces.size() >= 2 * threads ? 1 : Math.min(panels, (2 * threads + pieces.size() - 1) / pieces.size());
-            int tasks = pieces.size() * split;
+        int groups = (a.m + 7) / 8; // 8-row groups
+        if (pieces > 0) {
+            int[] ps = new int[pieces], pn0 = new int[pieces], pn1 = new int[pieces];
+            int q = 0;
+            for (int s = 0; s < segs.length; s++) {
+                Segment g = segs[s];
+                if (g.n < NARROW) continue;
+                for (int n0 = 0; n0 < g.n; n0 += NC) {
+                    ps[q] = s;
+                    pn0[q] = n0;
+                    pn1[q++] = Math.min(g.n, n0 + NC);
+                }
+            }
+            // tasks: N pieces, and when there are few of them, also ranges of 8-row groups (each task packs its own B)
+            long flops = 2L * a.m * a.k * (long) pieces * NC;
+            int want = threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
+            int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
+            int tasks = pieces * split;
             Parallel.forEach(tasks, t -> {
-                int[] pc = pieces.get(t / split);
-                int part = t % split;
-                int p0 = panels * part / split, p1 = panels * (part + 1) / split;
-                wide(a, bias, rowOff, segs[pc[0]], pc[1], pc[2], p0, p1, accumulate);
+                int pc = t / split, part = t % split;
+                int g0 = groups * part / split, g1 = groups * (part + 1) / split;
+                wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate);
             });
         }
-        if (!narrow.isEmpty()) {
-            Segment[] ns = narrow.toArray(new Segment[0]);
-            List<int[]> cl = new ArrayList<>(); // {segment, column}
-            for (int s = 0; s < ns.length; s++) for (int n = 0; n < ns[s].n; n++) cl.add(new int[]{s, n});
-            int[][] fc = cl.toArray(new int[0][]);
-            int chunks = Math.min(panels, Math.max(1, threads * 4));
-            Parallel.forEach(chunks, t -> {
-                int p0 = panels * t / chunks, p1 = panels * (t + 1) / chunks;
-                for (int p = p0; p < p1; p++) narrowPanel(a, bias, rowOff, ns, fc, p, accumulate);
-            });
-        }
+        if (nNarrow > 0) narrow(a, bias, rowOff, segs, nCols, accumulate, threads);
     }
 
-    // ---------------------------------------------------------------- wide kernel: vectors along N
+    // ---------------------------------------------------------------- wide kernel: vectors along N, B packed
 
-    private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int p0, int p1, boolean accumulate) {
+    private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
+    private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * NC]);
+
+    /**
+     * Rows r0..r1 (r0 a multiple of 8) x columns n0..n1 of one segment. BLIS order: per K block, B is packed into
+     * slivers of NR columns ([KC][NR] each, contiguous, so the micro-kernel streams them from L1), then every MC-row
+     * block of A runs over every sliver. Sums run over k in ascending order from the bias (or C), as in the narrow
+     * kernel, so both give bit-identical results.
+     */
+    private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int r0, int r1, boolean accumulate) {
         int k = a.k;
+        float[] bp = PACKED_B.get(), tile = TILE.get();
+        int slivers = (n1 - n0 + NR - 1) / NR;
         for (int kb = 0; kb < k; kb += KC) {
-            int ke = Math.min(k, kb + KC);
+            int kc = Math.min(KC, k - kb);
+            packB(g, rowOff, kb, kc, n0, n1, bp);
             boolean init = kb == 0 && !accumulate;
-            for (int p = p0; p < p1; p++) {
-                for (int half = 0; half < 2; half++) {
-                    int row0 = p * MR + half * 8;
-                    if (row0 >= a.m) break;
-                    int rows = Math.min(8, a.m - row0);
-                    int aBase = p * k * MR + half * 8;
-                    int n = n0;
-                    for (; n + 2 * L <= n1; n += 2 * L) tile8x2(a.data, aBase, kb, ke, g, rowOff, n, row0, rows, bias, init);
-                    for (; n < n1; n += L) tile8x1(a.data, aBase, kb, ke, g, rowOff, n, Math.min(L, n1 - n), row0, rows, bias, init);
+            for (int ic = r0; ic < r1; ic += MC) {
+                int ie = Math.min(r1, ic + MC);
+                for (int s = 0; s < slivers; s++) {
+                    int n = n0 + s * NR, w = Math.min(NR, n1 - n);
+                    for (int row0 = ic; row0 < ie; row0 += 8) {
+                        int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
+                        micro8x32(a.data, aBase, bp, s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
+                    }
                 }
             }
         }
     }
 
-    private static FloatVector start(Segment g, int row, int n, float[] bias, boolean init, int rows, int r) {
-        if (r >= rows) return FloatVector.zero(S);
-        if (init) return bias == null ? FloatVector.zero(S) : FloatVector.broadcast(S, bias[row]);
-        return FloatVector.fromArray(S, g.c, g.cOff + row * g.ldc + n);
+    /** B rows kb..kb+kc, columns n0..n1, as slivers [kc][NR] (the last one zero-padded). */
+    private static void packB(Segment g, int[] rowOff, int kb, int kc, int n0, int n1, float[] bp) {
+        float[] b = g.b;
+        int slivers = (n1 - n0 + NR - 1) / NR;
+        for (int s = 0; s < slivers; s++) {
+            int n = n0 + s * NR, w = Math.min(NR, n1 - n);
+            int base = s * kc * NR;
+            int src = g.bOff + n;
+            if (w == NR) {
+                for (int kk = 0; kk < kc; kk++) {
+                    int bi = src + rowOff[kb + kk], d = base + kk * NR;
+                    FloatVector.fromArray(S, b, bi).intoArray(bp, d);
+                    FloatVector.fromArray(S, b, bi + L).intoArray(bp, d + L);
+                }
+            } else {
+                for (int kk = 0; kk < kc; kk++) {
+                    int d = base + kk * NR;
+                    System.arraycopy(b, src + rowOff[kb + kk], bp, d, w);
+                    java.util.Arrays.fill(bp, d + w, d + NR, 0f);
+                }
+            }
+        }
     }
 
-    private static void tile8x2(float[] ad, int aBase, int kb, int ke, Segment g, int[] rowOff, int n, int row0, int rows,
-                                float[] bias, boolean init) {
-        FloatVector c00 = start(g, row0, n, bias, init, rows, 0), c01 = start(g, row0, n + L, bias, init, rows, 0);
-        FloatVector c10 = start(g, row0 + 1, n, bias, init, rows, 1), c11 = start(g, row0 + 1, n + L, bias, init, rows, 1);
-        FloatVector c20 = start(g, row0 + 2, n, bias, init, rows, 2), c21 = start(g, row0 + 2, n + L, bias, init, rows, 2);
-        FloatVector c30 = start(g, row0 + 3, n, bias, init, rows, 3), c31 = start(g, row0 + 3, n + L, bias, init, rows, 3);
-        FloatVector c40 = start(g, row0 + 4, n, bias, init, rows, 4), c41 = start(g, row0 + 4, n + L, bias, init, rows, 4);
-        FloatVector c50 = start(g, row0 + 5, n, bias, init, rows, 5), c51 = start(g, row0 + 5, n + L, bias, init, rows, 5);
-        FloatVector c60 = start(g, row0 + 6, n, bias, init, rows, 6), c61 = start(g, row0 + 6, n + L, bias, init, rows, 6);
-        FloatVector c70 = start(g, row0 + 7, n, bias, init, rows, 7), c71 = start(g, row0 + 7, n + L, bias, init, rows, 7);
-        float[] b = g.b;
-        int bOff = g.bOff + n;
-        for (int kk = kb; kk < ke; kk++) {
-            int bi = bOff + rowOff[kk];
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[8 * NR]);
+
+    /**
+     * Start values of an 8 x NR micro-tile ([8][NR], rows past {@code rows} and columns past w zero): the bias,
+     * or C when continuing a sum. Vectors never cross a method boundary into the micro-kernel (a boxed vector there
+     * defeats C2's intrinsics), so the kernel loads its accumulators from this array.
+     */
+    private static float[] startTile(float[] tile, Segment g, int row0, int n, int w, float[] bias, boolean init, int rows) {
+        for (int r = 0; r < 8; r++) {
+            int o = r * NR;
+            if (r >= rows) {
+                java.util.Arrays.fill(tile, o, o + NR, 0f);
+            } else if (init) {
+                java.util.Arrays.fill(tile, o, o + NR, bias == null ? 0f : bias[row0 + r]);
+            } else {
+                int ci = g.cOff + (row0 + r) * g.ldc + n;
+                System.arraycopy(g.c, ci, tile, o, w);
+                if (w < NR) java.util.Arrays.fill(tile, o + w, o + NR, 0f);
+            }
+        }
+        return tile;
+    }
+
+    /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver. */
+    private static void micro8x32(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
+                                  float[] bias, boolean init, float[] tile) {
+        boolean full = w == NR && rows == 8;
+        startTile(tile, g, row0, n, w, bias, init, rows);
+        FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, 16);
+        FloatVector c10 = FloatVector.fromArray(S, tile, 32), c11 = FloatVector.fromArray(S, tile, 48);
+        FloatVector c20 = FloatVector.fromArray(S, tile, 64), c21 = FloatVector.fromArray(S, tile, 80);
+        FloatVector c30 = FloatVector.fromArray(S, tile, 96), c31 = FloatVector.fromArray(S, tile, 112);
+        FloatVector c40 = FloatVector.fromArray(S, tile, 128), c41 = FloatVector.fromArray(S, tile, 144);
+        FloatVector c50 = FloatVector.fromArray(S, tile, 160), c51 = FloatVector.fromArray(S, tile, 176);
+        FloatVector c60 = FloatVector.fromArray(S, tile, 192), c61 = FloatVector.fromArray(S, tile, 208);
+        FloatVector c70 = FloatVector.fromArray(S, tile, 224), c71 = FloatVector.fromArray(S, tile, 240);
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bBase + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
             int ai = aBase + kk * MR;
             FloatVector x;
             x = FloatVector.broadcast(S, ad[ai]);
@@ -147,94 +198,184 @@ public final class Gemm {
             x = FloatVector.broadcast(S, ad[ai + 7]);
             c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
         }
-        float[] c = g.c;
-        int ci = g.cOff + row0 * g.ldc + n, ld = g.ldc;
+        // a full tile goes straight into C; a partial one (last sliver, last rows) through the tile (no masked vector ops here)
+        float[] c = full ? g.c : tile;
+        int ci = full ? g.cOff + row0 * g.ldc + n : 0, ld = full ? g.ldc : NR;
         c00.intoArray(c, ci); c01.intoArray(c, ci + L);
-        if (rows > 1) { c10.intoArray(c, ci + ld); c11.intoArray(c, ci + ld + L); }
-        if (rows > 2) { c20.intoArray(c, ci + 2 * ld); c21.intoArray(c, ci + 2 * ld + L); }
-        if (rows > 3) { c30.intoArray(c, ci + 3 * ld); c31.intoArray(c, ci + 3 * ld + L); }
-        if (rows > 4) { c40.intoArray(c, ci + 4 * ld); c41.intoArray(c, ci + 4 * ld + L); }
-        if (rows > 5) { c50.intoArray(c, ci + 5 * ld); c51.intoArray(c, ci + 5 * ld + L); }
-        if (rows > 6) { c60.intoArray(c, ci + 6 * ld); c61.intoArray(c, ci + 6 * ld + L); }
-        if (rows > 7) { c70.intoArray(c, ci + 7 * ld); c71.intoArray(c, ci + 7 * ld + L); }
-    }
-
-    /** Up to 8 rows x one (possibly partial) vector of columns. */
-    private static void tile8x1(float[] ad, int aBase, int kb, int ke, Segment g, int[] rowOff, int n, int w, int row0, int rows,
-                                float[] bias, boolean init) {
-        VectorMask<Float> m = S.indexInRange(0, w);
-        FloatVector[] acc = new FloatVector[8];
-        for (int r = 0; r < 8; r++) {
-            if (r >= rows) acc[r] = FloatVector.zero(S);
-            else if (init) acc[r] = bias == null ? FloatVector.zero(S) : FloatVector.broadcast(S, bias[row0 + r]);
-            else acc[r] = FloatVector.fromArray(S, g.c, g.cOff + (row0 + r) * g.ldc + n, m);
+        c10.intoArray(c, ci + ld); c11.intoArray(c, ci + ld + L);
+        c20.intoArray(c, ci + 2 * ld); c21.intoArray(c, ci + 2 * ld + L);
+        c30.intoArray(c, ci + 3 * ld); c31.intoArray(c, ci + 3 * ld + L);
+        c40.intoArray(c, ci + 4 * ld); c41.intoArray(c, ci + 4 * ld + L);
+        c50.intoArray(c, ci + 5 * ld); c51.intoArray(c, ci + 5 * ld + L);
+        c60.intoArray(c, ci + 6 * ld); c61.intoArray(c, ci + 6 * ld + L);
+        c70.intoArray(c, ci + 7 * ld); c71.intoArray(c, ci + 7 * ld + L);
+        if (!full) {
+            for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, g.c, g.cOff + (row0 + r) * g.ldc + n, w);
         }
-        FloatVector c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4], c5 = acc[5], c6 = acc[6], c7 = acc[7];
-        float[] b = g.b;
-        int bOff = g.bOff + n;
-        for (int kk = kb; kk < ke; kk++) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bOff + rowOff[kk], m);
-            int ai = aBase + kk * MR;
-            c0 = FloatVector.broadcast(S, ad[ai]).fma(b0, c0);
-            c1 = FloatVector.broadcast(S, ad[ai + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(S, ad[ai + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(S, ad[ai + 3]).fma(b0, c3);
-            c4 = FloatVector.broadcast(S, ad[ai + 4]).fma(b0, c4);
-            c5 = FloatVector.broadcast(S, ad[ai + 5]).fma(b0, c5);
-            c6 = FloatVector.broadcast(S, ad[ai + 6]).fma(b0, c6);
-            c7 = FloatVector.broadcast(S, ad[ai + 7]).fma(b0, c7);
-        }
-        acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5; acc[6] = c6; acc[7] = c7;
-        for (int r = 0; r < rows; r++) acc[r].intoArray(g.c, g.cOff + (row0 + r) * g.ldc + n, m);
     }
 
     // ---------------------------------------------------------------- narrow kernel: vectors along M
 
-    private static void narrowPanel(PackedMatrix a, float[] bias, int[] rowOff, Segment[] ns, int[][] cols, int p, boolean accumulate) {
+    /**
+     * Narrow segments (a few columns each, as in streaming): all their columns are gathered into groups of
+     * {@link #NG}, each group packed k-major ([K][NG], zero columns past the end), and A is streamed once per group:
+     * per k one vector of MR rows from each of several panels times NG broadcast B values. Memory-bound on A.
+     */
+    private static void narrow(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int nCols, boolean accumulate, int threads) {
         int k = a.k;
-        float[] ad = a.data;
-        int aBase = p * k * MR;
-        int row0 = p * MR, rows = Math.min(MR, a.m - row0);
-        float[] tmp = new float[MR];
-        FloatVector[] init = new FloatVector[NG];
-        float[][] bs = new float[NG][];
-        int[] bo = new int[NG];
-        for (int c0 = 0; c0 < cols.length; c0 += NG) {
-            int nc = Math.min(NG, cols.length - c0);
-            for (int j = 0; j < NG; j++) {
-                int[] col = cols[c0 + Math.min(j, nc - 1)]; // unused lanes repeat the last column
-                Segment g = ns[col[0]];
-                bs[j] = g.b;
-                bo[j] = g.bOff + col[1];
-                // same start as the wide kernel (bias, or C when accumulating), so both round identically
-                java.util.Arrays.fill(tmp, 0f);
-                int ci = g.cOff + row0 * g.ldc + col[1];
-                for (int r = 0; r < rows; r++) tmp[r] = accumulate ? g.c[ci + r * g.ldc] : bias == null ? 0f : bias[row0 + r];
-                init[j] = FloatVector.fromArray(S, tmp, 0);
-            }
-            float[] b0 = bs[0], b1 = bs[1], b2 = bs[2], b3 = bs[3], b4 = bs[4], b5 = bs[5], b6 = bs[6], b7 = bs[7];
-            int o0 = bo[0], o1 = bo[1], o2 = bo[2], o3 = bo[3], o4 = bo[4], o5 = bo[5], o6 = bo[6], o7 = bo[7];
-            FloatVector s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3], s4 = init[4], s5 = init[5], s6 = init[6], s7 = init[7];
-            for (int kk = 0; kk < k; kk++) {
-                FloatVector av = FloatVector.fromArray(S, ad, aBase + kk * MR);
-                int r = rowOff[kk];
-                s0 = av.fma(FloatVector.broadcast(S, b0[o0 + r]), s0);
-                s1 = av.fma(FloatVector.broadcast(S, b1[o1 + r]), s1);
-                s2 = av.fma(FloatVector.broadcast(S, b2[o2 + r]), s2);
-                s3 = av.fma(FloatVector.broadcast(S, b3[o3 + r]), s3);
-                s4 = av.fma(FloatVector.broadcast(S, b4[o4 + r]), s4);
-                s5 = av.fma(FloatVector.broadcast(S, b5[o5 + r]), s5);
-                s6 = av.fma(FloatVector.broadcast(S, b6[o6 + r]), s6);
-                s7 = av.fma(FloatVector.broadcast(S, b7[o7 + r]), s7);
-            }
-            FloatVector[] sums = {s0, s1, s2, s3, s4, s5, s6, s7};
-            for (int j = 0; j < nc; j++) {
-                int[] col = cols[c0 + j];
-                Segment g = ns[col[0]];
-                sums[j].intoArray(tmp, 0);
-                int ci = g.cOff + row0 * g.ldc + col[1];
-                for (int r = 0; r < rows; r++) g.c[ci + r * g.ldc] = tmp[r];
+        int groupsN = (nCols + NG - 1) / NG;
+        int[] colSeg = new int[nCols], colN = new int[nCols];
+        int c = 0;
+        for (int s = 0; s < segs.length; s++) {
+            Segment g = segs[s];
+            if (g.n <= 0 || g.n >= NARROW) continue;
+            for (int n = 0; n < g.n; n++) {
+                colSeg[c] = s;
+                colN[c++] = n;
             }
         }
+        float[] bt = new float[groupsN * k * NG];
+        for (int q = 0; q < groupsN; q++) {
+            int base = q * k * NG;
+            for (int j = 0; j < NG && q * NG + j < nCols; j++) {
+                Segment g = segs[colSeg[q * NG + j]];
+                float[] b = g.b;
+                int o = g.bOff + colN[q * NG + j];
+                for (int kk = 0; kk < k; kk++) bt[base + kk * NG + j] = b[o + rowOff[kk]];
+            }
+        }
+        int panels = (a.m + MR - 1) / MR;
+        int quads = (panels + 3) / 4;
+        int chunks = Math.min(quads, Math.max(1, threads == 1 || (long) a.m * k < 65536 ? 1 : threads * 4));
+        Parallel.forEach(chunks, t -> {
+            float[] tmp = new float[2 * MR * NG];
+            int q0 = quads * t / chunks, q1 = quads * (t + 1) / chunks;
+            for (int q = 0; q < groupsN; q++) {
+                int nc = Math.min(NG, nCols - q * NG);
+                for (int p = q0 * 4; p < Math.min(panels, q1 * 4); p += nc <= 2 ? 4 : 2) {
+                    if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * NG, p, Math.min(4, panels - p), accumulate, tmp);
+                    else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * NG, p, Math.min(2, panels - p), accumulate, tmp);
+                }
+            }
+        });
+    }
+
+    /**
+     * Start values (bias, or C when accumulating; zeros where a panel or column does not exist) of the accumulators
+     * (panel p+i, column col0+j) of a tile of np x cols, at acc[(i*cols + j)*MR ...], in tmp.
+     */
+    private static float[] startNarrow(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols,
+                                       int p, int np, int panels, boolean accumulate, float[] tmp) {
+        java.util.Arrays.fill(tmp, 0, panels * cols * MR, 0f);
+        for (int i = 0; i < np; i++) {
+            int row0 = (p + i) * MR, rows = Math.min(MR, a.m - row0);
+            for (int j = 0; j < nc; j++) {
+                int o = (i * cols + j) * MR;
+                if (accumulate) {
+                    Segment g = segs[colSeg[col0 + j]];
+                    int ci = g.cOff + row0 * g.ldc + colN[col0 + j];
+                    for (int r = 0; r < rows; r++) tmp[o + r] = g.c[ci + r * g.ldc];
+                } else if (bias != null) System.arraycopy(bias, row0, tmp, o, rows);
+            }
+        }
+        return tmp;
+    }
+
+    private static void storeNarrow(PackedMatrix a, float[] acc, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols, int p, int np) {
+        for (int i = 0; i < np; i++) {
+            int row0 = (p + i) * MR, rows = Math.min(MR, a.m - row0);
+            for (int j = 0; j < nc; j++) {
+                Segment g = segs[colSeg[col0 + j]];
+                float[] c = g.c;
+                int ci = g.cOff + row0 * g.ldc + colN[col0 + j], ld = g.ldc, o = (i * cols + j) * MR;
+                for (int r = 0; r < rows; r++) c[ci + r * ld] = acc[o + r];
+            }
+        }
+    }
+
+    /** Up to 4 panels (64 rows) x up to 2 columns: 8 independent FMA chains. */
+    private static void narrow4x2(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
+                                  int p, int np, boolean accumulate, float[] tmp) {
+        int k = a.k;
+        float[] ad = a.data;
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, p, np, 4, accumulate, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
+        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s20 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s21 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s30 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s31 = FloatVector.fromArray(S, acc, 7 * L);
+        int last = p + np - 1;  // missing panels re-read the last one (results dropped)
+        int a0 = p * k * MR, a1 = Math.min(p + 1, last) * k * MR, a2 = Math.min(p + 2, last) * k * MR, a3 = Math.min(p + 3, last) * k * MR;
+        for (int kk = 0; kk < k; kk++) {
+            FloatVector x0 = FloatVector.broadcast(S, bt[bBase + kk * NG]);
+            FloatVector x1 = FloatVector.broadcast(S, bt[bBase + kk * NG + 1]);
+            int ko = kk * MR;
+            FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
+            FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
+            FloatVector v2 = FloatVector.fromArray(S, ad, a2 + ko);
+            FloatVector v3 = FloatVector.fromArray(S, ad, a3 + ko);
+            s00 = v0.fma(x0, s00); s01 = v0.fma(x1, s01);
+            s10 = v1.fma(x0, s10); s11 = v1.fma(x1, s11);
+            s20 = v2.fma(x0, s20); s21 = v2.fma(x1, s21);
+            s30 = v3.fma(x0, s30); s31 = v3.fma(x1, s31);
+        }
+        s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
+        s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
+        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, p, np);
+    }
+
+    /** Up to 2 panels (32 rows) x up to 8 columns: 16 independent FMA chains. */
+    private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
+                                  int p, int np, boolean accumulate, float[] tmp) {
+        int k = a.k;
+        float[] ad = a.data;
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, p, np, 2, accumulate, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
+        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
+        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s04 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s05 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s06 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s07 = FloatVector.fromArray(S, acc, 7 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 8 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 9 * L);
+        FloatVector s12 = FloatVector.fromArray(S, acc, 10 * L);
+        FloatVector s13 = FloatVector.fromArray(S, acc, 11 * L);
+        FloatVector s14 = FloatVector.fromArray(S, acc, 12 * L);
+        FloatVector s15 = FloatVector.fromArray(S, acc, 13 * L);
+        FloatVector s16 = FloatVector.fromArray(S, acc, 14 * L);
+        FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
+        int a0 = p * k * MR, a1 = (np > 1 ? p + 1 : p) * k * MR;
+        for (int kk = 0; kk < k; kk++) {
+            int ko = kk * MR, bo = bBase + kk * NG;
+            FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
+            FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
+            FloatVector x;
+            x = FloatVector.broadcast(S, bt[bo]);
+            s00 = v0.fma(x, s00); s10 = v1.fma(x, s10);
+            x = FloatVector.broadcast(S, bt[bo + 1]);
+            s01 = v0.fma(x, s01); s11 = v1.fma(x, s11);
+            x = FloatVector.broadcast(S, bt[bo + 2]);
+            s02 = v0.fma(x, s02); s12 = v1.fma(x, s12);
+            x = FloatVector.broadcast(S, bt[bo + 3]);
+            s03 = v0.fma(x, s03); s13 = v1.fma(x, s13);
+            x = FloatVector.broadcast(S, bt[bo + 4]);
+            s04 = v0.fma(x, s04); s14 = v1.fma(x, s14);
+            x = FloatVector.broadcast(S, bt[bo + 5]);
+            s05 = v0.fma(x, s05); s15 = v1.fma(x, s15);
+            x = FloatVector.broadcast(S, bt[bo + 6]);
+            s06 = v0.fma(x, s06); s16 = v1.fma(x, s16);
+            x = FloatVector.broadcast(S, bt[bo + 7]);
+            s07 = v0.fma(x, s07); s17 = v1.fma(x, s17);
+        }
+        s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
+        s04.intoArray(acc, 4 * L); s05.intoArray(acc, 5 * L); s06.intoArray(acc, 6 * L); s07.intoArray(acc, 7 * L);
+        s10.intoArray(acc, 8 * L); s11.intoArray(acc, 9 * L); s12.intoArray(acc, 10 * L); s13.intoArray(acc, 11 * L);
+        s14.intoArray(acc, 12 * L); s15.intoArray(acc, 13 * L); s16.intoArray(acc, 14 * L); s17.intoArray(acc, 15 * L);
+        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 8, p, np);
     }
 }

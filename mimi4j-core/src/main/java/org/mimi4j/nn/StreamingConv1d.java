@@ -3,6 +3,7 @@ package org.mimi4j.nn;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
+import org.mimi4j.kernels.Parallel;
 
 /**
  * Causal Conv1d (moshi {@code StreamingConv1d}): the input is left-padded by {@code (k-1)*dilation + 1 - stride}
@@ -112,23 +113,18 @@ public final class StreamingConv1d {
         float[][] out = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
             float[] xp = new float[rowsIn * ld];
+            float[] xb = x[b];
             State s = st[b];
             if (replicate && s.first) {
-                for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
+                for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, xb[ci * t]);
             }
             s.first = false;
-            for (int ci = 0; ci < inCh; ci++) {
-                float pad = replicate ? x[b][ci * t + t - 1] : 0f;
-                for (int i = 0; i < context + tp; i++) {
-                    float v = i < context ? s.prev[ci * context + i] : i - context < t ? x[b][ci * t + i - context] : pad;
-                    xp[(ci * stride + i % stride) * ld + i / stride] = v;
-                }
-                // the new left context: the last `context` samples of [prev, x]
-                for (int i = 0; i < context; i++) {
-                    int j = tp + i;
-                    s.prev[ci * context + i] = xp[(ci * stride + j % stride) * ld + j / stride];
-                }
-            }
+            int tpad = tp;
+            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
+            Parallel.forEach(parts, part -> {
+                int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
+                for (int ci = c0; ci < c1; ci++) polyphase(xb, t, tpad, ci, s.prev, xp, ld);
+            });
             out[b] = new float[outCh * tOut];
             segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut);
         }
@@ -139,6 +135,36 @@ public final class StreamingConv1d {
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
     public long flops(int t) {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
+    }
+
+    /**
+     * Channel ci of [prev, x, end padding] (context + tp samples) into polyphase rows xp[ci*stride + p][u] =
+     * sample u*stride + p; then the last {@code context} samples become the new prev.
+     */
+    private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld) {
+        int xo = ci * t, po = ci * context;
+        if (stride == 1) {
+            int row = ci * ld;
+            System.arraycopy(prev, po, xp, row, context);
+            System.arraycopy(x, xo, xp, row + context, t);
+            System.arraycopy(xp, row + tp, prev, po, context);
+            return;
+        }
+        float pad = replicate ? x[xo + t - 1] : 0f;
+        int n = context + tp;
+        for (int p = 0; p < stride; p++) {
+            int row = (ci * stride + p) * ld;
+            int u = 0, i = p;
+            for (; i < context; i += stride, u++) xp[row + u] = prev[po + i];
+            int end = context + t;
+            for (; i < end; i += stride, u++) xp[row + u] = x[xo + i - context];
+            for (; i < n; i += stride, u++) xp[row + u] = pad;
+        }
+        // the new left context: the last `context` samples of [prev, x, pad], i.e. samples tp .. tp+context-1
+        for (int i = 0; i < context; i++) {
+            int j = tp + i;
+            prev[po + i] = j < context ? prev[po + j] : j - context < t ? x[xo + j - context] : pad;
+        }
     }
 
     /** Multiply-adds per output step, for FLOP accounting. */
