@@ -4,18 +4,23 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Streaming sample-rate converter: polyphase windowed-sinc (Kaiser window), exact for every rational ratio of
- * integer rates (44100→24000 is 80/147, 48000→24000 is 1/2, ...).
+ * Streaming sample-rate converter: polyphase windowed-sinc (Kaiser window). The ratio is reduced to up/down
+ * (44100→24000 is 80/147, 48000→24000 is 1/2, 22050→24000 is 160/147) and each of the {@code up} phases gets its
+ * own precomputed coefficients, so the conversion is exact, with no drift, however long the stream.
  *
  * <p>Design, relative to the lower of the two rates: passband to 0.45, stopband from 0.5 (so nothing above the
  * output Nyquist frequency aliases and no image of the input spectrum survives when upsampling), cutoff 0.475,
- * Kaiser β = 10.06 for 100 dB, 65 taps of the lower rate on each side.
- * Measured (ResamplerQualityTest, at 44100, 48000, 16000, 8000, 22050 → 24000 and back): passband ripple within
- * ±0.001 dB, every alias and image at least 95 dB down, an oscillating 0.45·rate sweep matched to -88 dB.
+ * Kaiser β = 10.06 for 100 dB, 65 taps of the lower rate on each side of the centre. Measured by ResamplerTest
+ * at 44100, 48000, 16000, 8000, 22050 → 24000 and back: passband deviation at most 0.0001 dB up to 0.45; tones
+ * and sweeps above the output Nyquist frequency at least 99.9 dB down (already at exactly 0.5); images and other
+ * error on passband tones at least 109 dB down; a 20 Hz to 0.45 sweep reproduced with an error of -113 dB.
+ * Ratios whose polyphase table would exceed 2^20 coefficients (44101 → 24000) interpolate the kernel linearly
+ * from 2048 points per zero crossing instead, with the same measured figures, at about a quarter of the speed.
+ * Speed: about 200× real time for 44100 → 24000 on one core.
  *
  * <p>There is no time shift: output sample {@code i} is the input signal at time {@code i / outRate} (the filter's
- * delay is compensated by looking ahead, so outputs trail the input by 65 lower-rate samples in
- * a stream). Over a whole stream the output has {@code round(inLength * outRate / inRate)} samples; the last ones
+ * delay is compensated by looking ahead, so in a stream outputs trail the input by 65 lower-rate
+ * samples). Over a whole stream the output has {@code round(inLength * outRate / inRate)} samples; the last ones
  * come from {@link #flush()}. Equal rates pass samples through unchanged. Not thread-safe.
  */
 public final class Resampler {
