@@ -21,7 +21,8 @@ import java.util.Objects;
  * <p>There is no time shift: output sample {@code i} is the input signal at time {@code i / outRate} (the filter's
  * delay is compensated by looking ahead, so in a stream outputs trail the input by 65 lower-rate
  * samples). Over a whole stream the output has {@code round(inLength * outRate / inRate)} samples; the last ones
- * come from {@link #flush()}. Equal rates pass samples through unchanged. Not thread-safe.
+ * come from {@link #flush()}. Equal rates pass samples through unchanged. The rates may differ by a factor of 256
+ * at most. Not thread-safe.
  */
 public final class Resampler {
     private static final double PASSBAND = 0.45;
@@ -31,6 +32,7 @@ public final class Resampler {
     /** Kernel half-width in samples of the lower rate, from Kaiser's length estimate: 65. */
     private static final int HALF_WIDTH = (int) Math.ceil((ATTENUATION_DB - 7.95) / (14.36 * (STOPBAND - PASSBAND)) / 2);
     private static final int MAX_TABLE = 1 << 20;
+    private static final int MAX_RATIO = 256;
     private static final int FINE_STEPS = 2048; // kernel samples per zero crossing when the ratio needs too many phases
 
     private final int inRate;
@@ -56,7 +58,9 @@ public final class Resampler {
     private boolean flushed;
 
     public Resampler(int inRate, int outRate) {
-        if (inRate <= 0 || outRate <= 0) throw new IllegalArgumentException("rates must be positive: " + inRate + " -> " + outRate);
+        if (inRate <= 0 || outRate <= 0 || Math.max(inRate, outRate) / Math.min(inRate, outRate) > MAX_RATIO) {
+            throw new IllegalArgumentException("unsupported rate conversion " + inRate + " -> " + outRate + " Hz");
+        }
         this.inRate = inRate;
         this.outRate = outRate;
         int g = gcd(inRate, outRate);
@@ -120,11 +124,16 @@ public final class Resampler {
 
     /** Converts the next {@code n} samples of {@code in}, returning the output samples they complete. */
     public float[] process(float[] in, int n) {
-        Objects.checkFromIndexSize(0, n, in.length);
+        return process(in, 0, n);
+    }
+
+    /** Converts the next {@code len} samples, {@code in[off..off+len)}; returns the output samples they complete. */
+    public float[] process(float[] in, int off, int len) {
+        Objects.checkFromIndexSize(off, len, in.length);
         if (flushed) throw new IllegalStateException("process() after flush()");
-        inCount += n;
-        if (up == down) return Arrays.copyOf(in, n);
-        append(in, n);
+        inCount += len;
+        if (up == down) return Arrays.copyOfRange(in, off, off + len);
+        append(in, off, len);
         return produce(Long.MAX_VALUE);
     }
 
@@ -136,7 +145,8 @@ public final class Resampler {
         long total = Math.floorDiv(2 * inCount * up + down, 2L * down);
         if (total == 0) return new float[0];
         long lastInput = (total - 1) * down / up + half;
-        if (lastInput >= histStart + histLen) append(new float[(int) (lastInput - histStart - histLen + 1)], -1);
+        int zeros = (int) Math.max(0, lastInput - histStart - histLen + 1);
+        append(new float[zeros], 0, zeros);
         return produce(total);
     }
 
@@ -150,11 +160,9 @@ public final class Resampler {
         return out;
     }
 
-    /** Appends input samples ({@code n == -1}: all of {@code x}, zeros for the flush). */
-    private void append(float[] x, int n) {
-        int len = n < 0 ? x.length : n;
+    private void append(float[] x, int off, int len) {
         if (histLen + len > hist.length) hist = Arrays.copyOf(hist, Math.max(histLen + len, 2 * hist.length));
-        System.arraycopy(x, 0, hist, histLen, len);
+        System.arraycopy(x, off, hist, histLen, len);
         histLen += len;
     }
 
