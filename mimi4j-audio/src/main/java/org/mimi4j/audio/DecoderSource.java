@@ -50,10 +50,10 @@ abstract class DecoderSource implements AudioSource {
             int n = duration >= 0 && produced >= duration ? -1 : decodeBlock();
             if (n < 0) {
                 ended = true;
-                if (produced == 0) throw error("contains no audio samples");
                 if (duration >= 0 && produced < duration) {
-                    throw error("truncated: the file ends after " + produced + " of its " + duration + " samples");
+                    throw error("truncated or corrupt: the audio stops after " + produced + " of its " + duration + " samples");
                 }
+                if (produced == 0) throw error("contains no audio samples");
                 return -1;
             }
             blockPos = 0;

@@ -68,8 +68,8 @@ final class Formats {
             return new Mp3Source(name, in);
         }
         String ext = extension(name);
-        throw new AudioFormatException(name + ": unrecognized audio format"
-                + (ext.isEmpty() ? "" : " (its content is not " + ext + ")") + " (" + SUPPORTED + ")");
+        throw new AudioFormatException(name + ": unrecognized audio format ("
+                + (ext.isEmpty() ? "" : "the content is not " + ext + "; ") + SUPPORTED + ")");
     }
 
     private static AudioFormatException unsupported(String name, String format) {

@@ -46,7 +46,7 @@ final class Mp3Source extends DecoderSource {
 
     /** Reads the Xing/Info frame's LAME tag: sets up the trimming and returns the sample count, or -1 without one. */
     private long gapless(byte[] frame, MpegHeader h) {
-        int p = h.sideInfoOffset();
+        int p = h.dataOffset();
         if (p + 120 + 24 > frame.length) return -1;
         String tag = new String(frame, p, 4, StandardCharsets.ISO_8859_1);
         if (!tag.equals("Xing") && !tag.equals("Info")) return -1;

@@ -1,7 +1,10 @@
 package org.mimi4j.audio;
 
-/** One MPEG audio frame header (the 4 bytes before each frame), Layer III only. */
-record MpegHeader(int sampleRate, int channels, int samplesPerFrame, int frameLength, int sideInfoOffset) {
+/**
+ * One MPEG audio frame header (the 4 bytes before each frame), Layer III only. {@code dataOffset} is where the
+ * frame's data starts, after the header, CRC and side info: the place of a Xing/Info tag.
+ */
+record MpegHeader(int sampleRate, int channels, int samplesPerFrame, int frameLength, int dataOffset) {
     private static final int[] BITRATES_V1 = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
     private static final int[] BITRATES_V2 = {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160};
     private static final int[][] RATES = {{11025, 12000, 8000}, null, {22050, 24000, 16000}, {44100, 48000, 32000}};
