@@ -42,5 +42,24 @@ class LongInputTest {
         CodesFile.Codes c = CodesFile.read(out);
         assertEquals(seconds * 25 / 2, c.frames());
         assertEquals(Long.toString(seconds * 24000L), c.metadata().get("input_samples"));
+
+        // decoding the hour, interrupted (SIGTERM, as Ctrl-C): no output, no temporary left
+        Path wav = dir.resolve("hour.mimi.wav");
+        cmd = new ArrayList<>(cmd.subList(0, 7));
+        cmd.addAll(List.of("decode", out.toString(), "-o", wav.toString(), "--model", Cli.tinyModel()));
+        p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log2.txt").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        while (temporaries(dir) == 0 && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertEquals(1, temporaries(dir), "the decode should be writing its temporary file");
+        p.destroy();
+        assertTrue(p.waitFor(1, TimeUnit.MINUTES));
+        assertEquals(0, temporaries(dir), "temporary file left after the interrupt");
+        assertTrue(!Files.exists(wav), "no output after the interrupt");
+    }
+
+    static long temporaries(Path dir) throws Exception {
+        try (var s = Files.list(dir)) {
+            return s.filter(f -> f.getFileName().toString().endsWith(".part")).count();
+        }
     }
 }
