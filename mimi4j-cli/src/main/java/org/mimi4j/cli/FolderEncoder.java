@@ -101,7 +101,7 @@ final class FolderEncoder {
                     String status = String.format(Locale.ROOT, "%.2f h audio, %.1fx real time", audioHours(), audioSeconds() / Math.max(wall, 1e-9));
                     if (bar != null) {
                         bar.step();
-                        bar.setExtraMessage(status);
+                        bar.setExtraMessage(" " + status);
                     } else {
                         log.printf(Locale.ROOT, "[%d/%d] %s (%s)%n", done, files.size(), in.relativize(f), status);
                     }
