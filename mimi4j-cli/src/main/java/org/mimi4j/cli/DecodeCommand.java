@@ -1,0 +1,48 @@
+package org.mimi4j.cli;
+
+import org.mimi4j.Mimi;
+import org.mimi4j.io.CodesFile;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** mimi decode CODES -o OUT: codes back to audio. */
+@Command(name = "decode", mixinStandardHelpOptions = true,
+        description = {"Decode Mimi codes (.safetensors with audio_codes, or .npy) to audio.",
+                "OUT.wav: 16-bit PCM WAV (--float: 32-bit float); OUT.safetensors: tensor audio_values, float32 [1,1,N]."})
+final class DecodeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CODES", description = "Codes file written by mimi encode (or any safetensors with an integer audio_codes [1,K,T] / .npy [K,T]).")
+    Path input;
+
+    @CommandLine.Mixin
+    AudioOutputOptions out;
+
+    @CommandLine.Mixin
+    ModelOptions model;
+
+    @Option(names = "--no-trim", description = "Keep all T*1920 samples; by default the output is trimmed to the input_samples the codes file records.")
+    boolean noTrim;
+
+    @Override
+    public Integer call() throws Exception {
+        out.check();
+        CodesFile.Codes codes = CodesFile.read(input);
+        Mimi m = model.load();
+        m.checkCodes(new int[][][]{codes.codes()});
+        long keep = (long) codes.frames() * m.frameSize();
+        String recorded = codes.metadata().get("input_samples");
+        if (!noTrim && recorded != null) {
+            try {
+                keep = Math.min(keep, Long.parseLong(recorded));
+            } catch (NumberFormatException e) {
+                throw new MimiCli.UserException(input + ": metadata input_samples is not a number: " + recorded);
+            }
+        }
+        out.write(m, codes.codes(), keep);
+        return 0;
+    }
+}
