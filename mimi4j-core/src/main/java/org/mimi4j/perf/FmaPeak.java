@@ -17,12 +17,12 @@ public final class FmaPeak {
     }
 
     /** FLOPs of one {@link #kernel} call with {@code iters} iterations. */
-    static long flops(long iters) {
+    public static long flops(long iters) {
         return iters * 12L * 2 * S.length();
     }
 
     /** 12 independent accumulators, enough to cover FMA latency x throughput on two FMA pipes. */
-    static float kernel(long iters, float seed) {
+    public static float kernel(long iters, float seed) {
         FloatVector m = FloatVector.broadcast(S, 0.999999f), a = FloatVector.broadcast(S, 1e-7f);
         FloatVector c0 = FloatVector.broadcast(S, seed), c1 = c0.add(1), c2 = c0.add(2), c3 = c0.add(3), c4 = c0.add(4), c5 = c0.add(5);
         FloatVector c6 = c0.add(6), c7 = c0.add(7), c8 = c0.add(8), c9 = c0.add(9), c10 = c0.add(10), c11 = c0.add(11);
