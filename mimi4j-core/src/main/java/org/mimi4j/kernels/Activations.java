@@ -25,13 +25,39 @@ public final class Activations {
         });
     }
 
-    /** Exact GELU (torch "gelu", approximate='none'): 0.5 x (1 + erf(x / sqrt 2)), in place. */
+    /**
+     * Exact GELU (torch "gelu", approximate='none'): 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2), in place.
+     * Vectorized: the erfc of {@link #erfc} (Chebyshev fit, relative error 1.2e-7) in float32 with the vector exp;
+     * absolute error of the result below 1e-6 (GeluTest).
+     */
     public static void gelu(float[] x, int n) {
         int chunks = (n + CHUNK - 1) / CHUNK;
         Parallel.forEach(chunks, c -> {
-            int end = Math.min(n, c * CHUNK + CHUNK);
-            for (int i = c * CHUNK; i < end; i++) x[i] = gelu(x[i]);
+            int i = c * CHUNK, end = Math.min(n, c * CHUNK + CHUNK);
+            for (; i + S.length() <= end; i += S.length()) geluVector(x, i);
+            for (; i < end; i++) x[i] = gelu(x[i]);
         });
+    }
+
+    private static void geluVector(float[] x, int i) {
+        FloatVector v = FloatVector.fromArray(S, x, i);
+        FloatVector z = v.mul(-0.70710678118654752f);          // erfc argument
+        FloatVector az = z.abs();
+        FloatVector t = az.fma(0.5f, 1f);
+        t = FloatVector.broadcast(S, 1f).div(t);
+        FloatVector p = t.fma(FloatVector.broadcast(S, 0.17087277f), FloatVector.broadcast(S, -0.82215223f));
+        p = p.fma(t, FloatVector.broadcast(S, 1.48851587f));
+        p = p.fma(t, FloatVector.broadcast(S, -1.13520398f));
+        p = p.fma(t, FloatVector.broadcast(S, 0.27886807f));
+        p = p.fma(t, FloatVector.broadcast(S, -0.18628806f));
+        p = p.fma(t, FloatVector.broadcast(S, 0.09678418f));
+        p = p.fma(t, FloatVector.broadcast(S, 0.37409196f));
+        p = p.fma(t, FloatVector.broadcast(S, 1.00002368f));
+        p = p.fma(t, FloatVector.broadcast(S, -1.26551223f));
+        FloatVector e = az.mul(az).neg().add(p).lanewise(VectorOperators.EXP);
+        FloatVector r = t.mul(e);                              // erfc(|z|)
+        r = r.blend(FloatVector.broadcast(S, 2f).sub(r), z.compare(VectorOperators.LT, 0f));
+        v.mul(0.5f).mul(r).intoArray(x, i);
     }
 
     public static float gelu(float x) {

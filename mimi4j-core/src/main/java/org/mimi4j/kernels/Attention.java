@@ -16,6 +16,108 @@ public final class Attention {
 
     public static void attend(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
+        if (hd % L != 0 || hd > 4 * L) {
+            attendScalar(q, nq, k, v, heads, hd, lo, hi, out);
+            return;
+        }
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int k0 = Integer.MAX_VALUE, k1 = -1;
+        for (int i = 0; i < nq; i++) {
+            if (hi[i] < lo[i]) continue;
+            k0 = Math.min(k0, lo[i]);
+            k1 = Math.max(k1, hi[i]);
+        }
+        if (k1 < 0) return;
+        int keys = k1 - k0 + 1, ldt = (keys + L - 1) / L * L + L;
+        int qBlocks = Math.max(1, Math.min((nq + 15) / 16, 4 * Parallel.threads() / Math.max(1, heads) + 1));
+        int fk0 = k0;
+        Parallel.forEach(heads * qBlocks, task -> {
+            int h = task / qBlocks, qb = task % qBlocks;
+            int i0 = nq * qb / qBlocks, i1 = nq * (qb + 1) / qBlocks;
+            int ho = h * hd;
+            // this head's keys transposed, kt[c][j - k0], so scores go 16 keys per vector
+            float[] kt = new float[hd * ldt];
+            for (int j = 0; j < keys; j++) {
+                int src = (fk0 + j) * d + ho;
+                for (int c = 0; c < hd; c++) kt[c * ldt + j] = k[src + c];
+            }
+            float[] p = new float[ldt];
+            for (int i = i0; i < i1; i++) attendOne(q, i * d + ho, kt, ldt, v, d, ho, hd, lo[i] - fk0, hi[i] - fk0, fk0, scale, p, out);
+        });
+    }
+
+    private static final int L = S.length();
+
+    /** One query of one head: scores over keys lo..hi (relative to the transposed block), softmax, weighted values. */
+    private static void attendOne(float[] q, int qo, float[] kt, int ldt, float[] v, int d, int ho, int hd, int lo, int hi, int k0,
+                                  float scale, float[] p, float[] out) {
+        if (hi < lo) {
+            java.util.Arrays.fill(out, qo, qo + hd, 0f);
+            return;
+        }
+        int n = hi - lo + 1;
+        // scores, 16 keys per vector (two blocks at a time for two FMA chains); lanes past hi are garbage, ignored
+        int j = 0;
+        for (; j + 2 * L <= n + L - 1 && j + 2 * L <= ldt - lo; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            int base = lo + j;
+            for (int c = 0; c < hd; c++) {
+                FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
+                a0 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
+                a1 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base + L), a1);
+            }
+            a0.mul(scale).intoArray(p, j);
+            a1.mul(scale).intoArray(p, j + L);
+        }
+        for (; j < n; j += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            int base = lo + j;
+            for (int c = 0; c < hd; c++) a0 = FloatVector.broadcast(S, q[qo + c]).fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
+            a0.mul(scale).intoArray(p, j);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, p[i]);
+        FloatVector mv = FloatVector.broadcast(S, max);
+        int i = 0;
+        FloatVector sv = FloatVector.zero(S);
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(S, p, i).sub(mv).lanewise(VectorOperators.EXP);
+            e.intoArray(p, i);
+            sv = sv.add(e);
+        }
+        float sum = sv.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(p[i] - max);
+            p[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
+        FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
+        int vb = (k0 + lo) * d + ho;
+        if (hd == 4 * L) {
+            for (int jj = 0; jj < n; jj++) {
+                FloatVector w = FloatVector.broadcast(S, p[jj]);
+                int vo = vb + jj * d;
+                o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
+                o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
+                o2 = w.fma(FloatVector.fromArray(S, v, vo + 2 * L), o2);
+                o3 = w.fma(FloatVector.fromArray(S, v, vo + 3 * L), o3);
+            }
+            o0.mul(inv).intoArray(out, qo);
+            o1.mul(inv).intoArray(out, qo + L);
+            o2.mul(inv).intoArray(out, qo + 2 * L);
+            o3.mul(inv).intoArray(out, qo + 3 * L);
+        } else {
+            float[] acc = new float[hd];
+            for (int jj = 0; jj < n; jj++) axpy(p[jj], v, vb + jj * d, acc, hd);
+            for (int c = 0; c < hd; c++) out[qo + c] = acc[c] * inv;
+        }
+    }
+
+    /** The plain version, for head sizes that are not a multiple of the vector length. */
+    static void attendScalar(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
+        int d = heads * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         int maxKeys = 0;
         for (int i = 0; i < nq; i++) maxKeys = Math.max(maxKeys, hi[i] - lo[i] + 1);
