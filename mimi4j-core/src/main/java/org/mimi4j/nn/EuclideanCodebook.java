@@ -1,8 +1,13 @@
 package org.mimi4j.nn;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
+import org.mimi4j.kernels.Parallel;
 
 /**
  * One codebook (moshi {@code EuclideanCodebook}): vectors embedding = embedding_sum / clamp(cluster_usage, 1e-5),
@@ -14,6 +19,7 @@ import org.mimi4j.kernels.PackedMatrix;
  */
 public final class EuclideanCodebook {
     private static final float EPSILON = 1e-5f;
+    private static final VectorSpecies<Float> SP = FloatVector.SPECIES_512;
     final int size, dim;
     final float[] embedding;    // [N][d]
     private final PackedMatrix packed;
@@ -28,18 +34,21 @@ public final class EuclideanCodebook {
         if (ck.has(prefix + "._initialized")) ck.ignore(prefix + "._initialized");
         embedding = new float[size * dim];
         norms = new float[size];
-        float mx = 0;
-        for (int i = 0; i < size; i++) {
-            float u = Math.max(usage[i], EPSILON);
-            double nn = 0;
-            for (int j = 0; j < dim; j++) {
-                float e = sum[i * dim + j] / u;
-                embedding[i * dim + j] = e;
-                nn += (double) e * e;
+        int parts = Math.max(1, Math.min(16, size / 128));
+        Parallel.forEach(parts, part -> {
+            for (int i = size * part / parts, ie = size * (part + 1) / parts; i < ie; i++) {
+                float u = Math.max(usage[i], EPSILON);
+                double nn = 0;
+                for (int j = 0; j < dim; j++) {
+                    float e = sum[i * dim + j] / u;
+                    embedding[i * dim + j] = e;
+                    nn += (double) e * e;
+                }
+                norms[i] = (float) nn;
             }
-            norms[i] = (float) nn;
-            mx = Math.max(mx, norms[i]);
-        }
+        });
+        float mx = 0;
+        for (float v : norms) mx = Math.max(mx, v);
         maxNorm = mx;
         packed = PackedMatrix.pack(embedding, size, dim);
     }
@@ -48,23 +57,51 @@ public final class EuclideanCodebook {
     void encode(float[] x, int t, int[] codes) {
         float[] dots = new float[size * t];
         Gemm.gemm(packed, null, Gemm.rowsOf(dim, t), new Gemm.Segment(x, 0, dots, 0, t, t), false);
+        float[] best = new float[t], second = new float[t];
+        int[] arg = new int[t];
+        nearest(dots, t, best, second, arg);
         for (int i = 0; i < t; i++) {
             double xx = 0;
             for (int j = 0; j < dim; j++) xx += (double) x[j * t + i] * x[j * t + i];
-            float best = Float.POSITIVE_INFINITY, second = Float.POSITIVE_INFINITY;
-            int arg = 0;
-            for (int c = 0; c < size; c++) {
-                float dist = norms[c] - 2f * dots[c * t + i];
-                if (dist < best) {
-                    second = best;
-                    best = dist;
-                    arg = c;
-                } else if (dist < second) second = dist;
-            }
             // float32 error of |c|^2 - 2x.c is far below this margin; only near-ties are recomputed
             float margin = (float) (1e-5 * (xx + maxNorm));
-            if (second - best <= margin) arg = exact(x, t, i, dots, best + margin);
-            codes[i] = arg;
+            codes[i] = second[i] - best[i] <= margin ? exact(x, t, i, dots, best[i] + margin) : arg[i];
+        }
+    }
+
+    /**
+     * Per column i of dots [N][t]: the smallest |c|^2 - 2 x.c (first index on ties), its index, and the runner-up,
+     * 16 columns per vector.
+     */
+    private void nearest(float[] dots, int t, float[] best, float[] second, int[] arg) {
+        int l = SP.length(), i = 0;
+        for (; i + l <= t; i += l) {
+            FloatVector b = FloatVector.broadcast(SP, Float.POSITIVE_INFINITY), s2 = b, a = FloatVector.zero(SP);
+            for (int c = 0; c < size; c++) {
+                FloatVector dist = FloatVector.fromArray(SP, dots, c * t + i).mul(-2f).add(norms[c]);
+                s2 = s2.min(b.max(dist));
+                VectorMask<Float> better = dist.compare(VectorOperators.LT, b);
+                b = b.min(dist);
+                a = a.blend((float) c, better);
+            }
+            b.intoArray(best, i);
+            s2.intoArray(second, i);
+            for (int j = 0; j < l; j++) arg[i + j] = (int) a.lane(j);
+        }
+        for (; i < t; i++) {
+            float bb = Float.POSITIVE_INFINITY, ss = Float.POSITIVE_INFINITY;
+            int aa = 0;
+            for (int c = 0; c < size; c++) {
+                float dist = norms[c] - 2f * dots[c * t + i];
+                if (dist < bb) {
+                    ss = bb;
+                    bb = dist;
+                    aa = c;
+                } else if (dist < ss) ss = dist;
+            }
+            best[i] = bb;
+            second[i] = ss;
+            arg[i] = aa;
         }
     }
 

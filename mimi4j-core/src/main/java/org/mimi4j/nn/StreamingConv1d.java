@@ -40,7 +40,7 @@ public final class StreamingConv1d {
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
             context = taps * stride - stride;
             float[] wp = new float[outCh * inCh * stride * taps];
-            for (int co = 0; co < outCh; co++) {
+            Parallel.forEach(outCh, co -> {
                 for (int ci = 0; ci < inCh; ci++) {
                     for (int p = 0; p < stride; p++) {
                         for (int q = 0; q < taps; q++) {
@@ -49,7 +49,7 @@ public final class StreamingConv1d {
                         }
                     }
                 }
-            }
+            });
             w = PackedMatrix.pack(wp, outCh, inCh * stride * taps);
         }
     }

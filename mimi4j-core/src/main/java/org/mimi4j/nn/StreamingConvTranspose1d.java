@@ -3,6 +3,7 @@ package org.mimi4j.nn;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
+import org.mimi4j.kernels.Parallel;
 
 /**
  * Causal ConvTranspose1d (moshi {@code StreamingConvTranspose1d}, trim_right_ratio 1): T inputs give exactly
@@ -30,7 +31,7 @@ public final class StreamingConvTranspose1d {
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
             float[] wp = new float[outCh * stride * inCh * taps];
-            for (int co = 0; co < outCh; co++) {
+            Parallel.forEach(outCh, co -> {
                 for (int p = 0; p < stride; p++) {
                     for (int ci = 0; ci < inCh; ci++) {
                         for (int kk = 0; kk < taps; kk++) {
@@ -39,7 +40,7 @@ public final class StreamingConvTranspose1d {
                         }
                     }
                 }
-            }
+            });
             w = PackedMatrix.pack(wp, outCh * stride, inCh * taps);
             depthwise = null;
             if (bias != null) {
