@@ -15,9 +15,17 @@ public final class Attention {
     }
 
     public static void attend(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
+        attend(q, nq, k, v, 0, Integer.MAX_VALUE, heads, hd, lo, hi, out);
+    }
+
+    /**
+     * As {@link #attend(float[], int, float[], float[], int, int, int[], int[], float[])} with k and v rings: key j
+     * is row {@code (start + j) % capacity}, so a key/value cache is attended in place, without copying.
+     */
+    public static void attend(float[] q, int nq, float[] k, float[] v, int start, int capacity, int heads, int hd, int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
         if (hd % L != 0 || hd > 4 * L) {
-            attendScalar(q, nq, k, v, heads, hd, lo, hi, out);
+            attendScalar(q, nq, k, v, start, capacity, heads, hd, lo, hi, out);
             return;
         }
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -38,19 +46,21 @@ public final class Attention {
             // this head's keys transposed, kt[c][j - k0], so scores go 16 keys per vector
             float[] kt = new float[hd * ldt];
             for (int j = 0; j < keys; j++) {
-                int src = (fk0 + j) * d + ho;
+                int src = (int) ((start + (long) fk0 + j) % capacity) * d + ho;
                 for (int c = 0; c < hd; c++) kt[c * ldt + j] = k[src + c];
             }
             float[] p = new float[ldt];
-            for (int i = i0; i < i1; i++) attendOne(q, i * d + ho, kt, ldt, v, d, ho, hd, lo[i] - fk0, hi[i] - fk0, fk0, scale, p, out);
+            for (int i = i0; i < i1; i++) {
+                attendOne(q, i * d + ho, kt, ldt, v, d, ho, hd, lo[i] - fk0, hi[i] - fk0, (int) ((start + (long) fk0) % capacity), capacity, scale, p, out);
+            }
         });
     }
 
     private static final int L = S.length();
 
     /** One query of one head: scores over keys lo..hi (relative to the transposed block), softmax, weighted values. */
-    private static void attendOne(float[] q, int qo, float[] kt, int ldt, float[] v, int d, int ho, int hd, int lo, int hi, int k0,
-                                  float scale, float[] p, float[] out) {
+    private static void attendOne(float[] q, int qo, float[] kt, int ldt, float[] v, int d, int ho, int hd, int lo, int hi, int row0,
+                                  int capacity, float scale, float[] p, float[] out) {
         if (hi < lo) {
             java.util.Arrays.fill(out, qo, qo + hd, 0f);
             return;
@@ -94,11 +104,12 @@ public final class Attention {
         float inv = 1f / sum;
         // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
         FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
-        int vb = (k0 + lo) * d + ho;
+        int row = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring
         if (hd == 4 * L) {
             for (int jj = 0; jj < n; jj++) {
                 FloatVector w = FloatVector.broadcast(S, p[jj]);
-                int vo = vb + jj * d;
+                int vo = row * d + ho;
+                if (++row == capacity) row = 0;
                 o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
                 o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
                 o2 = w.fma(FloatVector.fromArray(S, v, vo + 2 * L), o2);
@@ -110,13 +121,16 @@ public final class Attention {
             o3.mul(inv).intoArray(out, qo + 3 * L);
         } else {
             float[] acc = new float[hd];
-            for (int jj = 0; jj < n; jj++) axpy(p[jj], v, vb + jj * d, acc, hd);
+            for (int jj = 0; jj < n; jj++) {
+                axpy(p[jj], v, row * d + ho, acc, hd);
+                if (++row == capacity) row = 0;
+            }
             for (int c = 0; c < hd; c++) out[qo + c] = acc[c] * inv;
         }
     }
 
     /** The plain version, for head sizes that are not a multiple of the vector length. */
-    static void attendScalar(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
+    static void attendScalar(float[] q, int nq, float[] k, float[] v, int start, int capacity, int heads, int hd, int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         int maxKeys = 0;
@@ -131,7 +145,7 @@ public final class Attention {
                 int n = hi[i] - lo[i] + 1;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) {
-                    float s = dot(q, qo, k, (lo[i] + j) * d + ho, hd) * scale;
+                    float s = dot(q, qo, k, (int) ((start + (long) lo[i] + j) % capacity) * d + ho, hd) * scale;
                     p[j] = s;
                     if (s > max) max = s;
                 }
@@ -143,7 +157,7 @@ public final class Attention {
                 }
                 float inv = (float) (1.0 / sum);
                 java.util.Arrays.fill(acc, 0f);
-                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (lo[i] + j) * d + ho, acc, hd);
+                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (int) ((start + (long) lo[i] + j) % capacity) * d + ho, acc, hd);
                 System.arraycopy(acc, 0, out, qo, hd);
             }
         });

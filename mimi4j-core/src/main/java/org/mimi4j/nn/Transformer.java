@@ -52,20 +52,45 @@ public final class Transformer {
     public static final class State {
         final CacheMode mode;
         final int stepsPerCall;
-        final float[][] keys, values; // per layer: [context][D] ring, time-major
-        int count;                    // valid entries (<= context)
+        final float[][] keys, values; // per layer: [capacity][D] ring, time-major; step p at row p % capacity
+        int capacity;                 // >= context + steps of the current call, so a call's keys never overwrite needed ones
+        final int context, d;
+        int count;                    // valid entries before the current call (<= context)
         long offset;                  // steps seen so far
 
         State(int layers, int context, int d, CacheMode mode, int stepsPerCall) {
             this.mode = mode;
             this.stepsPerCall = stepsPerCall;
-            keys = new float[layers][context * d];
-            values = new float[layers][context * d];
+            this.context = context;
+            this.d = d;
+            capacity = context + Math.max(1, stepsPerCall);
+            keys = new float[layers][capacity * d];
+            values = new float[layers][capacity * d];
+        }
+
+        /** Grows the rings (keeping the cached steps at their new rows) so that t more steps fit beside them. */
+        void ensure(int t) {
+            if (capacity >= context + t) return;
+            int cap = context + t;
+            long first = offset - count;
+            for (int l = 0; l < keys.length; l++) {
+                float[] k = new float[cap * d], v = new float[cap * d];
+                for (long p = first; p < offset; p++) {
+                    System.arraycopy(keys[l], (int) (p % capacity) * d, k, (int) (p % cap) * d, d);
+                    System.arraycopy(values[l], (int) (p % capacity) * d, v, (int) (p % cap) * d, d);
+                }
+                keys[l] = k;
+                values[l] = v;
+            }
+            capacity = cap;
         }
 
         State(State o) {
             mode = o.mode;
             stepsPerCall = o.stepsPerCall;
+            context = o.context;
+            d = o.d;
+            capacity = o.capacity;
             keys = new float[o.keys.length][];
             values = new float[o.values.length][];
             for (int i = 0; i < keys.length; i++) {
@@ -105,6 +130,7 @@ public final class Transformer {
     public float[][] forward(float[][] x, int t, State[] st) {
         long t0 = Profiler.begin();
         int n = x.length;
+        for (State s : st) s.ensure(t);
         float[][] h = new float[n][];
         for (int b = 0; b < n; b++) h[b] = x[b].clone();
         float[][] tmp = new float[n][d * t];
@@ -156,30 +182,24 @@ public final class Transformer {
         }
     }
 
-    /** One stream, one layer: qkv [3D][t] channel-major in, attention output [D][t] channel-major out. */
+    /**
+     * One stream, one layer: qkv [3D][t] channel-major in, attention output [D][t] channel-major out. This call's
+     * keys (after RoPE) and values go straight into the state's rings, which are then attended in place.
+     */
     private float[] attention(float[] qkv, int t, State st, int layer) {
         long pos0 = st.offset;
-        int past = st.count;
-        int nk = past + t;
-        float[] q = new float[t * d], k = new float[nk * d], v = new float[nk * d];
-        // cached keys/values (oldest first) then this call's, time-major
+        int past = st.count, cap = st.capacity;
+        float[] q = new float[t * d];
         float[] rk = st.keys[layer], rv = st.values[layer];
-        int start = (int) ((pos0 - past) % context);
-        for (int j = 0; j < past; j++) {
-            int slot = (start + j) % context;
-            System.arraycopy(rk, slot * d, k, j * d, d);
-            System.arraycopy(rv, slot * d, v, j * d, d);
-        }
-        for (int c = 0; c < d; c++) {
-            for (int i = 0; i < t; i++) {
-                q[i * d + c] = qkv[c * t + i];
-                k[(past + i) * d + c] = qkv[(d + c) * t + i];
-                v[(past + i) * d + c] = qkv[(2 * d + c) * t + i];
-            }
-        }
         for (int i = 0; i < t; i++) {
+            int row = (int) ((pos0 + i) % cap) * d;
+            for (int c = 0; c < d; c++) {
+                q[i * d + c] = qkv[c * t + i];
+                rk[row + c] = qkv[(d + c) * t + i];
+                rv[row + c] = qkv[(2 * d + c) * t + i];
+            }
             rope(q, i * d, pos0 + i);
-            rope(k, (past + i) * d, pos0 + i);
+            rope(rk, row, pos0 + i);
         }
         int[] lo = new int[t], hi = new int[t];
         long firstKey = pos0 - past;
@@ -194,14 +214,7 @@ public final class Transformer {
             hi[i] = (int) (pq - firstKey);
         }
         float[] o = new float[t * d];
-        Attention.attend(q, t, k, v, heads, headDim, lo, hi, o);
-        // keep the last `context` keys and values
-        int keep = Math.min(context, nk);
-        for (int j = nk - keep; j < nk; j++) {
-            int slot = (int) ((firstKey + j) % context);
-            System.arraycopy(k, j * d, rk, slot * d, d);
-            System.arraycopy(v, j * d, rv, slot * d, d);
-        }
+        Attention.attend(q, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, o);
         float[] out = new float[d * t];
         for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
         return out;

@@ -55,7 +55,23 @@ public final class Bench {
 
     /** Everything measured. */
     public record Report(int threads, double peak1, double peakN, double bandwidthGBs, String modelPath, List<Row> rows,
-                         Map<String, Double> facts) {
+                         Map<String, Double> facts, Map<String, Double> sectionPeaks) {
+        /** The FMA peak measured around a section (mean of right before and right after), else the run's. */
+        public double peak(String section) {
+            return sectionPeaks.getOrDefault(section, peakN);
+        }
+    }
+
+    private final Map<String, Double> sectionPeaks = new LinkedHashMap<>();
+
+    /** Runs a section between two FMA peak measurements: a shared machine's speed drifts within minutes. */
+    private void section(String name, Runnable body) {
+        int threads = Parallel.threads();
+        double before = FmaPeak.measure(threads);
+        body.run();
+        double after = FmaPeak.measure(threads);
+        sectionPeaks.put(name, (before + after) / 2);
+        say(String.format(Locale.ROOT, "%s: FMA peak %.0f before, %.0f after", name, before, after));
     }
 
     private static final int SR = 24000;
@@ -107,7 +123,10 @@ public final class Bench {
             m = Mimi.load(modelPath);
             loads[i] = (System.nanoTime() - t0) / 1e6;
         }
-        rows.add(new Row("load", "load full-size checkpoint (median)", median(loads), 0, 0, "min " + fmt(min(loads)) + " ms"));
+        rows.add(new Row("load", "load full-size checkpoint (median of " + loads.length + ")", median(loads), 0, 0,
+                "first load of the process (packing code not yet compiled) " + fmt(loads[0]) + " ms, min " + fmt(min(loads)) + " ms"));
+        facts.put("load_median_ms", median(loads));
+        facts.put("load_first_ms", loads[0]);
 
         Mimi model = m;
         float[] audio = audio(opt.seconds());
@@ -117,27 +136,33 @@ public final class Bench {
 
         // offline encode, 8 and 32 codebooks
         int[][] codes = null;
+        int[][][] codesHolder = new int[1][][];
         for (int nq : opt.codebooks() == 32 ? new int[]{32} : new int[]{opt.codebooks(), 32}) {
-            Timed<int[][]> enc = timed(() -> model.encode(audio, nq));
-            if (nq == opt.codebooks()) codes = enc.value;
             String sect = "encode " + fmt0(sec) + " s, " + nq + " codebooks";
-            rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, ""));
-            addStages(rows, sect, enc, sec);
-            facts.put("encode_ms_" + nq, enc.ms);
+            section(sect, () -> {
+                Timed<int[][]> enc = timed(() -> model.encode(audio, nq));
+                if (nq == opt.codebooks()) codesHolder[0] = enc.value;
+                rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, ""));
+                addStages(rows, sect, enc, sec);
+                facts.put("encode_ms_" + nq, enc.ms);
+            });
         }
         if (facts.containsKey("encode_ms_32") && facts.containsKey("encode_ms_" + opt.codebooks()) && opt.codebooks() != 32) {
             facts.put("encode_32_over_" + opt.codebooks(), facts.get("encode_ms_32") / facts.get("encode_ms_" + opt.codebooks()));
         }
-        int[][] c8 = codes;
-        Timed<float[]> dec = timed(() -> model.decode(c8));
-        String sect = "decode " + fmt0(sec) + " s, " + opt.codebooks() + " codebooks";
-        rows.add(new Row(sect, "total", dec.ms, dec.gflop, sec, ""));
-        addStages(rows, sect, dec, sec);
+        int[][] c8 = codesHolder[0];
+        String dsect = "decode " + fmt0(sec) + " s, " + opt.codebooks() + " codebooks";
+        section(dsect, () -> {
+            Timed<float[]> dec = timed(() -> model.decode(c8));
+            rows.add(new Row(dsect, "total", dec.ms, dec.gflop, sec, ""));
+            addStages(rows, dsect, dec, sec);
+            facts.put("decode_ms", dec.ms);
+        });
 
         // streaming, one stream: encode step + decode step per 80 ms frame
-        streaming(model, rows, facts, 1, opt.streamFrames(), bw, threads);
-        if (opt.batch() > 1) streaming(model, rows, facts, opt.batch(), opt.batchFrames(), bw, threads);
-        return new Report(threads, peak1, peakN, bw, modelPath.toString(), rows, facts);
+        section(streamSection(1), () -> streaming(model, rows, facts, 1, opt.streamFrames(), bw, threads));
+        if (opt.batch() > 1) section(streamSection(opt.batch()), () -> streaming(model, rows, facts, opt.batch(), opt.batchFrames(), bw, threads));
+        return new Report(threads, peak1, peakN, bw, modelPath.toString(), rows, facts, sectionPeaks);
     }
 
     private void addStages(List<Row> rows, String sect, Timed<?> t, double sec) {
@@ -198,8 +223,7 @@ public final class Bench {
         double frameSec = fs / (double) SR;
         double totalGflop = 0;
         for (long fl : flops) totalGflop += fl / 1e9;
-        String sect = streams == 1 ? "streaming, 1 stream, per 80 ms frame (encode + decode step)"
-                : "streaming, " + streams + " streams batched, per 80 ms frame (encode + decode step)";
+        String sect = streamSection(streams);
         rows.add(new Row(sect, "median", med, totalGflop / frames, frameSec * streams, "p99 " + fmt(p99) + " ms, max " + fmt(sorted[sorted.length - 1]) + " ms"));
         for (Profiler.Stage s : Profiler.Stage.values()) {
             if (nanos[s.ordinal()] == 0) continue;
@@ -218,6 +242,11 @@ public final class Bench {
         } else {
             facts.put(key + "_realtime_streams", streams * frameSec * 1e3 / med);
         }
+    }
+
+    private static String streamSection(int streams) {
+        return streams == 1 ? "streaming, 1 stream, per 80 ms frame (encode + decode step)"
+                : "streaming, " + streams + " streams batched, per 80 ms frame (encode + decode step)";
     }
 
     /** Bytes of float32 weights one frame of one stream reads: everything but the unused codebooks. */
@@ -347,13 +376,14 @@ public final class Bench {
         for (Row row : r.rows()) {
             if (!row.section().equals(sect)) {
                 sect = row.section();
-                b.append(String.format("%n| %s | ms | GFLOP | GFLOP/s | %% of peak | x real time | |%n|---|--:|--:|--:|--:|--:|---|%n", sect));
+                String pk = r.sectionPeaks().containsKey(sect) ? String.format(Locale.ROOT, " (FMA peak around it: %.0f GFLOP/s)", r.peak(sect)) : "";
+                b.append(String.format("%n| %s%s | ms | GFLOP | GFLOP/s | %% of peak | x real time | |%n|---|--:|--:|--:|--:|--:|---|%n", sect, pk));
             }
             double g = row.gflops();
             b.append("| ").append(row.name()).append(" | ").append(fmt(row.ms())).append(" | ")
                     .append(row.gflop() > 0 ? fmt(row.gflop()) : "").append(" | ")
                     .append(Double.isNaN(g) ? "" : fmt(g)).append(" | ")
-                    .append(Double.isNaN(g) ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * g / r.peakN())).append(" | ")
+                    .append(Double.isNaN(g) ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * g / r.peak(row.section()))).append(" | ")
                     .append(row.name().startsWith("total") || row.name().startsWith("median") ? fmt(row.realTime()) : "").append(" | ")
                     .append(row.note()).append(" |\n");
         }
@@ -370,8 +400,8 @@ public final class Bench {
         b.append("  \"model\": \"").append(r.modelPath().replace("\\", "\\\\").replace("\"", "\\\"")).append("\",\n  \"rows\": [\n");
         for (int i = 0; i < r.rows().size(); i++) {
             Row row = r.rows().get(i);
-            b.append(String.format(Locale.ROOT, "    {\"section\": \"%s\", \"name\": \"%s\", \"ms\": %.4f, \"gflop\": %.4f, \"gflops\": %s, \"peak_fraction\": %s, \"realtime\": %s, \"note\": \"%s\"}%s%n",
-                    row.section(), row.name(), row.ms(), row.gflop(), num(row.gflops()), num(row.gflops() / r.peakN()), num(row.realTime()), row.note(),
+            b.append(String.format(Locale.ROOT, "    {\"section\": \"%s\", \"name\": \"%s\", \"ms\": %.4f, \"gflop\": %.4f, \"gflops\": %s, \"peak_fraction\": %s, \"peak_gflops\": %s, \"realtime\": %s, \"note\": \"%s\"}%s%n",
+                    row.section(), row.name(), row.ms(), row.gflop(), num(row.gflops()), num(row.gflops() / r.peak(row.section())), num(r.peak(row.section())), num(row.realTime()), row.note(),
                     i + 1 < r.rows().size() ? "," : ""));
         }
         b.append("  ],\n  \"facts\": {");
