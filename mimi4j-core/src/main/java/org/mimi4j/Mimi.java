@@ -553,46 +553,52 @@ public final class Mimi {
     }
 
     /**
-     * The SEANet encoder over consecutive slices of at most {@link #SEANET_SAMPLES} samples (multiples of the hop),
-     * so that each layer's activations stay in cache; the conv states make this identical to one call.
+     * The SEANet encoder, its high-rate layers over consecutive slices of at most {@link #SEANET_SAMPLES} samples
+     * (multiples of the hop) so that their activations stay in cache, then its low-rate layers (from the last
+     * strided conv: few steps, large weights) over the whole call so that each weight is read once for many steps.
+     * The conv states make this identical to one call.
      */
     private float[][] seanetEncode(float[][] x, int samples, SeanetEncoder.State[] ss, boolean padEnd, int[] steps) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop) * hop;
         if (samples <= slice) return encoder.forward(x, samples, ss, padEnd, steps);
-        int n = x.length, d = config.hiddenSize();
-        int total = padEnd ? (samples + hop - 1) / hop : samples / hop;
-        float[][] out = new float[n][d * total];
+        int n = x.length, split = encoder.lowRateStart(), ch = encoder.channelsIn(split), rate = encoder.strideBefore(split);
+        int total = padEnd ? (samples + rate - 1) / rate : samples / rate;
+        float[][] mid = new float[n][ch * total];
         float[][] xs = new float[n][];
         int[] st = new int[1];
         for (int pos = 0, col = 0; pos < samples; ) {
             int len = Math.min(slice, samples - pos);
             for (int b = 0; b < n; b++) xs[b] = java.util.Arrays.copyOfRange(x[b], pos, pos + len);
-            float[][] h = encoder.forward(xs, len, ss, padEnd && pos + len == samples, st);
+            float[][] h = encoder.forward(xs, len, ss, padEnd && pos + len == samples, st, 0, split);
             for (int b = 0; b < n; b++) {
-                for (int c = 0; c < d; c++) System.arraycopy(h[b], c * st[0], out[b], c * total + col, st[0]);
+                for (int c = 0; c < ch; c++) System.arraycopy(h[b], c * st[0], mid[b], c * total + col, st[0]);
             }
             pos += len;
             col += st[0];
         }
-        steps[0] = total;
-        return out;
+        return encoder.forward(mid, total, ss, padEnd, steps, split, encoder.layers());
     }
 
-    /** The SEANet decoder over slices of the steps, as {@link #seanetEncode}: [D][s] to [1][s*hop] per stream. */
+    /**
+     * The SEANet decoder, mirrored: its low-rate layers (up to the first transposed conv's residual blocks) over the
+     * whole call, then the high-rate layers over slices of at most {@link #SEANET_SAMPLES} output samples.
+     */
     private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
         if (s <= slice) return decoder.forward(h, s, ss);
-        int n = h.length, d = config.hiddenSize();
+        int n = h.length, split = decoder.highRateStart(), ch = decoder.channelsIn(split), up = decoder.upsampleBefore(split);
+        float[][] mid = decoder.forward(h, s, ss, 0, split);
+        int total = s * up, sliceSteps = slice * up, rest = hop / up;
         float[][] out = new float[n][s * hop];
         float[][] hs = new float[n][];
-        for (int pos = 0; pos < s; pos += slice) {
-            int len = Math.min(slice, s - pos);
+        for (int pos = 0; pos < total; pos += sliceSteps) {
+            int len = Math.min(sliceSteps, total - pos);
             for (int b = 0; b < n; b++) {
-                hs[b] = new float[d * len];
-                for (int c = 0; c < d; c++) System.arraycopy(h[b], c * s + pos, hs[b], c * len, len);
+                hs[b] = new float[ch * len];
+                for (int c = 0; c < ch; c++) System.arraycopy(mid[b], c * total + pos, hs[b], c * len, len);
             }
-            float[][] y = decoder.forward(hs, len, ss);
-            for (int b = 0; b < n; b++) System.arraycopy(y[b], 0, out[b], pos * hop, len * hop);
+            float[][] y = decoder.forward(hs, len, ss, split, decoder.layers());
+            for (int b = 0; b < n; b++) System.arraycopy(y[b], 0, out[b], pos * rest, len * rest);
         }
         return out;
     }

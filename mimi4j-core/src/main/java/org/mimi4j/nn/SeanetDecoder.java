@@ -88,9 +88,14 @@ public final class SeanetDecoder {
 
     /** x[b]: [D][t] at the encoder rate; returns [1][t*hop] per stream. */
     public float[][] forward(float[][] x, int t, State[] st) {
+        return forward(x, t, st, 0, layers.size());
+    }
+
+    /** Layers {@code from..to-1} only: x[b] is the input of layer {@code from}, [{@link #channelsIn}(from)][t]. */
+    public float[][] forward(float[][] x, int t, State[] st, int from, int to) {
         int n = x.length;
         float[][] h = x;
-        for (int li = 0; li < layers.size(); li++) {
+        for (int li = from; li < to; li++) {
             final int l = li;
             long t0 = Profiler.begin();
             switch (layers.get(li)) {
@@ -113,6 +118,33 @@ public final class SeanetDecoder {
             }
         }
         return h;
+    }
+
+    public int layers() {
+        return layers.size();
+    }
+
+    public int channelsIn(int i) {
+        return channelsIn[i];
+    }
+
+    /** Product of the strides of the transposed convs before layer i (output steps per input step at layer i). */
+    public int upsampleBefore(int i) {
+        int s = 1;
+        for (int li = 0; li < i; li++) if (layers.get(li) instanceof StreamingConvTranspose1d c) s *= c.stride;
+        return s;
+    }
+
+    /** The layer after the first transposed conv's residual blocks: before it, time steps are few and weights large. */
+    public int highRateStart() {
+        for (int li = 0; li < layers.size(); li++) {
+            if (layers.get(li) instanceof StreamingConvTranspose1d) {
+                int j = li + 1;
+                while (j < layers.size() && layers.get(j) instanceof ResnetBlock) j++;
+                return j;
+            }
+        }
+        return 0;
     }
 
     @SuppressWarnings("unchecked")

@@ -75,6 +75,29 @@ public final class SeanetEncoder {
         return new State(s);
     }
 
+    public int layers() {
+        return layers.size();
+    }
+
+    /** Channels entering layer i. */
+    public int channelsIn(int i) {
+        return channelsIn[i];
+    }
+
+    /** Product of the strides of the layers before layer i (input samples per step of layer i's input). */
+    public int strideBefore(int i) {
+        int s = 1;
+        for (int li = 0; li < i; li++) if (layers.get(li) instanceof StreamingConv1d c) s *= c.stride();
+        return s;
+    }
+
+    /** The last strided conv: from there on, time steps are few and weights large. */
+    public int lowRateStart() {
+        int last = layers.size();
+        for (int li = 0; li < layers.size(); li++) if (layers.get(li) instanceof StreamingConv1d c && c.stride() > 1) last = li;
+        return last;
+    }
+
     /** Floating-point operations of one stream's call over t samples. */
     public long flops(int t) {
         long f = 0;
@@ -94,9 +117,17 @@ public final class SeanetEncoder {
      * conv pads its own input). Returns [D][steps] per stream; {@code steps[0]} receives the step count.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, int[] steps) {
+        return forward(x, t, st, padEnd, steps, 0, layers.size());
+    }
+
+    /**
+     * Layers {@code from..to-1} only: x[b] is the input of layer {@code from}, [{@link #channelsIn}(from)][t];
+     * {@code steps[0]} receives the output length. Running a prefix and then the rest equals one call.
+     */
+    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, int[] steps, int from, int to) {
         int n = x.length;
         float[][] h = x;
-        for (int li = 0; li < layers.size(); li++) {
+        for (int li = from; li < to; li++) {
             Object layer = layers.get(li);
             if (layer instanceof ResnetBlock r) {
                 ResnetBlock.State[] rs = new ResnetBlock.State[n];
