@@ -39,4 +39,21 @@ class ActivationsTest {
         }
         assertTrue(maxAbs < 1.2e-6, "max abs error " + maxAbs);
     }
+
+    @Test
+    void eluMatchesExpm1() {
+        int n = 400_003;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -20f + 24f * i / (n - 1);
+        x[17] = -1e-30f;
+        x[18] = -0f;
+        float[] y = new float[n];
+        Activations.elu(x, y, n);
+        double maxAbs = 0;
+        for (int i = 0; i < n; i++) {
+            double want = x[i] > 0 ? x[i] : Math.expm1(x[i]);
+            maxAbs = Math.max(maxAbs, Math.abs(y[i] - want));
+        }
+        assertTrue(maxAbs < 1.2e-7, "max abs error " + maxAbs);
+    }
 }
