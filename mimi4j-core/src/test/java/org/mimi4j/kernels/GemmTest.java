@@ -1,0 +1,52 @@
+package org.mimi4j.kernels;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Every GEMM path (wide, narrow, both at once; with bias or accumulating; edge sizes) against the plain
+ * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical.
+ */
+class GemmTest {
+    @ParameterizedTest
+    @CsvSource({
+            "37, 300, 1, 70, false", "37, 300, 1, 70, true",      // wide, partial tiles, K > KC
+            "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
+            "70, 600, 20, 2, false", "70, 600, 20, 2, true",      // narrow, 40 columns of 20 segments
+            "9, 33, 17, 31, false", "300, 40, 5, 40, false"})     // narrow and wide segments in one call
+    void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
+        SplittableRandom r = new SplittableRandom(m * 31L + k);
+        float[] w = new float[m * k];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextDouble() - 0.5);
+        PackedMatrix a = PackedMatrix.pack(w, m, k);
+        float[] bias = new float[m];
+        for (int i = 0; i < m; i++) bias[i] = (float) r.nextDouble();
+        Gemm.Segment[] segs = new Gemm.Segment[segments];
+        float[][] want = new float[segments][];
+        int[] rows = Gemm.rowsOf(k, n + 3);
+        for (int s = 0; s < segments; s++) {
+            int ns = s == segments - 1 && segments == 5 ? 40 : n;   // mixed case: one wide segment
+            float[] b = new float[2 + k * (n + 3) + 40];
+            for (int i = 0; i < b.length; i++) b[i] = (float) (r.nextDouble() - 0.5);
+            float[] c = new float[m * (ns + 1)];
+            for (int i = 0; i < c.length; i++) c[i] = (float) r.nextDouble();
+            want[s] = c.clone();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < ns; j++) {
+                    float acc = accumulate ? c[i * (ns + 1) + j] : bias[i];
+                    for (int kk = 0; kk < k; kk++) acc = Math.fma(w[i * k + kk], b[2 + rows[kk] + j], acc);
+                    want[s][i * (ns + 1) + j] = acc;
+                }
+            }
+            segs[s] = new Gemm.Segment(b, 2, c, 0, ns + 1, ns);
+        }
+        Gemm.gemm(a, accumulate ? null : bias, rows, segs, accumulate);
+        for (int s = 0; s < segments; s++) {
+            for (int i = 0; i < want[s].length; i++) assertEquals(want[s][i], segs[s].c()[i], "segment " + s + " element " + i);
+        }
+    }
+}
