@@ -195,6 +195,18 @@ public final class Mimi {
     }
 
     /**
+     * Encodes audio pulled from a source, chunk by chunk, so memory does not grow with the length (the results are
+     * those of offline encode). Returns codes [K][ceil(N/1920)].
+     */
+    public int[][] encode(SampleSource source, int numQuantizers, Padding padding) throws IOException {
+        checkNumQuantizers(numQuantizers);
+        Codes out = new Codes(numQuantizers);
+        long n = encodeSources(new SampleSource[]{source}, numQuantizers, padding == Padding.TRANSFORMERS, new Codes[]{out}, null);
+        if (n == 0) throw new InvalidInputException("audio has no samples");
+        return out.toArray();
+    }
+
+    /**
      * Encodes a right-padded batch {@code audio[B][N]} whose item b has {@code lengths[b]} real samples
      * (transformers' padding_mask). Returns codes [B][K][ceil(N/1920)] and the mask of valid frames
      * (t < ceil(lengths[b]/1920)); valid frames equal encoding the item alone. With moshi padding the other frames
@@ -207,51 +219,116 @@ public final class Mimi {
         if (b == 0) throw new InvalidInputException("empty batch");
         if (lengths == null || lengths.length != b) throw new InvalidInputException("lengths must give one length per batch item");
         int n = audio[0].length;
+        if (n == 0) throw new InvalidInputException("audio has no samples");
         for (int i = 0; i < b; i++) {
             if (audio[i].length != n) throw new InvalidInputException("batch items must have the same (padded) length: item " + i + " has " + audio[i].length + ", item 0 has " + n);
             if (lengths[i] < 1 || lengths[i] > n) throw new InvalidInputException("length " + lengths[i] + " of item " + i + " is outside 1.." + n);
-            checkFinite(audio[i], i);
         }
-        if (n == 0) throw new InvalidInputException("audio has no samples");
         int fs = frameSize();
         int frames = (n + fs - 1) / fs;
-        int[][][] codes = new int[b][numQuantizers][frames];
+        int[][][] codes = new int[b][][];
         boolean[][] mask = new boolean[b][frames];
         for (int i = 0; i < b; i++) for (int t = 0; t < (lengths[i] + fs - 1) / fs; t++) mask[i][t] = true;
-        if (padding == Padding.MOSHI) {
-            int[] items = new int[b];
-            for (int i = 0; i < b; i++) items[i] = i;
-            encodeItems(audio, items, n, numQuantizers, false, codes, trace);
-        } else {
-            for (int i = 0; i < b; i++) encodeItems(audio, new int[]{i}, lengths[i], numQuantizers, true, codes, trace);
+        try {
+            if (padding == Padding.MOSHI) {
+                SampleSource[] src = new SampleSource[b];
+                Codes[] out = new Codes[b];
+                for (int i = 0; i < b; i++) {
+                    src[i] = SampleSource.of(audio[i]);
+                    out[i] = new Codes(numQuantizers);
+                }
+                encodeSources(src, numQuantizers, false, out, trace);
+                for (int i = 0; i < b; i++) codes[i] = out[i].toArray();
+            } else {
+                for (int i = 0; i < b; i++) {
+                    int item = i;
+                    Codes out = new Codes(numQuantizers);
+                    encodeSources(new SampleSource[]{SampleSource.of(java.util.Arrays.copyOf(audio[i], lengths[i]))}, numQuantizers, true,
+                            new Codes[]{out}, trace == null ? null : (name, ignored, off, data, ch, st) -> trace.record(name, item, off, data, ch, st));
+                    int[][] c = out.toArray();
+                    codes[i] = new int[numQuantizers][frames];
+                    for (int k = 0; k < numQuantizers; k++) System.arraycopy(c[k], 0, codes[i][k], 0, c[k].length);
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // array sources do not throw
         }
         return new EncodeResult(codes, mask);
     }
 
-    /** Offline encode of some batch items, all of n samples, in chunks through offline-exact stream states. */
-    private void encodeItems(float[][] audio, int[] items, int n, int nq, boolean transformersPadding, int[][][] codes, Trace trace) {
-        int fs = frameSize();
-        int chunk = Math.max(1, CHUNK_FRAMES / items.length) * fs;
-        EncoderState[] st = new EncoderState[items.length];
-        for (int i = 0; i < items.length; i++) st[i] = newEncoderState(Transformer.CacheMode.OFFLINE_EXACT);
-        int padded = (n + fs - 1) / fs * fs;
-        int end = transformersPadding ? n : padded;
-        for (int pos = 0, frame = 0; pos < end; ) {
-            int len = Math.min(chunk, end - pos);
-            float[][] x = new float[items.length][len];
-            for (int i = 0; i < items.length; i++) {
-                float[] a = audio[items[i]];
-                System.arraycopy(a, pos, x[i], 0, Math.max(0, Math.min(len, n - pos))); // zeros past n (moshi padding)
-            }
-            float[][] emb = encodeToLatent(x, len, st, len % fs != 0, trace, items);
-            int f = (len + fs - 1) / fs;
-            for (int i = 0; i < items.length; i++) {
-                int[][] c = quantizer.encode(emb[i], f, nq);
-                for (int k = 0; k < nq; k++) System.arraycopy(c[k], 0, codes[items[i]][k], frame, f);
-            }
-            pos += len;
-            frame += f;
+    /** Growable codes [K][T]. */
+    private static final class Codes {
+        int[][] c;
+        int t;
+
+        Codes(int k) {
+            c = new int[k][64];
         }
+
+        void append(int[][] f, int frames) {
+            if (t + frames > c[0].length) for (int k = 0; k < c.length; k++) c[k] = java.util.Arrays.copyOf(c[k], Math.max(2 * c[k].length, t + frames));
+            for (int k = 0; k < c.length; k++) System.arraycopy(f[k], 0, c[k], t, frames);
+            t += frames;
+        }
+
+        int[][] toArray() {
+            int[][] out = new int[c.length][];
+            for (int k = 0; k < c.length; k++) out[k] = java.util.Arrays.copyOf(c[k], t);
+            return out;
+        }
+    }
+
+    /**
+     * Offline encode of streams of equal length in chunks through offline-exact states; returns the samples read.
+     * moshi padding zero-pads the end to a whole frame; transformers padding pads inside the strided convs.
+     */
+    private long encodeSources(SampleSource[] src, int nq, boolean transformersPadding, Codes[] out, Trace trace) throws IOException {
+        int n = src.length, fs = frameSize();
+        int chunk = Math.max(1, CHUNK_FRAMES / n) * fs;
+        EncoderState[] st = new EncoderState[n];
+        int[] items = new int[n];
+        for (int i = 0; i < n; i++) {
+            st[i] = newEncoderState(Transformer.CacheMode.OFFLINE_EXACT);
+            items[i] = i;
+        }
+        long total = 0;
+        float[][] x = new float[n][chunk];
+        while (true) {
+            int len = 0;
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(x[i], 0f);
+                int got = fill(src[i], x[i], total);
+                if (i == 0) len = got;
+                else if (got != len) throw new InvalidInputException("batch sources must have the same length");
+            }
+            if (len == 0) break;
+            total += len;
+            int samples = transformersPadding ? len : (len + fs - 1) / fs * fs; // moshi: zero-pad to a whole frame
+            float[][] xs = x;
+            if (samples < chunk) {
+                xs = new float[n][];
+                for (int i = 0; i < n; i++) xs[i] = java.util.Arrays.copyOf(x[i], samples);
+            }
+            float[][] emb = encodeToLatent(xs, samples, st, samples % fs != 0, trace, items);
+            int f = (samples + fs - 1) / fs;
+            for (int i = 0; i < n; i++) out[i].append(quantizer.encode(emb[i], f, nq), f);
+            if (len < chunk) break;
+        }
+        return total;
+    }
+
+    /** Reads until buf is full or the source ends; checks the samples are finite. */
+    private static int fill(SampleSource s, float[] buf, long offset) throws IOException {
+        int got = 0;
+        while (got < buf.length) {
+            int r = s.read(buf, got, buf.length - got);
+            if (r < 0) break;
+            got += r;
+        }
+        for (int i = 0; i < got; i++) {
+            if (!Float.isFinite(buf[i])) throw new InvalidInputException("audio has a non-finite sample (" + buf[i] + ") at index " + (offset + i));
+        }
+        return got;
     }
 
     /**
@@ -276,6 +353,19 @@ public final class Mimi {
     /** Decodes a batch of codes [B][K][T] to audio [B][1][T*1920] (not truncated, as upstream). */
     public float[][][] decode(int[][][] codes) {
         return decode(codes, null);
+    }
+
+    /** Decodes codes [K][T] chunk by chunk into a sink (T*1920 samples in all), in bounded memory. */
+    public void decode(int[][] codes, SampleSink sink) throws IOException {
+        int t = checkCodes(new int[][][]{codes});
+        DecoderState[] st = {newDecoderState(Transformer.CacheMode.OFFLINE_EXACT)};
+        for (int f0 = 0; f0 < t; f0 += CHUNK_FRAMES) {
+            int f = Math.min(CHUNK_FRAMES, t - f0);
+            int[][] part = new int[codes.length][];
+            for (int k = 0; k < codes.length; k++) part[k] = java.util.Arrays.copyOfRange(codes[k], f0, f0 + f);
+            float[] audio = decodeStep(new int[][][]{part}, f, st, null, new int[]{0})[0];
+            sink.write(audio, 0, audio.length);
+        }
     }
 
     public float[][][] decode(int[][][] codes, Trace trace) {

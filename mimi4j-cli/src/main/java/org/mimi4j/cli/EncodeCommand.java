@@ -1,0 +1,106 @@
+package org.mimi4j.cli;
+
+import org.mimi4j.InvalidInputException;
+import org.mimi4j.Mimi;
+import org.mimi4j.Padding;
+import org.mimi4j.io.CodesFile;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** mimi encode IN -o OUT: an audio file to a codes file, or a folder of audio files to a mirrored folder of codes. */
+@Command(name = "encode", mixinStandardHelpOptions = true,
+        description = {"Encode audio to Mimi codes.",
+                "IN is an audio file (WAV, FLAC, MP3, Ogg Vorbis; any rate and channel count: downmixed and resampled to 24 kHz) "
+                        + "or a folder, whose audio files are encoded into the mirrored tree under OUT with a manifest.jsonl."})
+final class EncodeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "IN", description = "Audio file or folder.")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Codes file (.safetensors or .npy), or a folder when IN is one.")
+    Path output;
+
+    @CommandLine.Mixin
+    ModelOptions model;
+
+    @Option(names = {"-n", "--num-quantizers"}, defaultValue = "8", paramLabel = "N",
+            description = "Codebooks to use, 1 to 32 for the released model (8 = 1.1 kbps). Default: ${DEFAULT-VALUE}.")
+    int numQuantizers;
+
+    @Option(names = "--padding", defaultValue = "moshi", paramLabel = "moshi|transformers",
+            description = "End-of-input padding: moshi (zero-pad the waveform to a whole frame; default) or transformers "
+                    + "(pad inside each strided conv: the codes transformers' MimiModel.encode gives).")
+    String padding;
+
+    @Option(names = "--format", paramLabel = "safetensors|npy", description = "Codes file format (default: from OUT's extension; safetensors for folders).")
+    String format;
+
+    @Option(names = "--overwrite", description = "Replace existing outputs.")
+    boolean overwrite;
+
+    @Option(names = "--resume", description = "Folder mode: skip inputs whose output already exists (outputs are written atomically, so an existing one is complete).")
+    boolean resume;
+
+    @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Folder mode: files encoded at once (one shared model). Default: 2.")
+    int jobs = 2;
+
+    @Override
+    public Integer call() throws Exception {
+        Padding pad = switch (padding.toLowerCase(Locale.ROOT)) {
+            case "moshi" -> Padding.MOSHI;
+            case "transformers" -> Padding.TRANSFORMERS;
+            default -> throw new MimiCli.UserException("--padding must be moshi or transformers, got " + padding);
+        };
+        CodesFile.Format fmt = format == null ? null : switch (format.toLowerCase(Locale.ROOT)) {
+            case "safetensors" -> CodesFile.Format.SAFETENSORS;
+            case "npy" -> CodesFile.Format.NPY;
+            default -> throw new MimiCli.UserException("--format must be safetensors or npy, got " + format);
+        };
+        if (numQuantizers < 1) throw new MimiCli.UserException("--num-quantizers must be at least 1, got " + numQuantizers);
+        if (!Files.exists(input)) throw new MimiCli.UserException(input + ": no such file or directory");
+        if (Files.isDirectory(input)) {
+            if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
+            Mimi m = model.load();
+            return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
+                    overwrite, resume, Math.max(1, jobs)).run();
+        }
+        Outputs.checkWritable(output, overwrite);
+        Mimi m = model.load();
+        encodeFile(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.formatOf(output) : fmt);
+        return 0;
+    }
+
+    /** Encodes one file; returns the input's duration in seconds. */
+    static double encodeFile(Mimi m, Path in, Path out, int nq, Padding pad, CodesFile.Format fmt) throws IOException {
+        if (nq > m.totalCodebooks()) throw new InvalidInputException("--num-quantizers " + nq + " exceeds the model's " + m.totalCodebooks() + " codebooks");
+        try (AudioInput audio = new AudioInput(in, m.sampleRate())) {
+            int[][] codes = m.encode(audio.samples(), nq, pad);
+            Map<String, String> meta = metadata(m, nq, audio.samples, in, audio.sourceRate(), pad);
+            Outputs.writing(out, () -> CodesFile.write(out, codes, meta, fmt));
+            return audio.samples / (double) m.sampleRate();
+        }
+    }
+
+    static Map<String, String> metadata(Mimi m, int nq, long samples, Path in, int sourceRate, Padding pad) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", m.source());
+        meta.put("num_quantizers", Integer.toString(nq));
+        meta.put("sample_rate", Integer.toString(m.sampleRate()));
+        meta.put("frame_rate", Double.toString(m.frameRate()));
+        meta.put("input_samples", Long.toString(samples));
+        meta.put("source_file", in.toString());
+        meta.put("source_sample_rate", Integer.toString(sourceRate));
+        meta.put("padding", pad.name().toLowerCase(Locale.ROOT));
+        meta.put("format", "mimi4j-codes-1");
+        return meta;
+    }
+}
