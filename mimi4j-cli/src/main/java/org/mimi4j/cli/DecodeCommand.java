@@ -1,10 +1,12 @@
 package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
+import org.mimi4j.SampleSink;
 import org.mimi4j.audio.Resampler;
 import org.mimi4j.audio.WavWriter;
 import org.mimi4j.io.CodesFile;
 import org.mimi4j.io.SafeTensors;
+import org.mimi4j.stream.MimiDecoderStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,6 +41,10 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--no-trim", description = "Keep all T*1920 samples; by default the output is trimmed to the input_samples the codes file records.")
     boolean noTrim;
 
+    @Option(names = "--stream", description = "Decode through a streaming decoder, one code frame (1920 samples) at a time: "
+            + "upstream moshi's streaming audio (equal to offline decode for the first 10 s, slightly different after, by design).")
+    boolean stream;
+
     @Option(names = "--overwrite", description = "Replace OUT if it exists.")
     boolean overwrite;
 
@@ -58,7 +64,7 @@ final class DecodeCommand implements Callable<Integer> {
                 throw new MimiCli.UserException(input + ": metadata input_samples is not a number: " + recorded);
             }
         }
-        writeAudio(m, codes.codes(), keep, output, sampleRate == null ? m.sampleRate() : sampleRate, floatWav);
+        writeAudio(m, codes.codes(), keep, output, sampleRate == null ? m.sampleRate() : sampleRate, floatWav, stream);
         return 0;
     }
 
@@ -69,13 +75,33 @@ final class DecodeCommand implements Callable<Integer> {
 
     /** Decodes codes and writes the first {@code keep} samples (at the model's rate) to a WAV or safetensors file. */
     static void writeAudio(Mimi m, int[][] codes, long keep, Path out, int rate, boolean floatWav) throws IOException {
+        writeAudio(m, codes, keep, out, rate, floatWav, false);
+    }
+
+    /** Decodes codes [K][T] into a sink: offline in chunks, or frame by frame through an upstream-mode decoder stream. */
+    static void decode(Mimi m, int[][] codes, boolean stream, SampleSink sink) throws IOException {
+        if (!stream) {
+            m.decode(codes, sink);
+            return;
+        }
+        MimiDecoderStream d = m.decoderStream();
+        int k = codes.length, t = codes[0].length;
+        for (int i = 0; i < t; i++) {
+            int[] frame = new int[k];
+            for (int q = 0; q < k; q++) frame[q] = codes[q][i];
+            float[] y = d.push(frame);
+            sink.write(y, 0, y.length);
+        }
+    }
+
+    static void writeAudio(Mimi m, int[][] codes, long keep, Path out, int rate, boolean floatWav, boolean stream) throws IOException {
         boolean wav = !out.getFileName().toString().toLowerCase().endsWith(".safetensors");
         Resampler rs = rate == m.sampleRate() ? null : new Resampler(m.sampleRate(), rate);
         Outputs.writing(out, () -> {
             if (!wav) {
                 float[] all = new float[(int) keep];
                 long[] pos = {0};
-                m.decode(codes, (buf, off, len) -> {
+                decode(m, codes, stream, (buf, off, len) -> {
                     int n = (int) Math.min(len, keep - pos[0]);
                     if (n > 0) System.arraycopy(buf, off, all, (int) pos[0], n);
                     pos[0] += Math.max(n, 0);
@@ -88,7 +114,7 @@ final class DecodeCommand implements Callable<Integer> {
             }
             try (WavWriter w = WavWriter.create(out, rate, floatWav ? WavWriter.Encoding.FLOAT_32 : WavWriter.Encoding.PCM_16)) {
                 long[] pos = {0};
-                m.decode(codes, (buf, off, len) -> {
+                decode(m, codes, stream, (buf, off, len) -> {
                     int n = (int) Math.max(0, Math.min(len, keep - pos[0]));
                     pos[0] += n;
                     if (n == 0) return;
