@@ -22,6 +22,8 @@ import java.util.SplittableRandom;
  * <li>for batches of B streams: the time of one batched step (one frame for every stream) for encode, decode and
  *     both; a batch keeps real time while a step takes at most one frame, 80 ms.</li>
  * </ul>
+ * Wall times suffer when other processes share the cores, so the process CPU time per step (all threads) is
+ * printed too: on an otherwise idle machine with C cores a step cannot take less than CPU time / C.
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-core/target/classes org.mimi4j.stream.StreamBench \
  *     [--model FILE] [--steps 300] [--warmup 130] [--batch-steps 30] [--batches 1,2,4,8,16,24,32] [--nq 8]
@@ -70,30 +72,30 @@ public final class StreamBench {
         float[][] audio = signal(1, fs, 7);
         MimiEncoderStream enc = m.encoderStream(nq);
         MimiDecoderStream dec = m.decoderStream();
-        int[][] lastFrames = new int[1][];
-        long[] te = new long[steps], td = new long[steps];
+        long[] te = new long[steps], td = new long[steps], ce = new long[steps], cd = new long[steps];
         for (int i = 0; i < warmup + steps; i++) {
-            long t0 = System.nanoTime();
+            long c0 = cpu(), t0 = System.nanoTime();
             int[][] fr = enc.push(audio[0]);
-            long t1 = System.nanoTime();
+            long t1 = System.nanoTime(), c1 = cpu();
             dec.push(fr[0]);
-            long t2 = System.nanoTime();
-            lastFrames[0] = fr[0];
+            long t2 = System.nanoTime(), c2 = cpu();
             if (i >= warmup) {
                 te[i - warmup] = t1 - t0;
                 td[i - warmup] = t2 - t1;
+                ce[i - warmup] = c1 - c0;
+                cd[i - warmup] = c2 - c1;
             }
         }
-        System.out.println("| single stream, one step (80 ms of audio) | median | p99 | mean |");
-        System.out.println("| --- | --- | --- | --- |");
-        row("encode step (1920 samples -> 1 frame)", te);
-        row("decode step (1 frame -> 1920 samples)", td);
+        System.out.println("| single stream, one step (80 ms of audio) | median | p99 | mean | CPU time mean (all threads) |");
+        System.out.println("| --- | --- | --- | --- | --- |");
+        row("encode step (1920 samples -> 1 frame)", te, ce);
+        row("decode step (1 frame -> 1920 samples)", td, cd);
         System.out.printf(Locale.ROOT, "%n(%d steps measured after %d warm-up steps; state %d bytes encoder, %d bytes decoder)%n%n",
                 steps, warmup, enc.stateBytes(), dec.stateBytes());
 
         // ---- batches
-        System.out.printf(Locale.ROOT, "| streams B | encode step median / p99 (ms) | decode step median / p99 (ms) | encode+decode median / p99 (ms) | real time by median (by p99) |%n");
-        System.out.println("| --- | --- | --- | --- | --- |");
+        System.out.printf(Locale.ROOT, "| streams B | encode step median / p99 (ms) | decode step median / p99 (ms) | encode+decode median / p99 (ms) | CPU mean encode / decode (ms) | real time by median (by p99) |%n");
+        System.out.println("| --- | --- | --- | --- | --- | --- |");
         int[] maxMed = new int[3], maxP99 = new int[3];
         for (int b : batches) {
             EncoderBatch eb = m.encoderBatch(b, nq);
@@ -106,16 +108,19 @@ public final class StreamBench {
             }
             float[][] x = signal(b, fs, 11 + b);
             long[][] t = new long[3][batchSteps];
+            long[] cbe = new long[batchSteps], cbd = new long[batchSteps];
             for (int s = 0; s < batchWarmup + batchSteps; s++) {
-                long t0 = System.nanoTime();
+                long c0 = cpu(), t0 = System.nanoTime();
                 for (int i = 0; i < b; i++) es[i].push(x[i]);
                 eb.step();
-                long t1 = System.nanoTime();
+                long t1 = System.nanoTime(), c1 = cpu();
                 for (int i = 0; i < b; i++) ds[i].push(es[i].poll());
                 db.step();
                 for (int i = 0; i < b; i++) ds[i].poll();
-                long t2 = System.nanoTime();
+                long t2 = System.nanoTime(), c2 = cpu();
                 if (s >= batchWarmup) {
+                    cbe[s - batchWarmup] = c1 - c0;
+                    cbd[s - batchWarmup] = c2 - c1;
                     t[0][s - batchWarmup] = t1 - t0;
                     t[1][s - batchWarmup] = t2 - t1;
                     t[2][s - batchWarmup] = t2 - t0;
@@ -129,8 +134,8 @@ public final class StreamBench {
                 if (p99) maxP99[k] = b;
                 if (med) rt.append(names[k]).append(p99 ? "" : " (not by p99)").append(' ');
             }
-            System.out.printf(Locale.ROOT, "| %d | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s |%n", b, pct(t[0], 50), pct(t[0], 99),
-                    pct(t[1], 50), pct(t[1], 99), pct(t[2], 50), pct(t[2], 99), rt.toString().strip());
+            System.out.printf(Locale.ROOT, "| %d | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s |%n", b, pct(t[0], 50), pct(t[0], 99),
+                    pct(t[1], 50), pct(t[1], 99), pct(t[2], 50), pct(t[2], 99), mean(cbe), mean(cbd), rt.toString().strip());
             System.out.flush();
             if (pct(t[0], 50) > 3 * frameMs && pct(t[1], 50) > 3 * frameMs) break;
         }
@@ -153,8 +158,21 @@ public final class StreamBench {
         return x;
     }
 
-    private static void row(String what, long[] ns) {
-        System.out.printf(Locale.ROOT, "| %s | %.2f ms | %.2f ms | %.2f ms |%n", what, pct(ns, 50), pct(ns, 99), Arrays.stream(ns).average().orElse(0) / 1e6);
+    private static void row(String what, long[] ns, long[] cpuNs) {
+        System.out.printf(Locale.ROOT, "| %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms |%n", what, pct(ns, 50), pct(ns, 99),
+                Arrays.stream(ns).average().orElse(0) / 1e6, mean(cpuNs));
+    }
+
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** CPU time of the whole process (all threads), ns: robust to other processes competing for the cores. */
+    private static long cpu() {
+        return OS.getProcessCpuTime();
+    }
+
+    static double mean(long[] ns) {
+        return Arrays.stream(ns).average().orElse(0) / 1e6;
     }
 
     /** Percentile in ms (nearest rank). */
