@@ -105,7 +105,7 @@ class BadInputTest {
                 float[] v = st.floats(t.name());
                 long[] shape = t.shape();
                 if (t.name().equals(reshape)) {
-                    v = java.util.Arrays.copyOf(v, v.length / shape[shape.length - 1] * (shape[shape.length - 1] - 1));
+                    v = java.util.Arrays.copyOf(v, (int) (v.length / shape[shape.length - 1] * (shape[shape.length - 1] - 1)));
                     shape = shape.clone();
                     shape[shape.length - 1]--;
                 }

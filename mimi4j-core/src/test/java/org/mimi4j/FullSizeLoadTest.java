@@ -33,17 +33,12 @@ class FullSizeLoadTest {
     }
 
     @Test
-    void randomCheckpointsHaveTheReleasedNamesAndShapes(@TempDir Path dir) throws Exception {
+    void randomCheckpointsHaveTheReleasedNamesAndShapes() throws Exception {
         MimiConfig c = MimiConfig.released();
         for (var layout : Checkpoint.Layout.values()) {
-            Path f = dir.resolve(layout + ".safetensors");
-            RandomCheckpoint.write(f, c, layout, SafeTensors.DType.BF16, 1);
             Map<String, List<Long>> got = new TreeMap<>();
-            try (SafeTensors st = SafeTensors.open(f)) {
-                for (var t : st.tensors().values()) got.put(t.name(), java.util.Arrays.stream(t.shape()).boxed().toList());
-            }
+            for (var t : RandomCheckpoint.fileTensors(c, layout).entrySet()) got.put(t.getKey(), java.util.Arrays.stream(t.getValue().getValue()).boxed().toList());
             assertEquals(released(layout == Checkpoint.Layout.MOSHI ? "moshi.safetensors" : "model.safetensors"), got, layout.toString());
-            Files.delete(f);
         }
     }
 

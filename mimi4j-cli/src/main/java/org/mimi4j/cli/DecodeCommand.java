@@ -45,7 +45,7 @@ final class DecodeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.checkWritable(output, overwrite);
-        if (sampleRate != null && sampleRate <= 0) throw new MimiCli.UserException("--sample-rate must be positive, got " + sampleRate);
+        checkRate(sampleRate);
         CodesFile.Codes codes = CodesFile.read(input);
         Mimi m = model.load();
         m.checkCodes(new int[][][]{codes.codes()});
@@ -60,6 +60,11 @@ final class DecodeCommand implements Callable<Integer> {
         }
         writeAudio(m, codes.codes(), keep, output, sampleRate == null ? m.sampleRate() : sampleRate, floatWav);
         return 0;
+    }
+
+    /** Output rates the resampler takes from 24 kHz. */
+    static void checkRate(Integer rate) {
+        if (rate != null && (rate < 4000 || rate > 384000)) throw new MimiCli.UserException("--sample-rate must be between 4000 and 384000 Hz, got " + rate);
     }
 
     /** Decodes codes and writes the first {@code keep} samples (at the model's rate) to a WAV or safetensors file. */

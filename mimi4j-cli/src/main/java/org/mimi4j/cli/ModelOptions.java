@@ -2,6 +2,9 @@ package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
 import org.mimi4j.MimiConfig;
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.io.RandomCheckpoint;
+import org.mimi4j.io.SafeTensors;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -12,14 +15,16 @@ final class ModelOptions {
     static final String DEFAULT_MODEL = "kyutai/mimi";
 
     @Option(names = {"-m", "--model"}, paramLabel = "DIR|FILE|REPO", defaultValue = DEFAULT_MODEL,
-            description = "A folder or .safetensors file (either layout), or a Hugging Face repo (org/name, or org/name/file.safetensors) "
-                    + "fetched into the HF cache. Default: ${DEFAULT-VALUE}.")
+            description = "A folder or .safetensors file (either layout), a Hugging Face repo (org/name, or org/name/file.safetensors) "
+                    + "fetched into the HF cache, or 'random' (random weights of the released shapes: meaningless codes, for trying the "
+                    + "pipeline offline and for benchmarks). Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--config", paramLabel = "CONFIG_JSON", description = "config.json with the model's sizes (default: the one beside the weights, else the released Mimi's).")
     Path config;
 
     Mimi load() {
+        if (model.equals("random")) return random();
         Path p = Path.of(model);
         if (Files.exists(p)) {
             if (config != null) return Mimi.load(Files.isDirectory(p) ? p.resolve("model.safetensors") : p, MimiConfig.fromJson(config));
@@ -31,5 +36,20 @@ final class ModelOptions {
             return Mimi.fromPretrained(parts[0] + "/" + parts[1], model.substring(parts[0].length() + parts[1].length() + 2));
         }
         throw new MimiCli.UserException(model + ": no such file or folder, and not a Hugging Face repo id (org/name)");
+    }
+
+    /** The released architecture with seeded random weights (written to a temporary file, then loaded). */
+    static Mimi random() {
+        try {
+            Path tmp = Files.createTempFile("mimi-random", ".safetensors");
+            try {
+                RandomCheckpoint.write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.BF16, 42);
+                return Mimi.load(tmp, MimiConfig.released());
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

@@ -91,28 +91,43 @@ public final class RandomCheckpoint {
         }
     }
 
+    /** The tensors of a checkpoint file of this config in the given layout: file name -> (moshi name, shape). */
+    public static Map<String, Map.Entry<String, long[]>> fileTensors(MimiConfig c, Checkpoint.Layout layout) {
+        Map<String, Map.Entry<String, long[]>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : shapes(c).entrySet()) {
+            String name = e.getKey();
+            if (layout == Checkpoint.Layout.TRANSFORMERS && name.endsWith(".self_attn.in_proj_weight")) {
+                long d = e.getValue()[1];
+                String p = Checkpoint.hfName(name.replace(".in_proj_weight", ".x")).replaceAll("\\.x$", "");
+                for (String part : new String[]{"q_proj", "k_proj", "v_proj"}) out.put(p + "." + part + ".weight", Map.entry(name + "#" + part, new long[]{d, d}));
+                continue;
+            }
+            out.put(layout == Checkpoint.Layout.TRANSFORMERS ? Checkpoint.hfName(name) : name, Map.entry(name, e.getValue()));
+        }
+        return out;
+    }
+
     /** Writes random weights for {@code c} to {@code file} in the given layout and dtype (F32, F16 or BF16). */
     public static void write(Path file, MimiConfig c, Checkpoint.Layout layout, SafeTensors.DType dtype, long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, SafeTensors.Entry> out = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : shapes(c).entrySet()) {
-            String name = e.getKey();
-            long[] shape = e.getValue();
-            float[] v = values(name, shape, rnd);
-            if (layout == Checkpoint.Layout.TRANSFORMERS && name.endsWith(".self_attn.in_proj_weight")) {
-                int d = (int) shape[1];
-                String p = Checkpoint.hfName(name.replace(".in_proj_weight", ".x")).replaceAll("\\.x$", "");
-                String[] parts = {"q_proj", "k_proj", "v_proj"};
-                for (int i = 0; i < 3; i++) {
-                    float[] w = new float[d * d];
-                    System.arraycopy(v, i * d * d, w, 0, d * d);
-                    if (i < 2) w = Checkpoint.toHalfSplit(w, d, c.numAttentionHeads());
-                    out.put(p + "." + parts[i] + ".weight", SafeTensors.Entry.floats(w, dtype, d, d));
-                }
-                continue;
+        float[] inProj = null;
+        for (Map.Entry<String, Map.Entry<String, long[]>> e : fileTensors(c, layout).entrySet()) {
+            String moshi = e.getValue().getKey();
+            long[] shape = e.getValue().getValue();
+            float[] v;
+            int split = moshi.indexOf('#');
+            if (split < 0) {
+                v = values(moshi, shape, rnd);
+            } else { // q, k, v of one in_proj_weight, in that order; q and k rows to half-split RoPE order
+                int d = (int) shape[0];
+                String part = moshi.substring(split + 1);
+                if (part.equals("q_proj")) inProj = values(moshi.substring(0, split), new long[]{3L * d, d}, rnd);
+                int i = part.equals("q_proj") ? 0 : part.equals("k_proj") ? 1 : 2;
+                v = java.util.Arrays.copyOfRange(inProj, i * d * d, (i + 1) * d * d);
+                if (i < 2) v = Checkpoint.toHalfSplit(v, d, c.numAttentionHeads());
             }
-            String fileName = layout == Checkpoint.Layout.TRANSFORMERS ? Checkpoint.hfName(name) : name;
-            out.put(fileName, SafeTensors.Entry.floats(v, dtype, shape));
+            out.put(e.getKey(), SafeTensors.Entry.floats(v, dtype, shape));
         }
         SafeTensors.write(file, out, Map.of("format", "pt"));
     }

@@ -1,0 +1,183 @@
+package org.mimi4j.cli;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mimi4j.audio.WavWriter;
+import org.mimi4j.io.CodesFile;
+import org.mimi4j.io.SafeTensors;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CliTest {
+    static SafeTensors cases;
+
+    @BeforeAll
+    static void open() {
+        cases = SafeTensors.open(Cli.golden().resolve("tiny/cases.safetensors"));
+    }
+
+    static float[] audio(String c) {
+        return cases.floats(c + ".audio");
+    }
+
+    static int[][] codes(String name) {
+        long[] s = cases.info(name).shape();
+        long[] v = cases.longs(name);
+        int k = (int) s[1], t = (int) s[2];
+        int[][] out = new int[k][t];
+        for (int q = 0; q < k; q++) for (int i = 0; i < t; i++) out[q][i] = (int) v[q * t + i];
+        return out;
+    }
+
+    static Path wav(Path dir, String name, float[] x, WavWriter.Encoding enc) throws Exception {
+        Path p = dir.resolve(name);
+        WavWriter.write(p, x, 24000, enc);
+        return p;
+    }
+
+    static void assertNoTemporaries(Path dir) throws Exception {
+        try (Stream<Path> s = Files.walk(dir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".part")), "temporary files left in " + dir);
+        }
+    }
+
+    @Test
+    void encodeGoldenWavGivesGoldenCodesAndDecodeGivesGoldenAudio(@TempDir Path dir) throws Exception {
+        for (String c : new String[]{"odd", "long"}) {
+            Path in = wav(dir, c + ".wav", audio(c), WavWriter.Encoding.FLOAT_32);
+            Path codes = dir.resolve(c + ".safetensors");
+            Cli r = Cli.run("encode", in.toString(), "-o", codes.toString(), "--model", Cli.tinyModel());
+            assertEquals(0, r.status(), r.err());
+            CodesFile.Codes got = CodesFile.read(codes);
+            assertArrayEquals(codes(c + ".codes_q8"), got.codes());
+            assertEquals(Integer.toString(audio(c).length), got.metadata().get("input_samples"));
+            assertEquals("8", got.metadata().get("num_quantizers"));
+            assertEquals("24000", got.metadata().get("sample_rate"));
+
+            Path out = dir.resolve(c + ".out.safetensors");
+            r = Cli.run("decode", codes.toString(), "-o", out.toString(), "--model", Cli.tinyModel());
+            assertEquals(0, r.status(), r.err());
+            float[] want = cases.floats(c + ".decoded_q8");
+            try (SafeTensors st = SafeTensors.open(out)) {
+                float[] y = st.floats("audio_values");
+                assertEquals(audio(c).length, y.length, "trimmed to input_samples");
+                double num = 0, den = 0;
+                for (int i = 0; i < y.length; i++) {
+                    num += (y[i] - want[i]) * (y[i] - want[i]);
+                    den += want[i] * want[i];
+                }
+                assertTrue(Math.sqrt(num / den) < 1e-4, "decoded relative L2 " + Math.sqrt(num / den));
+            }
+        }
+        assertNoTemporaries(dir);
+    }
+
+    @Test
+    void transformersPaddingAndNpyAndFourCodebooks(@TempDir Path dir) throws Exception {
+        Path in = wav(dir, "odd.wav", audio("odd"), WavWriter.Encoding.FLOAT_32);
+        Path npy = dir.resolve("odd.npy");
+        Cli r = Cli.run("encode", in.toString(), "-o", npy.toString(), "--model", Cli.tinyModel(), "--padding", "transformers", "-n", "4");
+        assertEquals(0, r.status(), r.err());
+        long[] s;
+        long[] v;
+        try (SafeTensors hf = SafeTensors.open(Cli.golden().resolve("tiny/transformers_cases.safetensors"))) {
+            s = hf.info("odd.hf_codes_q4").shape();
+            v = hf.longs("odd.hf_codes_q4");
+        }
+        int[][] got = CodesFile.read(npy).codes();
+        for (int q = 0; q < 4; q++) for (int i = 0; i < s[2]; i++) assertEquals(v[(int) (q * s[2] + i)], got[q][i]);
+        // decode reads npy too (no metadata: all T*1920 samples)
+        Path wavOut = dir.resolve("odd.out.wav");
+        r = Cli.run("decode", npy.toString(), "-o", wavOut.toString(), "--model", Cli.tinyModel());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(44 + 2L * got[0].length * 1920, Files.size(wavOut));
+    }
+
+    @Test
+    void sixteenBitWavAndRoundtripAndInfo(@TempDir Path dir) throws Exception {
+        Path in = wav(dir, "long.wav", audio("long"), WavWriter.Encoding.PCM_16);
+        Path out = dir.resolve("rt.wav");
+        Cli r = Cli.run("roundtrip", in.toString(), "-o", out.toString(), "--model", Cli.tinyModel());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("SNR") && r.out().contains("6.00 s"), r.out());
+        assertEquals(44 + 2L * audio("long").length, Files.size(out));
+
+        Path codes = dir.resolve("c.safetensors");
+        assertEquals(0, Cli.run("encode", in.toString(), "-o", codes.toString(), "--model", Cli.tinyModel()).status());
+        r = Cli.run("info", codes.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("[8 codebooks, 75 frames]") && r.out().contains("6.00 s"), r.out());
+        r = Cli.run("info", Cli.tinyModel());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("transformers") && r.out().contains("sha256"), r.out());
+    }
+
+    @Test
+    void badInputsGiveOneLineAndNoOutput(@TempDir Path dir) throws Exception {
+        Path good = wav(dir, "good.wav", audio("frame1"), WavWriter.Encoding.PCM_16);
+        Path out = dir.resolve("o.safetensors");
+        // missing input
+        Cli r = Cli.run("encode", dir.resolve("missing.wav").toString(), "-o", out.toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("missing.wav"));
+        // corrupt WAV
+        Path bad = dir.resolve("bad.wav");
+        Files.write(bad, "RIFF\u0010\u0000\u0000\u0000WAVEjunkjunk".getBytes());
+        r = Cli.run("encode", bad.toString(), "-o", out.toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("bad.wav"), r.err());
+        assertFalse(Files.exists(out));
+        // not a model
+        r = Cli.run("encode", good.toString(), "-o", out.toString(), "--model", bad.toString());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("safetensors"), r.err());
+        // num-quantizers
+        r = Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "0");
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("at least 1"), r.err());
+        r = Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "9");
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("exceeds the model's 8 codebooks"), r.err());
+        assertFalse(Files.exists(out));
+        // existing output
+        assertEquals(0, Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel()).status());
+        r = Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("already exists"), r.err());
+        // codes with too many codebooks / out of range / wrong tensor
+        Path c9 = dir.resolve("c9.safetensors");
+        CodesFile.write(c9, new int[9][2], Map.of(), CodesFile.Format.SAFETENSORS);
+        r = Cli.run("decode", c9.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("9 codebooks"), r.err());
+        int[][] big = new int[4][2];
+        big[1][1] = 4096;
+        Path cbig = dir.resolve("cbig.npy");
+        CodesFile.write(cbig, big, Map.of(), CodesFile.Format.NPY);
+        r = Cli.run("decode", cbig.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("code 4096"), r.err());
+        Path wrong = dir.resolve("wrong.safetensors");
+        SafeTensors.write(wrong, Map.of("codes", SafeTensors.Entry.i64(new long[2], 1, 1, 2)), Map.of());
+        r = Cli.run("decode", wrong.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("no tensor audio_codes"), r.err());
+        SafeTensors.write(wrong, Map.of("audio_codes", SafeTensors.Entry.f32(new float[2], 1, 1, 2)), Map.of());
+        r = Cli.run("decode", wrong.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("dtype F32"), r.err());
+        assertFalse(Files.exists(dir.resolve("x.wav")));
+        // usage error
+        assertEquals(2, Cli.run("encode").status());
+        assertNoTemporaries(dir);
+    }
+}
