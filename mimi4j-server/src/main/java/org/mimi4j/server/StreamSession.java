@@ -53,7 +53,7 @@ public final class StreamSession implements Session.Listener {
     final Kind kind;
     final long id;
     private Session ws;
-    private volatile boolean started;
+    private volatile boolean started, ended;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
     int numQuantizers;
@@ -141,7 +141,8 @@ public final class StreamSession implements Session.Listener {
             ready.put("max_message_bytes", (long) server.config.maxMessageBytes());
             send(Json.write(ready));
             server.scheduler.join(this);
-        } else if ("end".equals(type)) {
+        } else if ("end".equals(type) && !ended) {
+            ended = true;
             inbox.add(new Item(null, null, System.nanoTime(), true));
             server.scheduler.wake();
         } else {
@@ -174,6 +175,10 @@ public final class StreamSession implements Session.Listener {
             if (closed.get()) return;
             if (!started) {
                 fail(StatusCode.POLICY_VIOLATION, "send the start message (JSON text) before any binary message", "protocol");
+                return;
+            }
+            if (ended) {
+                fail(StatusCode.POLICY_VIOLATION, "binary message after the end message", "protocol");
                 return;
             }
             long now = System.nanoTime();
