@@ -32,6 +32,8 @@ final class Scheduler implements Runnable {
     private final AtomicBoolean wake = new AtomicBoolean();
     private volatile boolean running = true;
     private volatile Thread thread;
+    static final boolean DEBUG = Boolean.getBoolean("mimi4j.server.debug") || System.getenv("MIMI4J_SERVER_DEBUG") != null;
+    private long lastDebug;
     private final java.util.Set<StreamSession> finishing = new java.util.HashSet<>();
 
     Scheduler(MimiServer server, int capacity) {
@@ -123,6 +125,14 @@ final class Scheduler implements Runnable {
             }
         }
         for (StreamSession s : sessions) if (!s.isClosed() && !finishing.contains(s)) maybeFinish(s);
+        if (DEBUG && System.nanoTime() - lastDebug > 500_000_000L) {
+            lastDebug = System.nanoTime();
+            StringBuilder sb = new StringBuilder("[sched] ");
+            for (StreamSession s : sessions) sb.append(s.id).append(':').append(s.kind).append(" inbox=").append(s.inbox.size()).append('/').append(s.inboxUnits.get())
+                    .append(" dq=").append(s.dec == null ? -1 : s.dec.queuedFrames()).append(" dec=").append(s.framesDecoded).append(" end=").append(s.endSeen)
+                    .append(" out=").append(s.queuedMessages()).append(" closed=").append(s.isClosed()).append("; ");
+            System.err.println(sb);
+        }
         return worked || decoded;
     }
 

@@ -269,6 +269,7 @@ public final class StreamSession implements Session.Listener {
 
     @Override
     public void onWebSocketError(Throwable cause) {
+        if (Scheduler.DEBUG) System.err.println("[session " + id + "] error " + cause);
         if (cause instanceof WebSocketTimeoutException) server.metrics.error("idle_timeout");
         else if (cause instanceof org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException) server.metrics.error("too_large");
         else if (!closed.get()) server.metrics.error("protocol");
@@ -277,6 +278,7 @@ public final class StreamSession implements Session.Listener {
 
     @Override
     public void onWebSocketClose(int statusCode, String reason) {
+        if (Scheduler.DEBUG) System.err.println("[session " + id + "] close " + statusCode + " " + reason);
         markClosed();
     }
 
@@ -303,6 +305,7 @@ public final class StreamSession implements Session.Listener {
 
     /** Closes the stream for an error of the client's (or ours) with a status code and a reason (at most 123 bytes). */
     void fail(int code, String reason, String metric) {
+        if (Scheduler.DEBUG) System.err.println("[session " + id + "] fail " + code + " " + reason);
         if (closed.get()) return;
         if (metric != null) server.metrics.error(metric);
         close(code, reason);

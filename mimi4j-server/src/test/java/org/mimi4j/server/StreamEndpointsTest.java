@@ -103,6 +103,10 @@ class StreamEndpointsTest {
     }
 
     static float[] streamDecode(int[][] frames, boolean f32, long seed) throws Exception {
+        return streamDecode(frames, f32, seed, server);
+    }
+
+    static float[] streamDecode(int[][] frames, boolean f32, long seed, MimiServer server) throws Exception {
         WsClient c = WsClient.connect(TestServers.ws(server, "/v1/stream/decode"));
         c.start(f32 ? "f32le" : "s16le", frames[0].length);
         assertTrue(c.next().text().contains("\"ready\""));
