@@ -80,9 +80,38 @@ public final class MimiServer implements AutoCloseable {
 
     /** Starts listening; returns this. */
     public MimiServer start() throws Exception {
+        warmUp(WARMUP_FRAMES);
         scheduler.start();
         jetty.start();
         return this;
+    }
+
+    static final int WARMUP_FRAMES = Integer.getInteger("mimi4j.server.warmupFrames", 12);
+
+    /**
+     * Runs a few frames of noise through a batched encoder and decoder before listening, so the JIT has compiled the
+     * kernels before the first client's frames (cold, a frame costs several times its warm time).
+     */
+    private void warmUp(int frames) {
+        if (frames <= 0) return;
+        int nq = Math.min(8, mimi.totalCodebooks());
+        var enc = mimi.encoderBatch(2, nq, config.mode());
+        var dec = mimi.decoderBatch(2, config.mode());
+        var a = enc.join();
+        var b = enc.join();
+        var d = dec.join();
+        java.util.Random r = new java.util.Random(1);
+        float[] x = new float[mimi.frameSize()];
+        for (int f = 0; f < frames; f++) {
+            for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * r.nextGaussian());
+            a.push(x);
+            if (f % 2 == 0) b.push(x);
+            enc.step();
+            for (int[] fr : a.poll()) d.push(fr);
+            b.poll();
+            dec.step();
+            d.poll();
+        }
     }
 
     /** Closes every stream (1001) and stops. */
