@@ -10,7 +10,7 @@ import org.mimi4j.io.Json;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,16 +38,19 @@ final class FolderEncoder {
 
     private final Mimi model;
     private final Path in, out;
-    private final int nq, jobs;
+    private final int nq, jobs, streamChunk;
     private final Padding padding;
     private final CodesFile.Format format;
     private final boolean overwrite, resume;
-    private final PrintStream log = System.err;
+    private final PrintWriter log;
     private BufferedWriter manifest;
     private final AtomicInteger ok = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
     private double audioSeconds;
 
-    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs) {
+    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs, PrintWriter log,
+                  int streamChunk) {
+        this.log = log;
+        this.streamChunk = streamChunk;
         this.model = model;
         this.in = in;
         this.out = out;
@@ -100,7 +103,7 @@ final class FolderEncoder {
                     String status = String.format(Locale.ROOT, "%.2f h audio, %.1fx real time", audioHours(), audioSeconds() / Math.max(wall, 1e-9));
                     if (bar != null) {
                         bar.step();
-                        bar.setExtraMessage(status);
+                        bar.setExtraMessage(" " + status);
                     } else {
                         log.printf(Locale.ROOT, "[%d/%d] %s (%s)%n", done, files.size(), in.relativize(f), status);
                     }
@@ -142,7 +145,7 @@ final class FolderEncoder {
             }
             if (Files.exists(o) && !overwrite) throw new MimiCli.UserException(o + ": already exists (use --overwrite or --resume)");
             Files.createDirectories(o.getParent());
-            double seconds = EncodeCommand.encodeFile(model, f, o, nq, padding, format);
+            double seconds = EncodeCommand.encodeFile(model, f, o, nq, padding, format, streamChunk);
             synchronized (this) {
                 audioSeconds += seconds;
             }

@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -92,7 +91,7 @@ class DecoderBatchTest {
                     String what = w + " q" + k + " " + j.c + "[" + j.item + "] from tick " + j.startTick;
                     float[] got = concat(j.audio);
                     assertClose(got, item(j.c + ".stream_decoded_q" + k, j.item), what + " vs golden");
-                    assertArrayEquals(m.decoderStream().push(j.frames), got, what + " vs solo");
+                    assertSameRun(m.decoderStream().push(j.frames), got, what + " vs solo");
                     for (int s : j.slotsUsed) slotUse.merge(s, 1, Integer::sum);
                 }
                 assertTrue(slotUse.values().stream().anyMatch(n -> n > 1), "some slot was reused: " + slotUse);
@@ -122,7 +121,7 @@ class DecoderBatchTest {
         assertEquals(10, batch.drain());
         assertEquals(0, idle.framesIn());
         assertEquals(0, idle.poll().length);
-        assertArrayEquals(java.util.Arrays.copyOf(want, 10 * 1920), busy.poll());
+        assertSameRun(java.util.Arrays.copyOf(want, 10 * 1920), busy.poll(), "busy");
         busy.leave();
         assertThrows(IllegalStateException.class, () -> busy.push(fr[0]), "stale handle");
         DecoderBatch.Slot again = batch.join();
@@ -130,8 +129,8 @@ class DecoderBatchTest {
         again.push(fr);
         idle.push(fr);
         assertEquals(fr.length, batch.drain());
-        assertArrayEquals(want, again.poll(), "reused slot starts fresh");
-        assertArrayEquals(want, idle.poll(), "skipped slot starts at position 0");
+        assertSameRun(want, again.poll(), "reused slot starts fresh");
+        assertSameRun(want, idle.poll(), "skipped slot starts at position 0");
         assertThrows(InvalidInputException.class, () -> idle.push(new int[]{m.cardinality()}));
     }
 
@@ -152,7 +151,7 @@ class DecoderBatchTest {
         MimiDecoderStream back = s.toStream();
         s.leave();
         out.add(back.push(java.util.Arrays.copyOfRange(fr, 50, fr.length)));
-        assertArrayEquals(want, concat(out));
+        assertSameRun(want, concat(out), "solo -> batch -> solo");
     }
 
     @Test

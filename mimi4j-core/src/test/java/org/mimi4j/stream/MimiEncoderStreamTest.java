@@ -12,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,6 +57,28 @@ class MimiEncoderStreamTest {
                 assertClose(lat.channelMajor(), item(c + ".emb", item), what + " emb");
                 // and the same as Mimi.encode of the same audio
                 assertCodes(m.encode(audio, k), transpose(frames, k), what + " vs Mimi.encode");
+            }
+        }
+    }
+
+    @Test
+    void chunkingDoesNotChangeTheResults() {
+        for (StreamMode mode : StreamMode.values()) {
+            Mimi m = model("moshi.safetensors");
+            float[] audio = audio("odd", 0);
+            float[] ref = null;
+            int[][] refCodes = null;
+            for (String chunking : List.of("100000", "1", "1920", "5000", "mix5")) {
+                Latents lat = new Latents();
+                int[][] codes = transpose(encode(m.encoderStream(8, mode).latentListener(lat), audio, schedule(chunking, audio.length)), 8);
+                float[] got = lat.channelMajor();
+                if (ref == null) {
+                    ref = got;
+                    refCodes = codes;
+                } else {
+                    assertSameRun(ref, got, mode + " latents with chunks " + chunking);
+                    assertCodes(refCodes, codes, mode + " codes with chunks " + chunking);
+                }
             }
         }
     }
