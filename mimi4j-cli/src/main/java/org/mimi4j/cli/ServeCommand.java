@@ -82,6 +82,11 @@ final class ServeCommand implements Callable<Integer> {
         try {
             server.start();
         } catch (java.io.IOException e) {
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // already failing
+            }
             throw new MimiCli.UserException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);

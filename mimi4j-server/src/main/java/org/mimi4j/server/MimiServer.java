@@ -59,7 +59,10 @@ public final class MimiServer implements AutoCloseable {
         pool.setName("mimi-http");
         pool.setDaemon(true);
         jetty = new Server(pool);
-        connector = new ServerConnector(jetty);
+        org.eclipse.jetty.server.HttpConfiguration http = new org.eclipse.jetty.server.HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        connector = new ServerConnector(jetty, new org.eclipse.jetty.server.HttpConnectionFactory(http));
         connector.setHost(config.host());
         connector.setPort(config.port());
         connector.setIdleTimeout(Math.max(1000, config.idleTimeout().toMillis()));
@@ -152,6 +155,11 @@ public final class MimiServer implements AutoCloseable {
     /** Streams admitted and not yet closed. */
     public int admittedStreams() {
         return admitted.get();
+    }
+
+    /** Runs a (short) task on Jetty's thread pool. */
+    void execute(Runnable r) {
+        jetty.getThreadPool().execute(r);
     }
 
     void releaseStream() {

@@ -241,9 +241,15 @@ public final class StreamSession implements Session.Listener {
         return kind == Kind.DECODE ? Math.max(2, (long) (s * server.mimi.frameRate())) : Math.max(server.mimi.frameSize(), (long) (s * server.mimi.sampleRate()));
     }
 
-    /** Called by the scheduler after taking input: reads again if reading was paused. */
+    /**
+     * Called by the scheduler after taking input: reads again if reading was paused. The demand goes through Jetty's
+     * pool, since Jetty may parse already buffered frames (and call this listener) on the demanding thread.
+     */
     void resumeIfBelowLimit() {
-        if (paused.get() && inboxUnits.get() <= maxBufferedUnits() && paused.compareAndSet(true, false) && !closed.get()) ws.demand();
+        if (paused.get() && inboxUnits.get() <= maxBufferedUnits() && paused.compareAndSet(true, false) && !closed.get()) {
+            Session s = ws;
+            server.execute(s::demand);
+        }
     }
 
     static float[] decodePcm(ByteBuffer payload, Format format) {
