@@ -64,6 +64,10 @@ class CodesPicture {
 let live = null;
 
 async function start() {
+  if (info.token_required && !token()) {
+    setStatus($('status'), 'this server needs its token: type it above (or open the page as /#token=...)', true);
+    return;
+  }
   $('start').disabled = true;
   const k = Math.max(1, Math.min(info.codebooks, parseInt($('nq').value, 10) || 8));
   try {
@@ -88,7 +92,8 @@ async function start() {
       stats.closeCode = ev.code;
       stats.closeReason = ev.reason;
       if (live && live.ws === ws) {
-        setStatus($('status'), ev.code === 1000 ? 'stopped' : `closed by the server: ${ev.code} ${ev.reason}`, ev.code !== 1000);
+        const why = ev.code === 1006 && !live.ready ? 'connection refused (wrong token, or another origin?)' : `closed by the server: ${ev.code} ${ev.reason}`;
+        setStatus($('status'), ev.code === 1000 ? 'stopped' : why, ev.code !== 1000);
         teardown();
       }
     };
