@@ -162,6 +162,20 @@ public final class MimiServer implements AutoCloseable {
         jetty.getThreadPool().execute(r);
     }
 
+    String fullReason() {
+        int max = config.maxStreams();
+        return "server full: " + max + " of " + max + " streams in use; retry later";
+    }
+
+    /** Takes a place for a stream that has just opened; false when all are taken. */
+    boolean admit() {
+        while (true) {
+            int n = admitted.get();
+            if (n >= config.maxStreams()) return false;
+            if (admitted.compareAndSet(n, n + 1)) return true;
+        }
+    }
+
     void releaseStream() {
         admitted.decrementAndGet();
     }
@@ -179,12 +193,9 @@ public final class MimiServer implements AutoCloseable {
             reject(resp, cb, 401, "missing or wrong bearer token");
             return null;
         }
-        int n = admitted.incrementAndGet();
-        if (n > config.maxStreams()) {
-            admitted.decrementAndGet();
+        if (admitted.get() >= config.maxStreams()) { // checked again, atomically, when the socket opens (StreamSession)
             metrics.rejected("full");
-            int max = config.maxStreams();
-            return new Refused("server full: " + max + " of " + max + " streams in use; retry later");
+            return new Refused(fullReason());
         }
         return new StreamSession(this, kind, ids.incrementAndGet());
     }

@@ -97,6 +97,13 @@ public final class StreamSession implements Session.Listener {
     @Override
     public void onWebSocketOpen(Session session) {
         this.ws = session;
+        if (!server.admit()) { // lost a race for the last place
+            released.set(true);
+            closed.set(true);
+            server.metrics.rejected("full");
+            session.close(StatusCode.TRY_AGAIN_LATER, server.fullReason(), Callback.NOOP);
+            return;
+        }
         server.metrics.streamsOpened.incrementAndGet();
         active(+1);
         session.demand();
@@ -289,6 +296,7 @@ public final class StreamSession implements Session.Listener {
     }
 
     private void markClosed() {
+        if (released.get() && closed.get()) return; // never admitted, or already accounted for
         if (closed.compareAndSet(false, true)) active(-1);
         release();
         server.scheduler.wake();

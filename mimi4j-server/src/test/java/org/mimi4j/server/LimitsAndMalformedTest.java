@@ -159,6 +159,35 @@ class LimitsAndMalformedTest {
     }
 
     @Test
+    void concurrentConnectionsNeverExceedTheLimit() throws Exception {
+        waitFor(() -> server.admittedStreams() == 0, "idle server");
+        List<CompletableFuture<WsClient>> all = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            all.add(CompletableFuture.supplyAsync(() -> WsClient.connect(TestServers.ws(server, "/v1/stream/roundtrip"))));
+        }
+        int ready = 0, refused = 0;
+        List<WsClient> clients = new ArrayList<>();
+        for (CompletableFuture<WsClient> f : all) {
+            WsClient c = f.get(30, TimeUnit.SECONDS);
+            clients.add(c);
+            try {
+                c.start("f32le", 8);
+                WsClient.Msg m = c.next();
+                if (m.text() != null && m.text().contains("\"ready\"")) ready++;
+                else if (m.closeCode() == 1013) refused++;
+            } catch (RuntimeException closedBeforeStart) {
+                WsClient.Msg m = c.awaitClose();
+                if (m.closeCode() == 1013) refused++;
+            }
+        }
+        assertEquals(6, ready, "exactly max-streams admitted");
+        assertEquals(14, refused);
+        assertEquals(6, server.admittedStreams());
+        for (WsClient c : clients) c.ws.abort();
+        waitFor(() -> server.admittedStreams() == 0, "all released");
+    }
+
+    @Test
     void idleStreamsTimeOut() throws Exception {
         try (MimiServer idle = TestServers.start(ServerConfig.defaults().withIdleTimeout(Duration.ofMillis(1500)))) {
             idleStreamTimesOut(idle);
