@@ -41,6 +41,7 @@ public final class MimiServer implements AutoCloseable {
     final ScheduledExecutorService timer;
     private final Server jetty;
     private final ServerConnector connector;
+    private final WebSocketUpgradeHandler websockets;
     private final AtomicInteger admitted = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final byte[] tokenBytes;
@@ -77,6 +78,7 @@ public final class MimiServer implements AutoCloseable {
             }
         });
         ws.setHandler(new HttpApi(this));
+        this.websockets = ws;
         jetty.setHandler(ws);
         jetty.setStopTimeout(2000);
     }
@@ -119,7 +121,11 @@ public final class MimiServer implements AutoCloseable {
 
     /** Closes every stream (1001) and stops. */
     public void stop() throws Exception {
-        scheduler.stop();
+        scheduler.stop(); // closes every stream with 1001 "server shutting down"
+        long end = System.nanoTime() + 1_000_000_000L; // let those close handshakes finish before Jetty cuts the rest
+        while (jetty.isStarted() && !websockets.getServerWebSocketContainer().getOpenSessions().isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(10);
+        }
         jetty.stop();
         timer.shutdownNow();
     }

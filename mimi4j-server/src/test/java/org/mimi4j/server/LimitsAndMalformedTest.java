@@ -188,6 +188,18 @@ class LimitsAndMalformedTest {
     }
 
     @Test
+    void stoppingClosesStreamsWithAReason() throws Exception {
+        MimiServer s = TestServers.start(ServerConfig.defaults());
+        WsClient c = WsClient.connect(TestServers.ws(s, "/v1/stream/encode"));
+        c.start("f32le", 8);
+        assertTrue(c.next().text().contains("\"ready\""));
+        s.stop();
+        WsClient.Msg m = c.awaitClose();
+        assertEquals(1001, m.closeCode(), m.toString());
+        assertEquals("server shutting down", m.closeReason());
+    }
+
+    @Test
     void idleStreamsTimeOut() throws Exception {
         try (MimiServer idle = TestServers.start(ServerConfig.defaults().withIdleTimeout(Duration.ofMillis(1500)))) {
             idleStreamTimesOut(idle);

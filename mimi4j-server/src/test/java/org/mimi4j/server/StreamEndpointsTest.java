@@ -205,5 +205,9 @@ class StreamEndpointsTest {
         }
         long steps = server.metrics().encoderStep.count() - steps0, items = server.metrics().encoderStreamsStepped.get() - items0;
         assertTrue(items > steps, "streams were batched: " + items + " stream-frames in " + steps + " steps");
+        String m = server.metrics().render();
+        assertTrue(server.metrics().framesEncoded() > 0 && server.metrics().framesDecoded() > 0);
+        assertTrue(m.contains("mimi_frames_total{direction=\"encode\"} " + server.metrics().framesEncoded()), m);
+        assertTrue(server.metrics().frameLatency.count() > 0, "frame latencies observed");
     }
 }
