@@ -105,12 +105,12 @@ final class HttpApi extends Handler.Abstract {
             case "/v1/encode" -> {
                 requirePost(method);
                 auth(req, resp);
-                return job(() -> encode(req, resp, cb));
+                return job(resp, cb, () -> encode(req));
             }
             case "/v1/decode" -> {
                 requirePost(method);
                 auth(req, resp);
-                return job(() -> decode(req, resp, cb));
+                return job(resp, cb, () -> decode(req));
             }
             default -> {
                 String name = path.equals("/") ? "index.html" : path.substring(1);
@@ -124,20 +124,27 @@ final class HttpApi extends Handler.Abstract {
         }
     }
 
-    private interface Job {
-        int run() throws Exception;
+    /** A computed reply, written after the job's place is given back (so the next request finds it free). */
+    private record Reply(String type, byte[] body, String disposition) {
     }
 
-    private int job(Job j) throws Exception {
+    private interface Job {
+        Reply run() throws Exception;
+    }
+
+    private int job(Response resp, Callback cb, Job j) throws Exception {
         if (!jobs.tryAcquire()) {
             server.metrics.rejected("busy");
             throw new HttpError(503, "busy: " + server.config.maxHttpJobs() + " HTTP job(s) already running; retry later");
         }
+        Reply r;
         try {
-            return j.run();
+            r = j.run();
         } finally {
             jobs.release();
         }
+        if (r.disposition() != null) resp.getHeaders().put(HttpHeader.CONTENT_DISPOSITION, r.disposition());
+        return write(resp, cb, 200, r.type(), r.body());
     }
 
     private static void requirePost(String method) {
@@ -175,7 +182,7 @@ final class HttpApi extends Handler.Abstract {
         return tmp;
     }
 
-    private int encode(Request req, Response resp, Callback cb) throws Exception {
+    private Reply encode(Request req) throws Exception {
         Fields q = Request.extractQueryParameters(req);
         int nq = intParam(q, "num_quantizers", Math.min(8, server.mimi.totalCodebooks()));
         if (nq < 1 || nq > server.mimi.totalCodebooks()) throw new HttpError(400, "num_quantizers must be in 1.." + server.mimi.totalCodebooks() + ", got " + nq);
@@ -214,7 +221,7 @@ final class HttpApi extends Handler.Abstract {
                     rows.add(r);
                 }
                 m.put("codes", rows);
-                return write(resp, cb, 200, "application/json", Json.write(m).getBytes(StandardCharsets.UTF_8));
+                return new Reply("application/json", Json.write(m).getBytes(StandardCharsets.UTF_8), null);
             }
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("model", server.mimi.source());
@@ -227,15 +234,14 @@ final class HttpApi extends Handler.Abstract {
             meta.put("format", "mimi4j-codes-1");
             out = Files.createTempFile("mimi-serve-", ".safetensors");
             CodesFile.write(out, codes, meta, CodesFile.Format.SAFETENSORS);
-            resp.getHeaders().put(HttpHeader.CONTENT_DISPOSITION, "attachment; filename=\"codes.safetensors\"");
-            return write(resp, cb, 200, "application/octet-stream", Files.readAllBytes(out));
+            return new Reply("application/octet-stream", Files.readAllBytes(out), "attachment; filename=\"codes.safetensors\"");
         } finally {
             Files.deleteIfExists(in);
             if (out != null) Files.deleteIfExists(out);
         }
     }
 
-    private int decode(Request req, Response resp, Callback cb) throws Exception {
+    private Reply decode(Request req) throws Exception {
         Path in = body(req, ".codes");
         try {
             int[][] codes;
@@ -281,7 +287,7 @@ final class HttpApi extends Handler.Abstract {
             }
             float[] audio = server.mimi.decode(codes);
             int n = (int) Math.min(audio.length, Math.max(0, keep));
-            return write(resp, cb, 200, "audio/wav", wav16(audio, n, server.mimi.sampleRate()));
+            return new Reply("audio/wav", wav16(audio, n, server.mimi.sampleRate()), null);
         } finally {
             Files.deleteIfExists(in);
         }

@@ -119,6 +119,41 @@ class HttpEndpointsTest {
     }
 
     @Test
+    void busyWhenTheJobLimitIsReached() throws Exception {
+        byte[] wav = HttpApi.wav16(TestServers.audio(24000, 3), 24000, 24000);
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1), release = new java.util.concurrent.CountDownLatch(1);
+        // a slow upload holds the one job slot while its body trickles in
+        java.io.InputStream slow = new java.io.InputStream() {
+            int pos;
+
+            @Override
+            public int read() throws java.io.IOException {
+                if (pos == 40_000) { // past the first chunks the client sends, so the server is inside the job, reading
+                    started.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new java.io.IOException(e);
+                    }
+                }
+                return pos < wav.length ? wav[pos++] & 0xff : -1;
+            }
+        };
+        var first = HTTP.sendAsync(HttpRequest.newBuilder(server.uri().resolve("v1/encode"))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> slow)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        Thread.sleep(300); // the first request is inside its job
+        long busy0 = server.metrics().rejectedCount("busy");
+        HttpResponse<byte[]> second = post("v1/encode", wav);
+        assertEquals(503, second.statusCode(), new String(second.body()));
+        assertEquals("1", second.headers().firstValue("retry-after").orElse(""));
+        assertEquals(busy0 + 1, server.metrics().rejectedCount("busy"));
+        release.countDown();
+        assertEquals(200, first.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+        assertEquals(200, post("v1/encode", wav).statusCode(), "free again");
+    }
+
+    @Test
     void healthMetricsAndPage() throws Exception {
         HttpResponse<String> h = get("healthz");
         assertEquals(200, h.statusCode());
