@@ -122,6 +122,9 @@ public final class MimiServer implements AutoCloseable {
     /** Closes every stream (1001) and stops. */
     public void stop() throws Exception {
         scheduler.stop(); // closes every stream with 1001 "server shutting down"
+        for (Session s : websockets.getServerWebSocketContainer().getOpenSessions()) { // and those not started yet
+            if (s.isOpen()) s.close(StatusCode.SHUTDOWN, "server shutting down", org.eclipse.jetty.websocket.api.Callback.NOOP);
+        }
         long end = System.nanoTime() + 1_000_000_000L; // let those close handshakes finish before Jetty cuts the rest
         while (jetty.isStarted() && !websockets.getServerWebSocketContainer().getOpenSessions().isEmpty() && System.nanoTime() < end) {
             Thread.sleep(10);

@@ -59,6 +59,7 @@ final class Scheduler implements Runnable {
     void join(StreamSession s) {
         joining.add(s);
         wake();
+        if (!running && joining.remove(s)) s.close(StatusCode.SHUTDOWN, "server shutting down");
     }
 
     void wake() {

@@ -146,8 +146,8 @@ public final class StreamSession implements Session.Listener {
             ready.put("format", format.label());
             ready.put("mode", server.config.mode().name().toLowerCase(Locale.ROOT));
             ready.put("max_message_bytes", (long) server.config.maxMessageBytes());
-            send(Json.write(ready));
             server.scheduler.join(this);
+            send(Json.write(ready));
         } else if ("end".equals(type) && !ended) {
             ended = true;
             inbox.add(new Item(null, null, System.nanoTime(), true));
