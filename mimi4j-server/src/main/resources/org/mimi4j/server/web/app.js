@@ -270,6 +270,7 @@ function setupDrop() {
     drop.classList.remove('over');
     if (e.dataTransfer.files.length) encodeFile(e.dataTransfer.files[0]);
   });
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('file-input').click(); } });
   $('file-input').addEventListener('change', (e) => { if (e.target.files.length) encodeFile(e.target.files[0]); });
 }
 
