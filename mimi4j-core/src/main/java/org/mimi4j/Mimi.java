@@ -31,7 +31,9 @@ import java.util.List;
  * </pre>
  * Names follow transformers' {@code MimiModel} ({@code encode(input_values, padding_mask, num_quantizers)},
  * {@code decode(audio_codes)}). Immutable and thread-safe once loaded: all streaming state lives in the state
- * objects of {@link #newEncoderState} / {@link #newDecoderState}, so one model serves any number of streams.
+ * objects of {@link #newEncoderState} / {@link #newDecoderState}, so one model serves any number of streams
+ * ({@link #encoderStream}, {@link #decoderStream}, {@link #encoderBatch}, {@link #decoderBatch}: package
+ * {@code org.mimi4j.stream}).
  */
 public final class Mimi {
     private final MimiConfig config;
