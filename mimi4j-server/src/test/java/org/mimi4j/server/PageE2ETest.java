@@ -34,6 +34,19 @@ class PageE2ETest {
         Assumptions.abort(msg);
     }
 
+    /** The page's 24 kHz resampler (capture-worklet.js), run in node: tones from 16-96 kHz, no aliasing. */
+    @Test
+    void workletResamplerIsAccurate() throws Exception {
+        String node = which("node");
+        require(node != null, "node");
+        Path e2e = Path.of("e2e").toAbsolutePath();
+        Process p = new ProcessBuilder(node, e2e.resolve("resampler.test.mjs").toString()).directory(e2e.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "timed out");
+        System.out.print(out);
+        assertEquals(0, p.exitValue(), out);
+    }
+
     @Test
     void pageStreamsDrawsAndPlaysInHeadlessChromium() throws Exception {
         String node = which("node");
