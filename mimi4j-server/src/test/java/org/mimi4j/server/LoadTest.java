@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Loopback load test of a running {@code mimi serve}: N clients each stream audio in real time (one 1920-sample
  * chunk every 80 ms, random phases) and measure each frame's latency, from sending the chunk that completes it to
  * receiving its codes. N grows (doubling, then bisecting) to find the most streams held with p99 latency under the
- * budget (80 ms) and no lost frames. JDK only, so it runs as a source file:
+ * budget (80 ms) and no lost frames; "speed" is the code frames each stream got back per frame of audio it sent in
+ * the level's time (1.00x: the server kept up). JDK only, so it runs as a source file:
  *
  * <pre>
  * bin/mimi serve --model random --max-streams 128 --port 8090 &amp;
@@ -38,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class LoadTest {
     static final int FRAME = 1920;
 
-    record Level(int streams, long frames, long lost, double p50, double p95, double p99, double max, int errors, String firstError) {
+    record Level(int streams, long frames, long lost, double p50, double p95, double p99, double max, int errors, String firstError, double speed) {
         boolean ok(double budgetMs) {
             return errors == 0 && lost == 0 && p99 < budgetMs;
         }
@@ -79,7 +80,7 @@ public final class LoadTest {
         System.out.println("server: " + health);
         System.out.printf(Locale.ROOT, "%s streams, %d codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
                 kind, nq, seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
-        System.out.println("streams  frames   lost   p50 ms   p95 ms   p99 ms   max ms  errors");
+        System.out.println("streams  frames   lost   p50 ms   p95 ms   p99 ms   max ms  errors  speed");
         long deadline = System.nanoTime() + (long) (totalBudget * 1e9);
         int good = 0, bad = -1, n = Math.max(1, start);
         List<Level> levels = new ArrayList<>();
@@ -89,7 +90,7 @@ public final class LoadTest {
                 if (attempt > 0) Thread.sleep(2000);
                 l = run(http, base, kind, nq, n, seconds, warmup, token);
                 levels.add(l);
-                System.out.printf(Locale.ROOT, "%7d %7d %6d %8.1f %8.1f %8.1f %8.1f %7d %s%n", l.streams, l.frames, l.lost, l.p50, l.p95, l.p99, l.max, l.errors,
+                System.out.printf(Locale.ROOT, "%7d %7d %6d %8.1f %8.1f %8.1f %8.1f %7d %5.2fx %s%n", l.streams, l.frames, l.lost, l.p50, l.p95, l.p99, l.max, l.errors, l.speed,
                         l.ok(budgetMs) ? "ok" : "FAIL" + (l.firstError == null ? "" : " (" + l.firstError + ")"));
             }
             if (l.ok(budgetMs)) good = Math.max(good, n);
@@ -140,16 +141,17 @@ public final class LoadTest {
         Thread.sleep((long) (seconds * 1000) + 200);
         for (ScheduledFuture<?> t : tasks) t.cancel(false);
         Thread.sleep(1000); // the last frames
-        long sentMeasured = 0, got = 0;
+        long sentMeasured = 0, got = 0, received = 0;
         for (Client c : clients) {
             sentMeasured += c.sentMeasured.get();
             got += c.gotMeasured.get();
+            received += c.receivedFrames();
             c.ws.abort();
         }
         timer.shutdownNow();
         double[] a = lat.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Level(n, a.length, Math.max(0, sentMeasured - got), pct(a, 0.50), pct(a, 0.95), pct(a, 0.99), a.length == 0 ? Double.NaN : a[a.length - 1],
-                errors.get(), errorTexts.peek());
+                errors.get(), errorTexts.peek(), clients.isEmpty() ? 0 : received / (double) clients.size() / (seconds * 12.5));
     }
 
     static double pct(double[] sorted, double p) {
@@ -170,7 +172,8 @@ public final class LoadTest {
         final long[] sentAt = new long[1 << 14];
         final byte[] pcm;
         volatile WebSocket ws;
-        int sent, received;
+        int sent;
+        volatile int received;
         private int partBytes;
         CompletableFuture<WebSocket> pending = CompletableFuture.completedFuture(null);
 
@@ -185,6 +188,10 @@ public final class LoadTest {
             ByteBuffer b = ByteBuffer.allocate(4 * FRAME).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < FRAME; i++) b.putFloat((float) (0.1 * r.nextGaussian()));
             pcm = b.array();
+        }
+
+        int receivedFrames() {
+            return received;
         }
 
         void sendFrame(long limit) {
