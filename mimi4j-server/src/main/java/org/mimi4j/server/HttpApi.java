@@ -152,6 +152,10 @@ final class HttpApi extends Handler.Abstract {
     }
 
     private void auth(Request req, Response resp) {
+        if (!server.originAllowed(req)) { // a page of another site posting through the user's browser
+            server.metrics.rejected("origin");
+            throw new HttpError(403, "origin not allowed: " + req.getHeaders().get(HttpHeader.ORIGIN));
+        }
         if (!server.authorized(req)) {
             server.metrics.rejected("unauthorized");
             resp.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");

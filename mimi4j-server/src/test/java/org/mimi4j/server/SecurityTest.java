@@ -84,6 +84,16 @@ class SecurityTest {
     }
 
     @Test
+    void crossOriginPostsRefused() throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.uri().resolve("v1/encode?token=s3cret"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(HttpApi.wav16(new float[4000], 4000, 24000)));
+        assertEquals(403, HTTP.send(b.header("Origin", "http://evil.example").build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+        HttpRequest.Builder same = HttpRequest.newBuilder(server.uri().resolve("v1/encode?token=s3cret"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(HttpApi.wav16(new float[4000], 4000, 24000)));
+        assertEquals(200, HTTP.send(same.header("Origin", "http://127.0.0.1:" + server.port()).build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+    }
+
+    @Test
     void bindsLoopbackByDefault() {
         assertEquals("127.0.0.1", ServerConfig.defaults().host());
         assertEquals(URI.create("http://127.0.0.1:" + server.port() + "/"), server.uri());
