@@ -132,7 +132,7 @@ public final class Metrics {
         rejected.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(e ->
                 sb.append("mimi_rejected_connections_total{reason=\"").append(e.getKey()).append("\"} ").append(e.getValue().get()).append('\n'));
         head(sb, "mimi_errors_total", "counter", "Streams closed for an error, by kind.");
-        for (String r : new String[]{"protocol", "too_large", "slow_client", "idle_timeout", "internal"}) errors.computeIfAbsent(r, k -> new AtomicLong());
+        for (String r : new String[]{"protocol", "too_large", "slow_client", "idle_timeout", "disconnect", "internal"}) errors.computeIfAbsent(r, k -> new AtomicLong());
         errors.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(e ->
                 sb.append("mimi_errors_total{kind=\"").append(e.getKey()).append("\"} ").append(e.getValue().get()).append('\n'));
         head(sb, "mimi_http_requests_total", "counter", "HTTP requests by endpoint and status.");

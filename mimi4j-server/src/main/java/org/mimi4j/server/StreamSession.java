@@ -285,8 +285,16 @@ public final class StreamSession implements Session.Listener {
         if (Scheduler.DEBUG) System.err.println("[session " + id + "] error " + cause);
         if (cause instanceof WebSocketTimeoutException) server.metrics.error("idle_timeout");
         else if (cause instanceof org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException) server.metrics.error("too_large");
-        else if (!closed.get()) server.metrics.error("protocol");
+        else if (!closed.get()) server.metrics.error(isDisconnect(cause) ? "disconnect" : "protocol");
         markClosed();
+    }
+
+    /** The connection dropped without a close handshake (the client vanished). */
+    private static boolean isDisconnect(Throwable t) {
+        for (; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException || t instanceof java.nio.channels.ClosedChannelException) return true;
+        }
+        return false;
     }
 
     @Override

@@ -118,6 +118,7 @@ class LimitsAndMalformedTest {
         assertArrayEquals(StreamEndpointsTest.referenceCodes(x, 8), got.toArray(new int[0][]), "the victim stream is unharmed");
         waitFor(() -> server.admittedStreams() == 0, "every stream released after the aborts");
         waitFor(() -> server.metrics().activeStreams() == 0, "active gauge back to 0");
+        System.out.println("errors after the aborts: protocol " + server.metrics().errorCount("protocol") + ", disconnect " + server.metrics().errorCount("disconnect"));
     }
 
     static void waitFor(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
