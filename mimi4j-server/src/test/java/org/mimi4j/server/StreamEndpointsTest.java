@@ -178,6 +178,21 @@ class StreamEndpointsTest {
     }
 
     @Test
+    void offlineExactModeGivesOfflineCodes() throws Exception {
+        MimiServer main = server;
+        float[] x = TestServers.audio(24000 * 3 + 50, 21); // 38 frames: far past the tiny model's context (8 steps)
+        try (MimiServer exact = TestServers.start(ServerConfig.defaults().withMode(org.mimi4j.stream.StreamMode.OFFLINE_EXACT))) {
+            server = exact;
+            int[][] got = streamEncode(x, 8, false, 21);
+            int[][] offline = mimi.encode(x, 8); // [K][T]
+            for (int t = 0; t < got.length; t++) for (int q = 0; q < 8; q++) assertEquals(offline[q][t], got[t][q], "frame " + t + " codebook " + q);
+            assertFalse(java.util.Arrays.deepEquals(referenceCodes(x, 8), got), "upstream streaming differs past the context");
+        } finally {
+            server = main;
+        }
+    }
+
+    @Test
     void manyStreamsAtOnceAreBatchedAndExact() throws Exception {
         long steps0 = server.metrics().encoderStep.count();
         long items0 = server.metrics().encoderStreamsStepped.get();
