@@ -72,6 +72,8 @@ public final class TokenizeJob implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace OUT if it exists.")
     boolean overwrite;
 
+    private java.io.PrintWriter err;
+
     @Option(names = "--master", paramLabel = "URL", description = "Spark master when spark-submit gives none (e.g. local[2] for a run without spark-submit). Default: local[*].")
     String master;
 
@@ -81,7 +83,16 @@ public final class TokenizeJob implements Callable<Integer> {
 
     /** Runs the job with the arguments of the command line; returns the exit status. */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new TokenizeJob());
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the job with the given output and error writers (for tests and embedding). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        TokenizeJob job = new TokenizeJob();
+        job.err = err;
+        CommandLine cl = new CommandLine(job);
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("spark-tokenize: error: " + AudioEncoder.message(e));
             if (Boolean.getBoolean("mimi4j.debug") || !(e instanceof MimiException || e instanceof AudioFormatException
@@ -121,7 +132,7 @@ public final class TokenizeJob implements Callable<Integer> {
             }
             MimiTokenizer.Mode mode = resume ? MimiTokenizer.Mode.RESUME : overwrite ? MimiTokenizer.Mode.OVERWRITE : MimiTokenizer.Mode.ERROR_IF_EXISTS;
             MimiTokenizer.Summary s = MimiTokenizer.run(spark, in, output, o, mode);
-            System.err.println("spark-tokenize: " + s + " -> " + output);
+            err.println("spark-tokenize: " + s + " -> " + output);
             return 0;
         } finally {
             spark.stop();
