@@ -116,7 +116,11 @@ public final class Mimi {
      * transformers-layout repository such as {@code kyutai/mimi}, then loads it.
      */
     public static Mimi fromPretrained(String repoId) {
-        HfHub hub = HfHub.fromEnvironment();
+        return fromPretrained(HfHub.fromEnvironment(), repoId);
+    }
+
+    /** {@link #fromPretrained(String)} through a configured hub client (endpoint, token, cache, offline). */
+    public static Mimi fromPretrained(HfHub hub, String repoId) {
         Path weights = hub.download(repoId, "model.safetensors");
         Path cfg = hub.download(repoId, "config.json");
         return load(weights, MimiConfig.fromJson(cfg), repoId);
@@ -127,7 +131,11 @@ public final class Mimi {
      * {@code tokenizer-e351c8d8-checkpoint125.safetensors}; the released configuration applies.
      */
     public static Mimi fromPretrained(String repoId, String filename) {
-        Path weights = HfHub.fromEnvironment().download(repoId, filename);
+        return fromPretrained(HfHub.fromEnvironment(), repoId, filename);
+    }
+
+    public static Mimi fromPretrained(HfHub hub, String repoId, String filename) {
+        Path weights = hub.download(repoId, filename);
         return load(weights, MimiConfig.released(), repoId + "/" + filename);
     }
 

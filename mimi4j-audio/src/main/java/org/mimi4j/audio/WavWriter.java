@@ -59,7 +59,9 @@ public final class WavWriter implements AutoCloseable {
         Path dir = this.target.getParent();
         if (Files.isDirectory(this.target)) throw new IOException(target + ": is a directory");
         if (dir != null && !Files.isDirectory(dir)) throw new IOException(dir + ": no such directory");
-        temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".part");
+        // hidden sibling with the default permissions (Files.createTempFile would make it owner-only)
+        temp = Files.createFile(this.target.resolveSibling("." + this.target.getFileName() + "."
+                + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36) + ".part"));
         try {
             channel = FileChannel.open(temp, StandardOpenOption.WRITE);
         } catch (IOException e) {

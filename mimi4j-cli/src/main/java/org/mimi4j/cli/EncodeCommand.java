@@ -32,6 +32,9 @@ final class EncodeCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ModelOptions model;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = {"-n", "--num-quantizers"}, defaultValue = "8", paramLabel = "N",
             description = "Codebooks to use, 1 to 32 for the released model (8 = 1.1 kbps). Default: ${DEFAULT-VALUE}.")
     int numQuantizers;
@@ -71,7 +74,7 @@ final class EncodeCommand implements Callable<Integer> {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
-                    overwrite, resume, Math.max(1, jobs)).run();
+                    overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr()).run();
         }
         Outputs.checkWritable(output, overwrite);
         Mimi m = model.load();

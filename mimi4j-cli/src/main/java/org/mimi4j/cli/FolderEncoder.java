@@ -10,7 +10,7 @@ import org.mimi4j.io.Json;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,12 +42,13 @@ final class FolderEncoder {
     private final Padding padding;
     private final CodesFile.Format format;
     private final boolean overwrite, resume;
-    private final PrintStream log = System.err;
+    private final PrintWriter log;
     private BufferedWriter manifest;
     private final AtomicInteger ok = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
     private double audioSeconds;
 
-    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs) {
+    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs, PrintWriter log) {
+        this.log = log;
         this.model = model;
         this.in = in;
         this.out = out;
@@ -100,7 +101,7 @@ final class FolderEncoder {
                     String status = String.format(Locale.ROOT, "%.2f h audio, %.1fx real time", audioHours(), audioSeconds() / Math.max(wall, 1e-9));
                     if (bar != null) {
                         bar.step();
-                        bar.setExtraMessage(status);
+                        bar.setExtraMessage(" " + status);
                     } else {
                         log.printf(Locale.ROOT, "[%d/%d] %s (%s)%n", done, files.size(), in.relativize(f), status);
                     }

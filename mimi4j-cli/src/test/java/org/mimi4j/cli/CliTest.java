@@ -176,6 +176,30 @@ class CliTest {
         assertEquals(1, r.status());
         assertTrue(r.errorLine().contains("dtype F32"), r.err());
         assertFalse(Files.exists(dir.resolve("x.wav")));
+        // empty file, directory given as a codes file, wrong shape, unwritable output folder
+        Path empty = dir.resolve("empty.wav");
+        Files.write(empty, new byte[0]);
+        r = Cli.run("encode", empty.toString(), "-o", dir.resolve("e.safetensors").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("empty.wav: empty file"), r.err());
+        r = Cli.run("decode", dir.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("is a directory"), r.err());
+        SafeTensors.write(wrong, Map.of("audio_codes", SafeTensors.Entry.i64(new long[8], 2, 2, 2)), Map.of());
+        r = Cli.run("decode", wrong.toString(), "-o", dir.resolve("x.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("shape [2, 2, 2]"), r.err());
+        Path ro = Files.createDirectories(dir.resolve("readonly"));
+        ro.toFile().setWritable(false);
+        r = Cli.run("encode", good.toString(), "-o", ro.resolve("o.safetensors").toString(), "--model", Cli.tinyModel());
+        ro.toFile().setWritable(true);
+        if (!"root".equals(System.getProperty("user.name"))) { // root writes anywhere
+            assertEquals(1, r.status());
+            assertTrue(r.errorLine().contains("not writable"), r.err());
+        }
+        r = Cli.run("encode", good.toString(), "-o", dir.resolve("no/such/dir/o.safetensors").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("no such directory"), r.err());
         // usage error
         assertEquals(2, Cli.run("encode").status());
         assertNoTemporaries(dir);

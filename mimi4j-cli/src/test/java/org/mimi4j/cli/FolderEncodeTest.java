@@ -1,0 +1,85 @@
+package org.mimi4j.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mimi4j.audio.WavWriter;
+import org.mimi4j.io.CodesFile;
+import org.mimi4j.io.Json;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** mimi encode IN_DIR -o OUT_DIR: mirrored tree, manifest, bad files recorded and skipped, --resume. */
+class FolderEncodeTest {
+    static float[] tone(int n, double hz, int rate) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (0.3 * Math.sin(2 * Math.PI * hz * i / rate));
+        return x;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Map<String, Object>> manifest(Path out) throws Exception {
+        Map<String, Map<String, Object>> m = new HashMap<>();
+        for (String line : Files.readAllLines(out.resolve("manifest.jsonl"))) {
+            Map<String, Object> r = (Map<String, Object>) Json.parse(line);
+            m.put((String) r.get("path"), r);
+        }
+        return m;
+    }
+
+    @Test
+    void folderWithACorruptFileAndResume(@TempDir Path dir) throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in/sub/deeper"));
+        Path root = dir.resolve("in");
+        WavWriter.write(root.resolve("a.wav"), tone(30000, 220, 24000), 24000, WavWriter.Encoding.PCM_16);
+        WavWriter.write(in.resolve("b.wav"), tone(44100, 330, 44100), 44100, WavWriter.Encoding.FLOAT_32);
+        WavWriter.write(root.resolve("sub/c.wav"), tone(8000, 440, 16000), 16000, WavWriter.Encoding.PCM_16);
+        Files.copy(Path.of("../mimi4j-audio/src/test/resources/fixtures/stereo44k.mp3"), root.resolve("sub/d.mp3"));
+        Files.write(root.resolve("sub/broken.flac"), "fLaC but not really a flac file at all".getBytes());
+        Files.writeString(root.resolve("notes.txt"), "not audio, ignored");
+        Path out = dir.resolve("out");
+
+        Cli r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4");
+        assertEquals(1, r.status(), "a failed file makes the run fail");
+        assertTrue(r.err().contains("broken.flac"), r.err());
+        assertTrue(r.err().contains("encoded 4 of 5 files") && r.err().contains("1 failed"), r.err());
+        for (String p : List.of("a.safetensors", "sub/deeper/b.safetensors", "sub/c.safetensors", "sub/d.safetensors")) {
+            assertTrue(Files.exists(out.resolve(p)), p);
+        }
+        assertFalse(Files.exists(out.resolve("sub/broken.safetensors")));
+        Map<String, Map<String, Object>> m = manifest(out);
+        assertEquals(5, m.size());
+        assertEquals("error", m.get("sub/broken.flac").get("status"));
+        assertTrue(((String) m.get("sub/broken.flac").get("error")).contains("broken.flac"));
+        assertEquals("ok", m.get("a.wav").get("status"));
+        assertEquals(16L, m.get("a.wav").get("frames"));
+        // a folder encode gives the codes a single-file encode gives
+        Path single = dir.resolve("b.safetensors");
+        assertEquals(0, Cli.run("encode", in.resolve("b.wav").toString(), "-o", single.toString(), "--model", Cli.tinyModel(), "-n", "4").status());
+        assertArrayEquals(CodesFile.read(single).codes(), CodesFile.read(out.resolve("sub/deeper/b.safetensors")).codes());
+
+        // an interrupted run: one output missing; --resume encodes only it and skips the others
+        Files.delete(out.resolve("sub/c.safetensors"));
+        long before = Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis();
+        Files.delete(root.resolve("sub/broken.flac"));
+        r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4", "--resume");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("encoded 1 of 4 files") && r.err().contains("3 skipped"), r.err());
+        assertTrue(Files.exists(out.resolve("sub/c.safetensors")));
+        assertEquals(before, Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis());
+
+        // without --resume or --overwrite existing outputs are errors, recorded, and the run goes on
+        r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4");
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("already exists"), r.err());
+        assertTrue(r.err().contains("4 failed"), r.err());
+    }
+}
