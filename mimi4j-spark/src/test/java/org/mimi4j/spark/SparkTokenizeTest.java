@@ -89,6 +89,17 @@ class SparkTokenizeTest {
         assertEquals("array<array<smallint>>", result.schema().apply("codes").dataType().simpleString());
         Map<String, Row> rows = SparkTestSupport.byPath(result.collectAsList());
         assertEquals(corpus.all().size(), rows.size());
+        // what pyarrow / pandas / datasets see: standard 3-level lists of int16 (list<list<int16>>)
+        Path part;
+        try (var files = java.nio.file.Files.list(Path.of(out))) {
+            part = files.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
+                new org.apache.hadoop.fs.Path(part.toUri()), new org.apache.hadoop.conf.Configuration()))) {
+            String schema = reader.getFooter().getFileMetaData().getSchema().toString().replaceAll("\\s+", " ");
+            assertTrue(schema.contains("optional group codes (LIST) { repeated group list { required group element (LIST) { repeated group list "
+                    + "{ required int32 element (INTEGER(16,true)); } } } }"), schema);
+        }
         for (Path f : corpus.good()) {
             Row r = rows.get(f.toString());
             assertNotNull(r, f.toString());
