@@ -97,9 +97,10 @@ public final class MimiTokenizer {
         int filesPerTask = 16;
         String pathColumn = PATH;
         String audioColumn;
-        // test hook: fail the first attempt of one task after it has produced some rows
+        // test hooks: fail, or block until killed, the first attempt of one task after it has produced some rows
         int failPartition = -1;
         int failAfterRows;
+        boolean blockInsteadOfFailing;
 
         /** A folder or weight file on every node (or shipped with --files), a hub repo id, or "random", as the CLI's --model. */
         public Options model(String model) {
@@ -150,6 +151,13 @@ public final class MimiTokenizer {
         Options failFirstAttempt(int partition, int afterRows) {
             this.failPartition = partition;
             this.failAfterRows = afterRows;
+            return this;
+        }
+
+        /** The first attempt of the partition blocks after afterRows rows until it is killed ({@link #blockedTaskAttempt}). */
+        Options blockFirstAttempt(int partition, int afterRows) {
+            failFirstAttempt(partition, afterRows);
+            this.blockInsteadOfFailing = true;
             return this;
         }
 
@@ -239,20 +247,29 @@ public final class MimiTokenizer {
     /**
      * The output rows for {@code input} (lazy: nothing runs before an action). {@code input} has the path column
      * ({@link Options#pathColumn}, a string) and, if {@link Options#audioColumn} is set, the binary audio column;
-     * other columns are ignored. Each input row gives one output row. Repartitions to {@link Options#filesPerTask}
-     * inputs per task when that is positive (which counts the input).
+     * other columns are ignored. Each distinct path gives one output row (the path is the key: a repeated path is
+     * encoded once, except in a binary table with {@code filesPerTask} 0, which is taken as it is). Repartitions to {@link Options#filesPerTask} inputs per task when that is positive (which counts
+     * the input).
      */
     public static Dataset<Row> tokenize(SparkSession spark, Dataset<Row> input, Options o) {
-        return tokenize(spark, input, o, o.filesPerTask > 0 ? input.count() : -1, null);
+        checkOptions(o);
+        Dataset<Row> in = prepare(input, o);
+        return encode(spark, in, o, o.filesPerTask > 0 ? in.count() : -1, null);
     }
 
-    private static Dataset<Row> tokenize(SparkSession spark, Dataset<Row> input, Options o, long count, Counters counters) {
-        Mimi m = checkOptions(o);
-        String modelId = modelId(o);
+    /** The path (and audio) columns under their own names, one row per path. */
+    private static Dataset<Row> prepare(Dataset<Row> input, Options o) {
         List<Column> cols = new ArrayList<>();
         cols.add(input.col(o.pathColumn).cast(DataTypes.StringType).as(PATH));
         if (o.audioColumn != null) cols.add(input.col(o.audioColumn).cast(DataTypes.BinaryType).as("audio"));
         Dataset<Row> in = input.select(cols.toArray(new Column[0]));
+        if (o.audioColumn == null) return in.distinct();
+        return o.filesPerTask > 0 ? in.dropDuplicates(PATH) : in; // 0: no shuffle of the audio at all, the table's paths are taken as unique
+    }
+
+    private static Dataset<Row> encode(SparkSession spark, Dataset<Row> in, Options o, long count, Counters counters) {
+        Mimi m = checkOptions(o);
+        String modelId = modelId(o);
         if (o.filesPerTask > 0) in = in.repartition((int) Math.max(1, (count + o.filesPerTask - 1) / o.filesPerTask));
         HashMap<String, String> conf = new HashMap<>();
         for (Map.Entry<String, String> e : spark.sparkContext().hadoopConfiguration()) conf.put(e.getKey(), e.getValue());
@@ -270,7 +287,7 @@ public final class MimiTokenizer {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
         FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
         boolean exists = fs.exists(out) && (!fs.getFileStatus(out).isDirectory() || fs.listStatus(out).length > 0);
-        Dataset<Row> todo = input;
+        Dataset<Row> todo = prepare(input, o);
         long inputs = -1, skipped = 0;
         SaveMode save = SaveMode.Overwrite; // the output is absent or an empty folder
         if (exists) {
@@ -281,8 +298,8 @@ public final class MimiTokenizer {
                     save = SaveMode.Append;
                     if (fs.exists(new org.apache.hadoop.fs.Path(out, "_SUCCESS")) || hasParquet(fs, out)) {
                         Dataset<Row> done = spark.read().schema(SCHEMA).parquet(output).select(col(PATH).as("_done_path")).distinct();
-                        inputs = input.count();
-                        todo = input.join(done, input.col(o.pathColumn).cast(DataTypes.StringType).equalTo(done.col("_done_path")), "left_anti");
+                        inputs = todo.count();
+                        todo = todo.join(done, todo.col(PATH).equalTo(done.col("_done_path")), "left_anti");
                     }
                 }
             }
@@ -291,7 +308,7 @@ public final class MimiTokenizer {
         if (inputs < 0) inputs = n;
         skipped = inputs - n;
         Counters c = new Counters(spark);
-        if (n > 0 || !exists) tokenize(spark, todo, o, n, c).write().mode(save).parquet(output);
+        if (n > 0 || !exists) encode(spark, todo, o, n, c).write().mode(save).parquet(output);
         return new Summary(inputs, skipped, c.encoded.value(), c.failed.value(), c.audioMillis.value() / 1000.0, (System.nanoTime() - start) / 1e9);
     }
 
@@ -319,6 +336,13 @@ public final class MimiTokenizer {
     }
 
     private static final java.util.concurrent.atomic.AtomicInteger INJECTED_FAILURES = new java.util.concurrent.atomic.AtomicInteger();
+
+    private static final java.util.concurrent.atomic.AtomicLong BLOCKED_TASK = new java.util.concurrent.atomic.AtomicLong(-1);
+
+    /** The task attempt id that the blocking test hook holds (-1: none yet); resets it. */
+    static long takeBlockedTaskAttempt() {
+        return BLOCKED_TASK.getAndSet(-1);
+    }
 
     /** Failures thrown by the test hook in this JVM. */
     static int injectedFailures() {
@@ -369,6 +393,17 @@ public final class MimiTokenizer {
         @Override
         public Row next() {
             if (!rows.hasNext()) throw new NoSuchElementException();
+            if (failHere && produced >= o.failAfterRows && o.blockInsteadOfFailing) {
+                TaskContext tc = TaskContext.get();
+                BLOCKED_TASK.set(tc.taskAttemptId());
+                try {
+                    Thread.sleep(300_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                tc.killTaskIfInterrupted(); // the kill: TaskKilledException
+                throw new IllegalStateException("test hook: blocked task " + tc.taskAttemptId() + " was not killed");
+            }
             if (failHere && produced >= o.failAfterRows) {
                 INJECTED_FAILURES.incrementAndGet();
                 throw new IllegalStateException("injected failure of partition " + o.failPartition + " after " + produced + " rows (test hook)");

@@ -79,12 +79,41 @@ class SparkTaskFailureTest {
     }
 
     @Test
+    void aTaskKilledMidwayIsRescheduledWithoutDuplicateOrMissingRows() throws Exception {
+        String clean = tmp.resolve("clean-for-kill").toString(), killed = tmp.resolve("killed").toString();
+        MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths), clean, options(), MimiTokenizer.Mode.ERROR_IF_EXISTS);
+        MimiTokenizer.takeBlockedTaskAttempt();
+        // partition 4's first attempt writes 5 rows, then hangs until SparkContext.killTaskAttempt interrupts it
+        java.util.concurrent.ExecutorService driver = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<MimiTokenizer.Summary> job = driver.submit(() -> MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths),
+                    killed, options().blockFirstAttempt(4, 5), MimiTokenizer.Mode.ERROR_IF_EXISTS));
+            long task = -1;
+            for (long deadline = System.nanoTime() + 120_000_000_000L; task < 0 && System.nanoTime() < deadline && !job.isDone(); Thread.sleep(50)) {
+                task = MimiTokenizer.takeBlockedTaskAttempt();
+            }
+            assertTrue(task >= 0, "the hook blocked a task");
+            assertTrue(spark.sparkContext().killTaskAttempt(task, true, "killed by the test"));
+            MimiTokenizer.Summary s = job.get(5, java.util.concurrent.TimeUnit.MINUTES);
+            assertEquals(50, s.encoded(), s.toString());
+        } finally {
+            driver.shutdownNow();
+        }
+        Map<String, Row> a = output(clean), b = output(killed);
+        assertEquals(paths.size(), b.size());
+        for (String p : paths) assertArrayEquals(SparkTestSupport.codes(a.get(p)), SparkTestSupport.codes(b.get(p)), p);
+    }
+
+    @Test
     void resumeAddsExactlyTheMissingInputs() throws Exception {
         String out = tmp.resolve("resumed").toString();
         MimiTokenizer.Summary first = MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths.subList(0, 20)), out, options(), MimiTokenizer.Mode.RESUME);
         assertEquals(20, first.inputs());
         assertEquals(20, output(out).size());
-        MimiTokenizer.Summary second = MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths), out, options().failFirstAttempt(1, 2), MimiTokenizer.Mode.RESUME);
+        List<String> withRepeats = new java.util.ArrayList<>(paths);
+        withRepeats.addAll(paths.subList(10, 30)); // a path listed twice is still encoded once
+        MimiTokenizer.Summary second = MimiTokenizer.run(spark, MimiTokenizer.paths(spark, withRepeats), out, options().failFirstAttempt(1, 2), MimiTokenizer.Mode.RESUME);
+        assertEquals(paths.size(), second.inputs());
         assertEquals(20, second.skipped());
         assertEquals(paths.size() - 20, second.encoded() + second.failed());
         Map<String, Row> rows = output(out);
