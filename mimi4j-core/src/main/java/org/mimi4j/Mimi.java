@@ -259,6 +259,35 @@ public final class Mimi {
         return new EncodeResult(codes, mask);
     }
 
+    /**
+     * transformers' {@code encode(input_values, padding_mask, num_quantizers)}: {@code paddingMask[b][i]} is 1 for
+     * real samples and 0 for right padding (null: all real).
+     */
+    public EncodeResult encode(float[][] inputValues, int[][] paddingMask, int numQuantizers) {
+        int[] lengths = new int[inputValues.length];
+        for (int b = 0; b < lengths.length; b++) {
+            if (paddingMask == null) {
+                lengths[b] = inputValues[b].length;
+                continue;
+            }
+            if (paddingMask.length != inputValues.length || paddingMask[b].length != inputValues[b].length) {
+                throw new InvalidInputException("padding_mask must have the shape of input_values");
+            }
+            for (int i = 0; i < paddingMask[b].length; i++) if (paddingMask[b][i] != 0) lengths[b] = i + 1;
+        }
+        return encode(inputValues, lengths, numQuantizers, Padding.MOSHI, null);
+    }
+
+    /** Codes and reconstruction of one clip, as transformers' {@code forward}. */
+    public record ForwardResult(int[][] audioCodes, float[] audioValues) {
+    }
+
+    /** Encode then decode, the audio trimmed to the input length (transformers' {@code MimiModel.forward}). */
+    public ForwardResult forward(float[] audio, int numQuantizers) {
+        int[][] codes = encode(audio, numQuantizers);
+        return new ForwardResult(codes, java.util.Arrays.copyOf(decode(codes), audio.length));
+    }
+
     /** Growable codes [K][T]. */
     private static final class Codes {
         int[][] c;

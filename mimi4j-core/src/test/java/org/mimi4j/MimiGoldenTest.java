@@ -155,6 +155,26 @@ class MimiGoldenTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void paddingMaskAndForwardFollowTransformers(String weights, String c) {
+        Mimi m = models.get(weights);
+        float[][] audio = g.audio(c);
+        int[] lengths = Golden.lengths(caseInfo(c));
+        int[][] mask = new int[audio.length][audio[0].length];
+        for (int b = 0; b < audio.length; b++) java.util.Arrays.fill(mask[b], 0, lengths[b], 1);
+        Mimi.EncodeResult r = m.encode(audio, mask, 8);
+        int[][][] want = g.codes(c + ".codes_q8");
+        for (int b = 0; b < audio.length; b++) assertArrayEquals(want[b], r.audioCodes()[b]);
+        if (audio.length == 1) {
+            Mimi.ForwardResult f = m.forward(audio[0], 8);
+            assertArrayEquals(want[0], f.audioCodes());
+            float[] dec = g.f(c + ".decoded_q8");
+            assertEquals(audio[0].length, f.audioValues().length);
+            assertTrue(Golden.relL2(f.audioValues(), 0, dec, 0, audio[0].length) < TOL);
+        }
+    }
+
     static Map<String, Object> caseInfo(String c) {
         for (Map<String, Object> m : g.caseList()) if (m.get("name").equals(c)) return m;
         throw new IllegalArgumentException(c);

@@ -20,8 +20,8 @@ final class RoundtripCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IN", description = "Audio file (any format and rate mimi encode reads).")
     Path input;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Reconstruction, .wav (or .safetensors).")
-    Path output;
+    @CommandLine.Mixin
+    AudioOutputOptions out;
 
     @CommandLine.Mixin
     ModelOptions model;
@@ -29,22 +29,12 @@ final class RoundtripCommand implements Callable<Integer> {
     @Option(names = {"-n", "--num-quantizers"}, defaultValue = "8", paramLabel = "N", description = "Codebooks to use. Default: ${DEFAULT-VALUE}.")
     int numQuantizers;
 
-    @Option(names = "--float", description = "Write 32-bit float WAV instead of 16-bit PCM.")
-    boolean floatWav;
-
-    @Option(names = "--sample-rate", paramLabel = "HZ", description = "Resample the output to this rate (default: 24000).")
-    Integer sampleRate;
-
-    @Option(names = "--overwrite", description = "Replace OUT if it exists.")
-    boolean overwrite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        Outputs.checkWritable(output, overwrite);
-        DecodeCommand.checkRate(sampleRate);
+        out.check();
         Mimi m = model.load();
         Audio a = AudioIO.readMono(input, m.sampleRate());
         if (a.samples().length == 0) throw new MimiCli.UserException(input + ": no samples");
@@ -58,10 +48,10 @@ final class RoundtripCommand implements Callable<Integer> {
             num += d * d;
             den += (double) a.samples()[i] * a.samples()[i];
         }
-        DecodeCommand.writeAudio(m, codes, a.samples().length, output, sampleRate == null ? m.sampleRate() : sampleRate, floatWav);
+        out.write(m, codes, a.samples().length);
         double dur = a.samples().length / (double) m.sampleRate();
         spec.commandLine().getOut().printf(Locale.ROOT, "%s: %.2f s of audio, %d codebooks x %d frames, SNR %.2f dB, %.1fx real time%n",
-                output, dur, numQuantizers, codes[0].length, 10 * Math.log10(den / Math.max(num, 1e-30)), dur / secs);
+                out.output, dur, numQuantizers, codes[0].length, 10 * Math.log10(den / Math.max(num, 1e-30)), dur / secs);
         return 0;
     }
 }
