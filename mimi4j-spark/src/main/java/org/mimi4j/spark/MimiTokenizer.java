@@ -94,7 +94,7 @@ public final class MimiTokenizer {
         String modelId;
         int numQuantizers = 8;
         Padding padding = Padding.MOSHI;
-        int filesPerTask = 16;
+        int filesPerTask = 64;
         String pathColumn = PATH;
         String audioColumn;
         // test hooks: fail, or block until killed, the first attempt of one task after it has produced some rows

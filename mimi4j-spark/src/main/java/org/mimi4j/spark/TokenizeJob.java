@@ -62,7 +62,7 @@ public final class TokenizeJob implements Callable<Integer> {
     @Option(names = "--padding", defaultValue = "moshi", paramLabel = "moshi|transformers", description = "As mimi encode --padding. Default: ${DEFAULT-VALUE}.")
     String padding;
 
-    @Option(names = "--files-per-task", defaultValue = "16", paramLabel = "N",
+    @Option(names = "--files-per-task", defaultValue = "64", paramLabel = "N",
             description = "Inputs per Spark task (what a failed task redoes); 0 keeps the input's partitioning. Default: ${DEFAULT-VALUE}.")
     int filesPerTask;
 
