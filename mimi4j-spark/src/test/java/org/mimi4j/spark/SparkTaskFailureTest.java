@@ -27,12 +27,12 @@ class SparkTaskFailureTest {
     @TempDir
     static Path tmp;
     static SparkSession spark;
-    static TestCorpus.Corpus corpus;
+    static GeneratedCorpus.Corpus corpus;
     static List<String> paths;
 
     @BeforeAll
     static void setUp() throws Exception {
-        corpus = TestCorpus.generate(tmp.resolve("corpus"), 44, 0.2, 2.0, true, true, 2);
+        corpus = GeneratedCorpus.generate(tmp.resolve("corpus"), 44, 0.2, 2.0, true, true, 2);
         spark = SparkTestSupport.session("local[2,3]"); // 2 threads, a task may fail up to 3 times
         paths = MimiTokenizer.listAudio(spark, List.of(corpus.root().toString()));
         assertEquals(52, paths.size());

@@ -33,14 +33,14 @@ class SparkTokenizeTest {
     @TempDir
     static Path tmp;
     static SparkSession spark;
-    static TestCorpus.Corpus corpus;
+    static GeneratedCorpus.Corpus corpus;
     static Path cliOut;
     static String cliErr;
     static final Map<String, String> cliErrors = new java.util.HashMap<>();
 
     @BeforeAll
     static void setUp() throws Exception {
-        corpus = TestCorpus.generate(tmp.resolve("corpus"), 44, 0.2, 2.0, true, true, 1);
+        corpus = GeneratedCorpus.generate(tmp.resolve("corpus"), 44, 0.2, 2.0, true, true, 1);
         // the reference: the real CLI, in-process, encoding the folder (exit status 1: two files failed)
         cliOut = tmp.resolve("cli");
         StringWriter out = new StringWriter(), err = new StringWriter();

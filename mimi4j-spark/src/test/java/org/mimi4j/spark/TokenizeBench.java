@@ -20,7 +20,7 @@ public final class TokenizeBench {
         String master = args[1], model = args[2];
         int files = args.length > 3 ? Integer.parseInt(args[3]) : 120;
         double min = args.length > 4 ? Double.parseDouble(args[4]) : 3, max = args.length > 5 ? Double.parseDouble(args[5]) : 8;
-        if (!Files.isDirectory(data.resolve("wav"))) TestCorpus.generate(data, files, min, max, false, false, 7);
+        if (!Files.isDirectory(data.resolve("wav"))) GeneratedCorpus.generate(data, files, min, max, false, false, 7);
         Path out = Files.createTempDirectory("mimi4j-bench");
         SparkSession spark = SparkTestSupport.session(master);
         try {

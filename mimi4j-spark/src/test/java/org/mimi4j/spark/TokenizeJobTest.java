@@ -41,7 +41,7 @@ class TokenizeJobTest {
 
     @Test
     void foldersListsAndParquetTables() throws Exception {
-        TestCorpus.Corpus c = TestCorpus.generate(tmp.resolve("corpus"), 10, 0.2, 1.0, false, true, 3);
+        GeneratedCorpus.Corpus c = GeneratedCorpus.generate(tmp.resolve("corpus"), 10, 0.2, 1.0, false, true, 3);
         String tiny = SparkTestSupport.tinyModel();
         String out = tmp.resolve("out").toString();
         String[] common = {"--model", tiny, "--master", "local[2]", "--files-per-task", "4", "-n", "4", "--conf-free"};

@@ -14,7 +14,7 @@ import java.util.Random;
  * float), rates (8 to 48 kHz) and channel counts, copies of mimi4j-audio's FLAC/MP3/Ogg fixtures, and two corrupt
  * files. Deterministic for a seed.
  */
-final class TestCorpus {
+final class GeneratedCorpus {
     record Corpus(Path root, List<Path> good, List<Path> corrupt) {
         List<Path> all() {
             List<Path> a = new ArrayList<>(good);
