@@ -152,6 +152,24 @@ class SparkTokenizeTest {
     }
 
     @Test
+    void aModelShippedWithAddFileIsFoundByItsName() throws Exception {
+        // what spark-submit --files model.safetensors,config.json ... --model model.safetensors does
+        Path tiny = Path.of(SparkTestSupport.tinyModel());
+        spark.sparkContext().addFile(tiny.toString());
+        spark.sparkContext().addFile(tiny.resolveSibling("config.json").toString());
+        List<Path> some = corpus.good().subList(0, 6);
+        String out = tmp.resolve("out-shipped").toString();
+        MimiTokenizer.Summary s = MimiTokenizer.run(spark, MimiTokenizer.paths(spark, some.stream().map(Path::toString).toList()), out,
+                options().model("model.safetensors").modelId("tiny"), MimiTokenizer.Mode.ERROR_IF_EXISTS);
+        assertEquals(6, s.encoded(), s.toString());
+        Map<String, Row> rows = SparkTestSupport.byPath(spark.read().parquet(out).collectAsList());
+        for (Path f : some) {
+            assertArrayEquals(cli(f).codes(), SparkTestSupport.codes(rows.get(f.toString())), f.toString());
+            assertEquals("tiny", rows.get(f.toString()).getAs("model"));
+        }
+    }
+
+    @Test
     void badOptionsFailOnTheDriverWithOneLine() {
         MimiException e = assertThrows(MimiException.class, () -> MimiTokenizer.tokenize(spark,
                 MimiTokenizer.paths(spark, List.of("x.wav")), options().numQuantizers(9)));
