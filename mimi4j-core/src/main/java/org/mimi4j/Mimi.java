@@ -9,6 +9,11 @@ import org.mimi4j.nn.StreamingConv1d;
 import org.mimi4j.nn.StreamingConvTranspose1d;
 import org.mimi4j.nn.Transformer;
 import org.mimi4j.perf.Profiler;
+import org.mimi4j.stream.DecoderBatch;
+import org.mimi4j.stream.EncoderBatch;
+import org.mimi4j.stream.MimiDecoderStream;
+import org.mimi4j.stream.MimiEncoderStream;
+import org.mimi4j.stream.StreamMode;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -27,7 +32,9 @@ import java.util.List;
  * </pre>
  * Names follow transformers' {@code MimiModel} ({@code encode(input_values, padding_mask, num_quantizers)},
  * {@code decode(audio_codes)}). Immutable and thread-safe once loaded: all streaming state lives in the state
- * objects of {@link #newEncoderState} / {@link #newDecoderState}, so one model serves any number of streams.
+ * objects of {@link #newEncoderState} / {@link #newDecoderState}, so one model serves any number of streams
+ * ({@link #encoderStream}, {@link #decoderStream}, {@link #encoderBatch}, {@link #decoderBatch}: package
+ * {@code org.mimi4j.stream}).
  */
 public final class Mimi {
     private final MimiConfig config;
@@ -433,6 +440,44 @@ public final class Mimi {
         return toRows(quantizer.decode(codes, t), config.hiddenSize(), t);
     }
 
+    // ---------------------------------------------------------------- streams (org.mimi4j.stream)
+
+    /** An encoder stream with upstream streaming semantics ({@link StreamMode#UPSTREAM}). */
+    public MimiEncoderStream encoderStream(int numQuantizers) {
+        return new MimiEncoderStream(this, numQuantizers, StreamMode.UPSTREAM);
+    }
+
+    public MimiEncoderStream encoderStream(int numQuantizers, StreamMode mode) {
+        return new MimiEncoderStream(this, numQuantizers, mode);
+    }
+
+    /** A decoder stream with upstream streaming semantics ({@link StreamMode#UPSTREAM}). */
+    public MimiDecoderStream decoderStream() {
+        return new MimiDecoderStream(this, StreamMode.UPSTREAM);
+    }
+
+    public MimiDecoderStream decoderStream(StreamMode mode) {
+        return new MimiDecoderStream(this, mode);
+    }
+
+    /** A batch of up to {@code capacity} encoder streams stepped together, upstream semantics. */
+    public EncoderBatch encoderBatch(int capacity, int numQuantizers) {
+        return new EncoderBatch(this, capacity, numQuantizers, StreamMode.UPSTREAM);
+    }
+
+    public EncoderBatch encoderBatch(int capacity, int numQuantizers, StreamMode mode) {
+        return new EncoderBatch(this, capacity, numQuantizers, mode);
+    }
+
+    /** A batch of up to {@code capacity} decoder streams stepped together, upstream semantics. */
+    public DecoderBatch decoderBatch(int capacity) {
+        return new DecoderBatch(this, capacity, StreamMode.UPSTREAM);
+    }
+
+    public DecoderBatch decoderBatch(int capacity, StreamMode mode) {
+        return new DecoderBatch(this, capacity, mode);
+    }
+
     // ---------------------------------------------------------------- streaming building blocks
 
     /** Everything one encoder stream carries between calls. */
@@ -455,6 +500,11 @@ public final class Mimi {
         public long steps() {
             return transformer.offset();
         }
+
+        /** Bytes of state carried between calls (conv tails, key/value rings); constant over a stream's life. */
+        public long bytes() {
+            return seanet.bytes() + transformer.bytes() + downsample.bytes();
+        }
     }
 
     /** Everything one decoder stream carries between calls. */
@@ -475,6 +525,11 @@ public final class Mimi {
 
         public long steps() {
             return transformer.offset();
+        }
+
+        /** Bytes of state carried between calls (conv tails, key/value rings); constant over a stream's life. */
+        public long bytes() {
+            return upsample.bytes() + transformer.bytes() + seanet.bytes();
         }
     }
 

@@ -1,9 +1,11 @@
 package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
+import org.mimi4j.SampleSink;
 import org.mimi4j.audio.Resampler;
 import org.mimi4j.audio.WavWriter;
 import org.mimi4j.io.SafeTensors;
+import org.mimi4j.stream.MimiDecoderStream;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -34,6 +36,27 @@ final class AudioOutputOptions {
 
     /** Decodes codes and writes the first {@code keep} samples (at the model's rate), streaming for WAV. */
     void write(Mimi m, int[][] codes, long keep) throws IOException {
+        write(m, codes, keep, false);
+    }
+
+    /** Decodes codes [K][T] into a sink: offline in chunks, or frame by frame through an upstream-mode decoder stream. */
+    static void decode(Mimi m, int[][] codes, boolean stream, SampleSink sink) throws IOException {
+        if (!stream) {
+            m.decode(codes, sink);
+            return;
+        }
+        MimiDecoderStream d = m.decoderStream();
+        int k = codes.length, t = codes[0].length;
+        for (int i = 0; i < t; i++) {
+            int[] frame = new int[k];
+            for (int q = 0; q < k; q++) frame[q] = codes[q][i];
+            float[] y = d.push(frame);
+            sink.write(y, 0, y.length);
+        }
+    }
+
+    /** As {@link #write(Mimi, int[][], long)}, decoding through a decoder stream if {@code stream}. */
+    void write(Mimi m, int[][] codes, long keep, boolean stream) throws IOException {
         int rate = sampleRate == null ? m.sampleRate() : sampleRate;
         boolean wav = !output.getFileName().toString().toLowerCase().endsWith(".safetensors");
         Resampler rs = rate == m.sampleRate() ? null : new Resampler(m.sampleRate(), rate);
@@ -41,7 +64,7 @@ final class AudioOutputOptions {
             if (!wav) {
                 float[] all = new float[(int) keep];
                 long[] pos = {0};
-                m.decode(codes, (buf, off, len) -> {
+                decode(m, codes, stream, (buf, off, len) -> {
                     int n = (int) Math.max(0, Math.min(len, keep - pos[0]));
                     System.arraycopy(buf, off, all, (int) pos[0], n);
                     pos[0] += n;
@@ -53,7 +76,7 @@ final class AudioOutputOptions {
             }
             try (WavWriter w = WavWriter.create(output, rate, floatWav ? WavWriter.Encoding.FLOAT_32 : WavWriter.Encoding.PCM_16)) {
                 long[] pos = {0};
-                m.decode(codes, (buf, off, len) -> {
+                decode(m, codes, stream, (buf, off, len) -> {
                     int n = (int) Math.max(0, Math.min(len, keep - pos[0]));
                     pos[0] += n;
                     if (n == 0) return;

@@ -27,6 +27,10 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--no-trim", description = "Keep all T*1920 samples; by default the output is trimmed to the input_samples the codes file records.")
     boolean noTrim;
 
+    @Option(names = "--stream", description = "Decode through a streaming decoder, one code frame (1920 samples) at a time: "
+            + "upstream moshi's streaming audio (equal to offline decode for the first 10 s, slightly different after, by design).")
+    boolean stream;
+
     @Override
     public Integer call() throws Exception {
         out.check();
@@ -42,7 +46,7 @@ final class DecodeCommand implements Callable<Integer> {
                 throw new MimiCli.UserException(input + ": metadata input_samples is not a number: " + recorded);
             }
         }
-        out.write(m, codes.codes(), keep);
+        out.write(m, codes.codes(), keep, stream);
         return 0;
     }
 }

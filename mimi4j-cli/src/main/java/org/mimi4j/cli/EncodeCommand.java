@@ -3,6 +3,8 @@ package org.mimi4j.cli;
 import org.mimi4j.InvalidInputException;
 import org.mimi4j.Mimi;
 import org.mimi4j.Padding;
+import org.mimi4j.SampleSource;
+import org.mimi4j.stream.MimiEncoderStream;
 import org.mimi4j.io.CodesFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,7 +14,10 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -53,6 +58,14 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Folder mode: skip inputs whose output already exists (outputs are written atomically, so an existing one is complete).")
     boolean resume;
 
+    @Option(names = "--stream", description = "Encode through a streaming encoder fed --chunk-samples chunks: upstream moshi's "
+            + "streaming codes (equal to offline encode for the first 10 s, slightly different after, by design; see docs/streaming.md).")
+    boolean stream;
+
+    @Option(names = "--chunk-samples", paramLabel = "N", description = "With --stream: samples per chunk fed to the encoder "
+            + "(any N >= 1; the codes do not depend on it). Default: 1920 (one frame, 80 ms).")
+    Integer chunkSamples;
+
     @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Folder mode: files encoded at once (one shared model). Default: 2.")
     int jobs = 2;
 
@@ -69,28 +82,61 @@ final class EncodeCommand implements Callable<Integer> {
             default -> throw new MimiCli.UserException("--format must be safetensors or npy, got " + format);
         };
         if (numQuantizers < 1) throw new MimiCli.UserException("--num-quantizers must be at least 1, got " + numQuantizers);
+        if (chunkSamples != null && !stream) throw new MimiCli.UserException("--chunk-samples needs --stream");
+        if (chunkSamples != null && chunkSamples < 1) throw new MimiCli.UserException("--chunk-samples must be at least 1, got " + chunkSamples);
+        if (stream && pad == Padding.TRANSFORMERS) throw new MimiCli.UserException("--stream pads the end like moshi; --padding transformers is offline only");
+        int streamChunk = stream ? (chunkSamples == null ? 1920 : chunkSamples) : 0;
         if (!Files.exists(input)) throw new MimiCli.UserException(input + ": no such file or directory");
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
-                    overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr()).run();
+                    overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr(), streamChunk).run();
         }
         Outputs.checkWritable(output, overwrite);
         Mimi m = model.load();
-        encodeFile(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.formatOf(output) : fmt);
+        encodeFile(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.formatOf(output) : fmt, streamChunk);
         return 0;
     }
 
-    /** Encodes one file; returns the input's duration in seconds. */
-    static double encodeFile(Mimi m, Path in, Path out, int nq, Padding pad, CodesFile.Format fmt) throws IOException {
+    /**
+     * Encodes one file, offline or (streamChunk > 0) through an encoder stream fed chunks of that many samples;
+     * returns the input's duration in seconds.
+     */
+    static double encodeFile(Mimi m, Path in, Path out, int nq, Padding pad, CodesFile.Format fmt, int streamChunk) throws IOException {
         if (nq > m.totalCodebooks()) throw new InvalidInputException("--num-quantizers " + nq + " exceeds the model's " + m.totalCodebooks() + " codebooks");
         try (AudioInput audio = new AudioInput(in, m.sampleRate())) {
-            int[][] codes = m.encode(audio.samples(), nq, pad);
+            int[][] codes = streamChunk > 0 ? encodeStreaming(m, audio.samples(), nq, streamChunk) : m.encode(audio.samples(), nq, pad);
             Map<String, String> meta = metadata(m, nq, audio.samples, in, audio.sourceRate(), pad);
+            if (streamChunk > 0) meta.put("encoder", "stream-upstream");
             Outputs.writing(out, () -> CodesFile.write(out, codes, meta, fmt));
             return audio.samples / (double) m.sampleRate();
         }
+    }
+
+    /** Codes [K][T] of a source pushed through an upstream-mode encoder stream in chunks of {@code chunk} samples. */
+    static int[][] encodeStreaming(Mimi m, SampleSource src, int nq, int chunk) throws IOException {
+        MimiEncoderStream s = m.encoderStream(nq);
+        float[] buf = new float[chunk];
+        List<int[]> frames = new ArrayList<>();
+        boolean eof = false;
+        while (!eof) {
+            int got = 0;
+            while (got < chunk) {
+                int r = src.read(buf, got, chunk - got);
+                if (r < 0) {
+                    eof = true;
+                    break;
+                }
+                got += r;
+            }
+            frames.addAll(Arrays.asList(s.push(buf, 0, got)));
+        }
+        frames.addAll(Arrays.asList(s.end()));
+        if (frames.isEmpty()) throw new InvalidInputException("audio has no samples");
+        int[][] codes = new int[nq][frames.size()];
+        for (int t = 0; t < frames.size(); t++) for (int q = 0; q < nq; q++) codes[q][t] = frames.get(t)[q];
+        return codes;
     }
 
     static Map<String, String> metadata(Mimi m, int nq, long samples, Path in, int sourceRate, Padding pad) {

@@ -38,7 +38,7 @@ final class FolderEncoder {
 
     private final Mimi model;
     private final Path in, out;
-    private final int nq, jobs;
+    private final int nq, jobs, streamChunk;
     private final Padding padding;
     private final CodesFile.Format format;
     private final boolean overwrite, resume;
@@ -47,8 +47,10 @@ final class FolderEncoder {
     private final AtomicInteger ok = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
     private double audioSeconds;
 
-    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs, PrintWriter log) {
+    FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs, PrintWriter log,
+                  int streamChunk) {
         this.log = log;
+        this.streamChunk = streamChunk;
         this.model = model;
         this.in = in;
         this.out = out;
@@ -143,7 +145,7 @@ final class FolderEncoder {
             }
             if (Files.exists(o) && !overwrite) throw new MimiCli.UserException(o + ": already exists (use --overwrite or --resume)");
             Files.createDirectories(o.getParent());
-            double seconds = EncodeCommand.encodeFile(model, f, o, nq, padding, format);
+            double seconds = EncodeCommand.encodeFile(model, f, o, nq, padding, format, streamChunk);
             synchronized (this) {
                 audioSeconds += seconds;
             }

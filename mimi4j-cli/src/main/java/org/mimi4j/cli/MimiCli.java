@@ -15,7 +15,8 @@ import java.nio.file.NoSuchFileException;
 /** The {@code mimi} command. User mistakes end with one line on stderr and exit status 1; usage errors with 2. */
 @Command(name = "mimi", mixinStandardHelpOptions = true, versionProvider = MimiCli.Version.class,
         description = "Kyutai's Mimi neural audio codec: 24 kHz speech to discrete codes and back.",
-        subcommands = {EncodeCommand.class, DecodeCommand.class, RoundtripCommand.class, InfoCommand.class, BenchCommand.class,
+        subcommands = {EncodeCommand.class, DecodeCommand.class, RoundtripCommand.class, InfoCommand.class, ServeCommand.class,
+                BenchCommand.class,
                 AutoComplete.GenerateCompletion.class})
 public final class MimiCli implements Runnable {
     @CommandLine.Spec
@@ -23,7 +24,7 @@ public final class MimiCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: encode, decode, roundtrip, info, bench or generate-completion");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: encode, decode, roundtrip, info, serve, bench or generate-completion");
     }
 
     public static void main(String[] args) {

@@ -29,6 +29,10 @@ public final class ResnetBlock {
         State copy() {
             return new State(StreamingConv1d.copy(s1), StreamingConv1d.copy(s2));
         }
+
+        long bytes() {
+            return s1.bytes() + s2.bytes();
+        }
     }
 
     State newState() {

@@ -71,6 +71,20 @@ public final class SeanetDecoder {
             }
             return new State(c);
         }
+
+        /** Bytes of carried samples over all layers. */
+        public long bytes() {
+            long n = 0;
+            for (Object o : s) {
+                n += switch (o) {
+                    case ResnetBlock.State r -> r.bytes();
+                    case StreamingConvTranspose1d.State r -> r.bytes();
+                    case StreamingConv1d.State r -> r.bytes();
+                    default -> throw new AssertionError();
+                };
+            }
+            return n;
+        }
     }
 
     public State newState() {

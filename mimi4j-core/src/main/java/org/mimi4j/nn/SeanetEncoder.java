@@ -65,6 +65,13 @@ public final class SeanetEncoder {
             }
             return new State(c);
         }
+
+        /** Bytes of carried samples over all layers. */
+        public long bytes() {
+            long n = 0;
+            for (Object o : s) n += o instanceof ResnetBlock.State r ? r.bytes() : ((StreamingConv1d.State) o).bytes();
+            return n;
+        }
     }
 
     public State newState() {

@@ -75,6 +75,11 @@ public final class StreamingConv1d {
             prev = o.prev.clone();
             first = o.first;
         }
+
+        /** Bytes of carried samples. */
+        public long bytes() {
+            return 4L * prev.length;
+        }
     }
 
     public State newState() {

@@ -75,6 +75,11 @@ public final class StreamingConvTranspose1d {
         State(float[] prev) {
             this.prev = prev;
         }
+
+        /** Bytes of carried samples. */
+        public long bytes() {
+            return 4L * prev.length;
+        }
     }
 
     public State newState() {

@@ -180,7 +180,11 @@ class HfHubTest {
         List<FakeHub.Request> gets = server.gets();
         assertEquals(2, gets.size());
         assertNull(gets.get(0).range());
-        assertEquals("bytes=" + weights.length / 2 + "-", gets.get(1).range());
+        // resumes where the received bytes end: at most where the server cut (the kernel may drop the last segments)
+        String range = gets.get(1).range();
+        assertTrue(range != null && range.matches("bytes=\\d+-"), "resumed with a Range header: " + range);
+        long from = Long.parseLong(range.substring(6, range.length() - 1));
+        assertTrue(from > 0 && from <= weights.length / 2, "resumed from " + from);
         assertFalse(Files.exists(storage().resolve("blobs/" + sha256(weights) + ".incomplete")));
     }
 
