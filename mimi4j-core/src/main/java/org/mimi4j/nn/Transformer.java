@@ -53,7 +53,7 @@ public final class Transformer {
         final CacheMode mode;
         final int stepsPerCall;
         final float[][] keys, values; // per layer: [capacity][D] ring, time-major; step p at row p % capacity
-        int capacity;                 // >= context + steps of the current call, so a call's keys never overwrite needed ones
+        final int capacity;           // context + steps per call: a call of that many steps writes its keys beside the window
         final int context, d;
         int count;                    // valid entries before the current call (<= context)
         long offset;                  // steps seen so far
@@ -66,23 +66,6 @@ public final class Transformer {
             capacity = context + Math.max(1, stepsPerCall);
             keys = new float[layers][capacity * d];
             values = new float[layers][capacity * d];
-        }
-
-        /** Grows the rings (keeping the cached steps at their new rows) so that t more steps fit beside them. */
-        void ensure(int t) {
-            if (capacity >= context + t) return;
-            int cap = context + t;
-            long first = offset - count;
-            for (int l = 0; l < keys.length; l++) {
-                float[] k = new float[cap * d], v = new float[cap * d];
-                for (long p = first; p < offset; p++) {
-                    System.arraycopy(keys[l], (int) (p % capacity) * d, k, (int) (p % cap) * d, d);
-                    System.arraycopy(values[l], (int) (p % capacity) * d, v, (int) (p % cap) * d, d);
-                }
-                keys[l] = k;
-                values[l] = v;
-            }
-            capacity = cap;
         }
 
         State(State o) {
@@ -130,7 +113,6 @@ public final class Transformer {
     public float[][] forward(float[][] x, int t, State[] st) {
         long t0 = Profiler.begin();
         int n = x.length;
-        for (State s : st) s.ensure(t);
         float[][] h = new float[n][];
         for (int b = 0; b < n; b++) h[b] = x[b].clone();
         float[][] tmp = new float[n][d * t];
@@ -187,6 +169,7 @@ public final class Transformer {
      * keys (after RoPE) and values go straight into the state's rings, which are then attended in place.
      */
     private float[] attention(float[] qkv, int t, State st, int layer) {
+        if (t > st.capacity - context) return attentionCopy(qkv, t, st, layer);
         long pos0 = st.offset;
         int past = st.count, cap = st.capacity;
         float[] q = new float[t * d];
@@ -203,6 +186,57 @@ public final class Transformer {
         }
         int[] lo = new int[t], hi = new int[t];
         long firstKey = pos0 - past;
+        window(st, pos0, firstKey, t, lo, hi);
+        float[] o = new float[t * d];
+        Attention.attend(q, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, o);
+        float[] out = new float[d * t];
+        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
+        return out;
+    }
+
+    /**
+     * A call of more steps than the ring has room for beside the window (offline chunks): the cached and the new
+     * keys and values are copied into one time-major block, attended, and the last {@code context} kept.
+     */
+    private float[] attentionCopy(float[] qkv, int t, State st, int layer) {
+        long pos0 = st.offset;
+        int past = st.count, cap = st.capacity;
+        int nk = past + t;
+        float[] q = new float[t * d], k = new float[nk * d], v = new float[nk * d];
+        float[] rk = st.keys[layer], rv = st.values[layer];
+        long firstKey = pos0 - past;
+        for (int j = 0; j < past; j++) {
+            int row = (int) ((firstKey + j) % cap) * d;
+            System.arraycopy(rk, row, k, j * d, d);
+            System.arraycopy(rv, row, v, j * d, d);
+        }
+        for (int c = 0; c < d; c++) {
+            for (int i = 0; i < t; i++) {
+                q[i * d + c] = qkv[c * t + i];
+                k[(past + i) * d + c] = qkv[(d + c) * t + i];
+                v[(past + i) * d + c] = qkv[(2 * d + c) * t + i];
+            }
+        }
+        for (int i = 0; i < t; i++) {
+            rope(q, i * d, pos0 + i);
+            rope(k, (past + i) * d, pos0 + i);
+        }
+        int[] lo = new int[t], hi = new int[t];
+        window(st, pos0, firstKey, t, lo, hi);
+        float[] o = new float[t * d];
+        Attention.attend(q, t, k, v, heads, headDim, lo, hi, o);
+        for (int j = Math.max(0, nk - context); j < nk; j++) {
+            int row = (int) ((firstKey + j) % cap) * d;
+            System.arraycopy(k, j * d, rk, row, d);
+            System.arraycopy(v, j * d, rv, row, d);
+        }
+        float[] out = new float[d * t];
+        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
+        return out;
+    }
+
+    /** Keys lo[i]..hi[i] (counted from firstKey) that query pos0+i attends, by the state's cache semantics. */
+    private void window(State st, long pos0, long firstKey, int t, int[] lo, int[] hi) {
         for (int i = 0; i < t; i++) {
             long pq = pos0 + i;
             long from = pq - context + 1;
@@ -213,11 +247,6 @@ public final class Transformer {
             lo[i] = (int) (Math.max(from, firstKey) - firstKey);
             hi[i] = (int) (pq - firstKey);
         }
-        float[] o = new float[t * d];
-        Attention.attend(q, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, o);
-        float[] out = new float[d * t];
-        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
-        return out;
     }
 
     /** Rotates the interleaved pairs (x[2i], x[2i+1]) of every head of one time-major row by pos * freq_i. */
