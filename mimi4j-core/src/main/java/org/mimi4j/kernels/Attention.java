@@ -91,7 +91,7 @@ public final class Attention {
         int i = 0;
         FloatVector sv = FloatVector.zero(S);
         for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(S, p, i).sub(mv).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, i).sub(mv));
             e.intoArray(p, i);
             sv = sv.add(e);
         }

@@ -56,4 +56,20 @@ class ActivationsTest {
         }
         assertTrue(maxAbs < 1.2e-7, "max abs error " + maxAbs);
     }
+
+    @Test
+    void vectorExpIsWithinTwoUlpsOfMathExp() {
+        float[] x = new float[16];
+        double maxRel = 0;
+        for (int i = 0; i < 200_000; i++) {
+            float v = -87f + 175f * i / 200_000;
+            x[i % 16] = v;
+            if (i % 16 == 15) {
+                float[] y = new float[16];
+                VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(VectorMath.S, x, 0)).intoArray(y, 0);
+                for (int j = 0; j < 16; j++) maxRel = Math.max(maxRel, Math.abs(y[j] - Math.exp(x[j])) / Math.exp(x[j]));
+            }
+        }
+        assertTrue(maxRel < 3e-7, "max relative error " + maxRel);
+    }
 }
