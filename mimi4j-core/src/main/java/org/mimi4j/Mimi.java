@@ -553,7 +553,7 @@ public final class Mimi {
             ts[i] = st[i].transformer;
             ds[i] = st[i].downsample;
         }
-        long offset = ts[0].offset();
+        long[] offset = offsets(ts);
         int[] steps = new int[1];
         int d = config.hiddenSize();
         float[][] h = encoder.forward(x, samples, ss, padEnd, steps);
@@ -563,7 +563,7 @@ public final class Mimi {
         emit(trace, "enc_transformer_out", items, offset, h, d, s);
         h = downsample.forward(h, s, ds, padEnd);
         int frames = (s + config.downsampleStride() - 1) / config.downsampleStride();
-        emit(trace, "emb", items, offset / config.downsampleStride(), h, d, frames);
+        emit(trace, "emb", items, divide(offset, config.downsampleStride()), h, d, frames);
         return h;
     }
 
@@ -580,8 +580,6 @@ public final class Mimi {
         int n = codes.length, d = config.hiddenSize();
         float[][] h = new float[n][];
         for (int i = 0; i < n; i++) h[i] = quantizer.decode(codes[i], f);
-        long offset = st[0].transformer.offset();
-        emit(trace, "latent", items, offset / config.downsampleStride(), h, d, f);
         StreamingConvTranspose1d.State[] us = new StreamingConvTranspose1d.State[n];
         Transformer.State[] ts = new Transformer.State[n];
         SeanetDecoder.State[] ss = new SeanetDecoder.State[n];
@@ -590,6 +588,8 @@ public final class Mimi {
             ts[i] = st[i].transformer;
             ss[i] = st[i].seanet;
         }
+        long[] offset = offsets(ts);
+        emit(trace, "latent", items, divide(offset, config.downsampleStride()), h, d, f);
         h = upsample.forward(h, f, us);
         int s = f * config.downsampleStride();
         emit(trace, "dec_upsampled", items, offset, h, d, s);
@@ -598,9 +598,22 @@ public final class Mimi {
         return decoder.forward(h, s, ss);
     }
 
-    private static void emit(Trace trace, String name, int[] items, long offset, float[][] h, int channels, int steps) {
+    /** Each stream's own position (streams of a batch need not be in step). */
+    private static void emit(Trace trace, String name, int[] items, long[] offset, float[][] h, int channels, int steps) {
         if (trace == null) return;
-        for (int i = 0; i < h.length; i++) trace.record(name, items[i], (int) offset, h[i], channels, steps);
+        for (int i = 0; i < h.length; i++) trace.record(name, items[i], (int) offset[i], h[i], channels, steps);
+    }
+
+    private static long[] offsets(Transformer.State[] ts) {
+        long[] o = new long[ts.length];
+        for (int i = 0; i < o.length; i++) o[i] = ts[i].offset();
+        return o;
+    }
+
+    private static long[] divide(long[] a, int by) {
+        long[] o = new long[a.length];
+        for (int i = 0; i < o.length; i++) o[i] = a[i] / by;
+        return o;
     }
 
     // ---------------------------------------------------------------- checks
