@@ -556,7 +556,7 @@ public final class Mimi {
             ts[i] = st[i].transformer;
             ds[i] = st[i].downsample;
         }
-        long offset = ts[0].offset();
+        long[] offset = offsets(ts);
         int[] steps = new int[1];
         int d = config.hiddenSize();
         long t0 = Profiler.begin();
@@ -570,7 +570,7 @@ public final class Mimi {
         h = downsample.forward(h, s, ds, padEnd);
         Profiler.end(Profiler.Stage.CONV, t0, n * downsample.flops(s));
         int frames = (s + config.downsampleStride() - 1) / config.downsampleStride();
-        emit(trace, "emb", items, offset / config.downsampleStride(), h, d, frames);
+        emit(trace, "emb", items, divide(offset, config.downsampleStride()), h, d, frames);
         return h;
     }
 
@@ -587,8 +587,6 @@ public final class Mimi {
         int n = codes.length, d = config.hiddenSize();
         float[][] h = new float[n][];
         for (int i = 0; i < n; i++) h[i] = quantizer.decode(codes[i], f);
-        long offset = st[0].transformer.offset();
-        emit(trace, "latent", items, offset / config.downsampleStride(), h, d, f);
         StreamingConvTranspose1d.State[] us = new StreamingConvTranspose1d.State[n];
         Transformer.State[] ts = new Transformer.State[n];
         SeanetDecoder.State[] ss = new SeanetDecoder.State[n];
@@ -597,6 +595,8 @@ public final class Mimi {
             ts[i] = st[i].transformer;
             ss[i] = st[i].seanet;
         }
+        long[] offset = offsets(ts);
+        emit(trace, "latent", items, divide(offset, config.downsampleStride()), h, d, f);
         long t0 = Profiler.begin();
         h = upsample.forward(h, f, us);
         Profiler.end(Profiler.Stage.CONV_TRANSPOSE, t0, n * upsample.flops(f));
@@ -658,9 +658,22 @@ public final class Mimi {
         return out;
     }
 
-    private static void emit(Trace trace, String name, int[] items, long offset, float[][] h, int channels, int steps) {
+    /** Each stream's own position (streams of a batch need not be in step). */
+    private static void emit(Trace trace, String name, int[] items, long[] offset, float[][] h, int channels, int steps) {
         if (trace == null) return;
-        for (int i = 0; i < h.length; i++) trace.record(name, items[i], (int) offset, h[i], channels, steps);
+        for (int i = 0; i < h.length; i++) trace.record(name, items[i], (int) offset[i], h[i], channels, steps);
+    }
+
+    private static long[] offsets(Transformer.State[] ts) {
+        long[] o = new long[ts.length];
+        for (int i = 0; i < o.length; i++) o[i] = ts[i].offset();
+        return o;
+    }
+
+    private static long[] divide(long[] a, int by) {
+        long[] o = new long[a.length];
+        for (int i = 0; i < o.length; i++) o[i] = a[i] / by;
+        return o;
     }
 
     // ---------------------------------------------------------------- checks
