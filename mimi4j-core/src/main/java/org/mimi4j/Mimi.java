@@ -129,6 +129,19 @@ public final class Mimi {
         return fromPretrained(HfHub.fromEnvironment(), repoId);
     }
 
+    /**
+     * A hub model named as the CLI's {@code --model} takes it: {@code org/name} (transformers layout with config.json)
+     * or {@code org/name/path/file.safetensors} (one weight file, released configuration).
+     */
+    public static Mimi fromHub(String spec) {
+        String[] parts = spec.split("/");
+        if (parts.length == 2 && !spec.endsWith(".safetensors")) return fromPretrained(spec);
+        if (parts.length >= 3 && spec.endsWith(".safetensors")) {
+            return fromPretrained(parts[0] + "/" + parts[1], spec.substring(parts[0].length() + parts[1].length() + 2));
+        }
+        throw new CheckpointException(spec + ": not a Hugging Face repo id (org/name) or a repo file (org/name/file.safetensors)");
+    }
+
     /** {@link #fromPretrained(String)} through a configured hub client (endpoint, token, cache, offline). */
     public static Mimi fromPretrained(HfHub hub, String repoId) {
         Path weights = hub.download(repoId, "model.safetensors");

@@ -2,9 +2,7 @@ package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
 import org.mimi4j.MimiConfig;
-import org.mimi4j.io.Checkpoint;
 import org.mimi4j.io.RandomCheckpoint;
-import org.mimi4j.io.SafeTensors;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -24,32 +22,13 @@ final class ModelOptions {
     Path config;
 
     Mimi load() {
-        if (model.equals("random")) return random();
+        if (model.equals("random")) return RandomCheckpoint.model(42);
         Path p = Path.of(model);
         if (Files.exists(p)) {
             if (config != null) return Mimi.load(Files.isDirectory(p) ? p.resolve("model.safetensors") : p, MimiConfig.fromJson(config));
             return Mimi.load(p);
         }
-        String[] parts = model.split("/");
-        if (parts.length == 2 && !model.endsWith(".safetensors")) return Mimi.fromPretrained(model);
-        if (parts.length >= 3 && model.endsWith(".safetensors")) {
-            return Mimi.fromPretrained(parts[0] + "/" + parts[1], model.substring(parts[0].length() + parts[1].length() + 2));
-        }
+        if (model.contains("/") && !model.startsWith("/") && !model.startsWith(".")) return Mimi.fromHub(model);
         throw new MimiCli.UserException(model + ": no such file or folder, and not a Hugging Face repo id (org/name)");
-    }
-
-    /** The released architecture with seeded random weights (written to a temporary file, then loaded). */
-    static Mimi random() {
-        try {
-            Path tmp = Files.createTempFile("mimi-random", ".safetensors");
-            try {
-                RandomCheckpoint.write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.BF16, 42);
-                return Mimi.load(tmp, MimiConfig.released());
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

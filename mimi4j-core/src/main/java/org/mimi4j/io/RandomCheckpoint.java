@@ -132,6 +132,24 @@ public final class RandomCheckpoint {
         SafeTensors.write(file, out, Map.of("format", "pt"));
     }
 
+    /**
+     * The released architecture with seeded random weights (what {@code --model random} means in the CLI, the server
+     * and the Spark job): written to a temporary BF16 file, loaded, and the file deleted.
+     */
+    public static org.mimi4j.Mimi model(long seed) {
+        try {
+            Path tmp = java.nio.file.Files.createTempFile("mimi-random", ".safetensors");
+            try {
+                write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.BF16, seed);
+                return org.mimi4j.Mimi.load(tmp, MimiConfig.released());
+            } finally {
+                java.nio.file.Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static float[] values(String name, long[] shape, SplittableRandom rnd) {
         long n = 1;
         for (long s : shape) n *= s;

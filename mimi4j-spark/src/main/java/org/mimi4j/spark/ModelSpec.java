@@ -7,11 +7,9 @@ import org.mimi4j.MimiConfig;
 import org.mimi4j.MimiException;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.io.RandomCheckpoint;
-import org.mimi4j.io.SafeTensors;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,7 +43,7 @@ public record ModelSpec(String model, String config) implements Serializable {
 
     private Mimi load() {
         LOADS.incrementAndGet();
-        if (model.equals("random")) return random();
+        if (model.equals("random")) return RandomCheckpoint.model(42);
         Path p = local(model);
         if (p != null) {
             Path cfg = config == null ? null : local(config);
@@ -53,11 +51,7 @@ public record ModelSpec(String model, String config) implements Serializable {
             if (cfg != null) return Mimi.load(Files.isDirectory(p) ? p.resolve("model.safetensors") : p, MimiConfig.fromJson(cfg));
             return Mimi.load(p);
         }
-        String[] parts = model.split("/");
-        if (parts.length == 2 && !model.endsWith(".safetensors")) return Mimi.fromPretrained(model);
-        if (parts.length >= 3 && model.endsWith(".safetensors")) {
-            return Mimi.fromPretrained(parts[0] + "/" + parts[1], model.substring(parts[0].length() + parts[1].length() + 2));
-        }
+        if (model.contains("/") && !model.startsWith("/") && !model.contains(":")) return Mimi.fromHub(model);
         throw new MimiException(model + ": no such file or folder (here or among the files shipped with --files/--archives), "
                 + "and not a Hugging Face repo id (org/name)");
     }
@@ -76,20 +70,5 @@ public record ModelSpec(String model, String config) implements Serializable {
             }
         }
         return null;
-    }
-
-    /** The released architecture with seeded random weights, as the CLI's {@code --model random}. */
-    private static Mimi random() {
-        try {
-            Path tmp = Files.createTempFile("mimi-random", ".safetensors");
-            try {
-                RandomCheckpoint.write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.BF16, 42);
-                return Mimi.load(tmp, MimiConfig.released());
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
