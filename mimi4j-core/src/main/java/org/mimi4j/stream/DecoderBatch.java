@@ -22,18 +22,15 @@ import java.util.List;
  *
  * Not thread-safe: one thread drives a batch (its slots included).
  */
-public final class DecoderBatch {
+public final class DecoderBatch extends SlotBatch<DecoderBatch.Slot> {
     private final Mimi mimi;
     private final StreamMode mode;
-    private final Slot[] slots;
     private final int frameSize;
-    private long steps;
 
     public DecoderBatch(Mimi mimi, int capacity, StreamMode mode) {
-        if (capacity < 1) throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
+        super(new Slot[Math.max(capacity, 0)]);
         this.mimi = mimi;
         this.mode = java.util.Objects.requireNonNull(mode, "mode");
-        this.slots = new Slot[capacity];
         this.frameSize = mimi.frameSize();
     }
 
@@ -49,18 +46,15 @@ public final class DecoderBatch {
     }
 
     private Slot place(Mimi.DecoderState st, StreamMode m, long framesIn) {
-        for (int i = 0; i < slots.length; i++) {
-            if (slots[i] == null) {
-                Slot s = new Slot(i, st, m);
-                s.framesIn = framesIn;
-                slots[i] = s;
-                return s;
-            }
-        }
-        throw new IllegalStateException("all " + slots.length + " slots are taken");
+        int i = freeSlot();
+        Slot s = new Slot(i, st, m);
+        s.framesIn = framesIn;
+        slots[i] = s;
+        return s;
     }
 
     /** One batched compute: one frame for every stream with a frame queued. Returns the number of streams stepped. */
+    @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();
         for (Slot s : slots) if (s != null && !s.queue.isEmpty()) ready.add(s);
@@ -85,26 +79,9 @@ public final class DecoderBatch {
         return n;
     }
 
-    /** Steps until no stream has a frame queued; returns the number of steps. */
-    public int drain() {
-        int k = 0;
-        while (step() > 0) k++;
-        return k;
-    }
 
-    public int capacity() {
-        return slots.length;
-    }
 
-    public int active() {
-        int n = 0;
-        for (Slot s : slots) if (s != null) n++;
-        return n;
-    }
 
-    public long steps() {
-        return steps;
-    }
 
     /** One stream of the batch. Its handle becomes invalid after {@link #leave()}. */
     public final class Slot {

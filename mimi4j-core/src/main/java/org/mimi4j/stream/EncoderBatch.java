@@ -23,23 +23,20 @@ import java.util.List;
  *
  * Not thread-safe: one thread drives a batch (its slots included).
  */
-public final class EncoderBatch {
+public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
     private final Mimi mimi;
     private final int numQuantizers;
     private final StreamMode mode;
-    private final Slot[] slots;
     private final int frameSize;
-    private long steps;
 
     public EncoderBatch(Mimi mimi, int capacity, int numQuantizers, StreamMode mode) {
-        if (capacity < 1) throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
+        super(new Slot[Math.max(capacity, 0)]);
         if (numQuantizers < 1 || numQuantizers > mimi.totalCodebooks()) {
             throw new org.mimi4j.InvalidInputException("num_quantizers must be in 1.." + mimi.totalCodebooks() + ", got " + numQuantizers);
         }
         this.mimi = mimi;
         this.numQuantizers = numQuantizers;
         this.mode = java.util.Objects.requireNonNull(mode, "mode");
-        this.slots = new Slot[capacity];
         this.frameSize = mimi.frameSize();
     }
 
@@ -62,25 +59,22 @@ public final class EncoderBatch {
     }
 
     private Slot place(Mimi.EncoderState st, StreamMode m, float[] queued, boolean ended, long framesOut, long samplesIn, LatentListener l) {
-        for (int i = 0; i < slots.length; i++) {
-            if (slots[i] == null) {
-                Slot s = new Slot(i, st, m);
-                s.append(queued, 0, queued.length);
-                s.ended = ended;
-                s.framesOut = framesOut;
-                s.samplesIn = samplesIn;
-                s.listener = l;
-                slots[i] = s;
-                return s;
-            }
-        }
-        throw new IllegalStateException("all " + slots.length + " slots are taken");
+        int i = freeSlot();
+        Slot s = new Slot(i, st, m);
+        s.append(queued, 0, queued.length);
+        s.ended = ended;
+        s.framesOut = framesOut;
+        s.samplesIn = samplesIn;
+        s.listener = l;
+        slots[i] = s;
+        return s;
     }
 
     /**
      * One batched compute: encodes one frame for every stream with 1920 samples buffered, or with a partial frame
      * after {@link Slot#end()} (zero-padded). Returns how many streams were stepped (0: nothing was ready).
      */
+    @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();
         for (Slot s : slots) if (s != null && s.ready()) ready.add(s);
@@ -109,28 +103,9 @@ public final class EncoderBatch {
         return n;
     }
 
-    /** Steps until no stream has a frame ready; returns the number of steps. */
-    public int drain() {
-        int k = 0;
-        while (step() > 0) k++;
-        return k;
-    }
 
-    public int capacity() {
-        return slots.length;
-    }
 
-    /** Streams currently holding a slot. */
-    public int active() {
-        int n = 0;
-        for (Slot s : slots) if (s != null) n++;
-        return n;
-    }
 
-    /** Batched computes run so far. */
-    public long steps() {
-        return steps;
-    }
 
     public int numQuantizers() {
         return numQuantizers;
