@@ -584,7 +584,7 @@ public final class Mimi {
         Profiler.end(Profiler.Stage.CONV, t0, n * downsample.flops(s));
         int frames = (s + config.downsampleStride() - 1) / config.downsampleStride();
         emit(trace, "emb", items, divide(offset, config.downsampleStride()), h, d, frames);
-        return h;
+        return copies(h); // the layers' outputs belong to their states
     }
 
     /** Quantizes latents [D][t] of a batch to codes [nq][t]. */
@@ -653,7 +653,7 @@ public final class Mimi {
      */
     private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
-        if (s <= slice) return decoder.forward(h, s, ss);
+        if (s <= slice) return copies(decoder.forward(h, s, ss)); // the layers' outputs belong to their states
         int n = h.length, split = decoder.highRateStart(), ch = decoder.channelsIn(split), up = decoder.upsampleBefore(split);
         float[][] mid = decoder.forward(h, s, ss, 0, split);
         int total = s * up, sliceSteps = slice * up, rest = hop / up;
@@ -669,6 +669,12 @@ public final class Mimi {
             for (int b = 0; b < n; b++) System.arraycopy(y[b], 0, out[b], pos * rest, len * rest);
         }
         return out;
+    }
+
+    private static float[][] copies(float[][] h) {
+        float[][] c = new float[h.length][];
+        for (int i = 0; i < h.length; i++) c[i] = h[i].clone();
+        return c;
     }
 
     /** Each stream's own position (streams of a batch need not be in step). */

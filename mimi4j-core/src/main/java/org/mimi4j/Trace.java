@@ -6,7 +6,7 @@ package org.mimi4j;
  * quantization [D][T]; {@code latent} quantizer decode incl. output projections [D][T]; {@code dec_upsampled} after
  * the depthwise upsample [D][2T]; {@code dec_transformer_out} [D][2T]. Long inputs arrive in consecutive chunks:
  * {@code data} is channel-major [channels][steps] holding steps {@code offset .. offset+steps-1} of batch item
- * {@code item}.
+ * {@code item}; it is valid during the call only (copy what you keep).
  */
 @FunctionalInterface
 public interface Trace {

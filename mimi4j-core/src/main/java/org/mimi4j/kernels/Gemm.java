@@ -234,9 +234,10 @@ public final class Gemm {
                 colN[c++] = n;
             }
         }
-        float[] bt = new float[groupsN * k * NG];
+        float[] bt = Scratch.floats(Scratch.GEMM_NARROW_B, groupsN * k * NG);
         for (int q = 0; q < groupsN; q++) {
             int base = q * k * NG;
+            if ((q + 1) * NG > nCols) java.util.Arrays.fill(bt, base, base + k * NG, 0f); // columns past the last
             for (int j = 0; j < NG && q * NG + j < nCols; j++) {
                 Segment g = segs[colSeg[q * NG + j]];
                 float[] b = g.b;
@@ -248,7 +249,7 @@ public final class Gemm {
         int quads = (panels + 3) / 4;
         int chunks = Math.min(quads, Math.max(1, threads == 1 || (long) a.m * k < 65536 ? 1 : threads * 4));
         Parallel.forEach(chunks, t -> {
-            float[] tmp = new float[2 * MR * NG];
+            float[] tmp = Scratch.floats(Scratch.GEMM_NARROW_ACC, 2 * MR * NG);
             int q0 = quads * t / chunks, q1 = quads * (t + 1) / chunks;
             for (int q = 0; q < groupsN; q++) {
                 int nc = Math.min(NG, nCols - q * NG);

@@ -20,6 +20,7 @@ public final class ResnetBlock {
 
     public static final class State {
         final StreamingConv1d.State s1, s2;
+        float[] h = new float[0]; // elu(x) of a call, reused
 
         State(StreamingConv1d.State s1, StreamingConv1d.State s2) {
             this.s1 = s1;
@@ -48,7 +49,8 @@ public final class ResnetBlock {
         float[][] h = new float[n][];
         StreamingConv1d.State[] s1 = new StreamingConv1d.State[n], s2 = new StreamingConv1d.State[n];
         for (int b = 0; b < n; b++) {
-            h[b] = new float[dim * t];
+            if (st[b].h.length < dim * t) st[b].h = new float[dim * t];
+            h[b] = st[b].h;
             Activations.elu(x[b], h[b], dim * t);
             s1[b] = st[b].s1;
             s2[b] = st[b].s2;

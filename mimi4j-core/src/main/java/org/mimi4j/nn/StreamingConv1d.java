@@ -66,6 +66,8 @@ public final class StreamingConv1d {
     public static final class State {
         final float[] prev;
         boolean first = true;
+        float[] xp = new float[0]; // the polyphase input of a call, reused (not part of the stream's state)
+        float[] out;               // the last call's output, overwritten by the next call
 
         State(int size) {
             prev = new float[size];
@@ -101,7 +103,8 @@ public final class StreamingConv1d {
     /**
      * One step for a batch of streams: x[b] is [Ci][t], t a multiple of the stride unless {@code padEnd} (then the
      * input is right-padded to a multiple of the stride, with zeros or, for replicate, the last sample: transformers'
-     * end-of-input padding). Returns [Co][t/stride] per stream and advances each state.
+     * end-of-input padding). Returns [Co][t/stride] per stream and advances each state. The outputs are the states'
+     * own arrays, valid until the state's next call (no allocation per streaming step).
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd) {
         int tp = t;
@@ -117,9 +120,9 @@ public final class StreamingConv1d {
         Gemm.Segment[] segs = new Gemm.Segment[x.length];
         float[][] out = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
-            float[] xp = new float[rowsIn * ld];
-            float[] xb = x[b];
             State s = st[b];
+            if (s.xp.length < rowsIn * ld) s.xp = new float[rowsIn * ld];
+            float[] xp = s.xp, xb = x[b];
             if (replicate && s.first) {
                 for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, xb[ci * t]);
             }
@@ -130,7 +133,8 @@ public final class StreamingConv1d {
                 int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
                 for (int ci = c0; ci < c1; ci++) polyphase(xb, t, tpad, ci, s.prev, xp, ld);
             });
-            out[b] = new float[outCh * tOut];
+            if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
+            out[b] = s.out;
             segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut);
         }
         Gemm.gemm(w, bias, rowOff, segs, false);

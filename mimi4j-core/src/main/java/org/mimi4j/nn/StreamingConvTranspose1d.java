@@ -71,6 +71,8 @@ public final class StreamingConvTranspose1d {
     /** The last taps-1 input columns of one stream. */
     public static final class State {
         final float[] prev;
+        float[] xp = new float[0], z = new float[0]; // a call's padded input and phase-major output, reused
+        float[] out;                                 // the last call's output, overwritten by the next call
 
         State(float[] prev) {
             this.prev = prev;
@@ -90,13 +92,19 @@ public final class StreamingConvTranspose1d {
         return new State(s.prev.clone());
     }
 
-    /** x[b] is [Ci][t]; returns [Co][t*stride] per stream. */
+    private static float[] output(State s, int n) {
+        if (s.out == null || s.out.length != n) s.out = new float[n];
+        return s.out;
+    }
+
+    /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
         int c = taps - 1, ld = c + t;
         float[][] xs = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
-            float[] xp = new float[inCh * ld];
-            float[] prev = st[b].prev;
+            State s = st[b];
+            if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
+            float[] xp = s.xp, prev = s.prev;
             for (int ci = 0; ci < inCh; ci++) {
                 System.arraycopy(prev, ci * c, xp, ci * ld, c);
                 System.arraycopy(x[b], ci * t, xp, ci * ld + c, t);
@@ -111,12 +119,13 @@ public final class StreamingConvTranspose1d {
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
             float[][] z = new float[x.length][];
             for (int b = 0; b < x.length; b++) {
-                z[b] = new float[outCh * stride * t];
+                if (st[b].z.length < outCh * stride * t) st[b].z = new float[outCh * stride * t];
+                z[b] = st[b].z;
                 segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t);
             }
             Gemm.gemm(w, phaseBias, rowOff, segs, false);
             for (int b = 0; b < x.length; b++) {
-                float[] y = new float[outCh * t * stride];
+                float[] y = output(st[b], outCh * t * stride);
                 for (int co = 0; co < outCh; co++) {
                     for (int p = 0; p < stride; p++) {
                         int src = (co * stride + p) * t, dst = co * t * stride + p;
@@ -127,7 +136,7 @@ public final class StreamingConvTranspose1d {
             }
         } else {
             for (int b = 0; b < x.length; b++) {
-                float[] y = new float[outCh * t * stride];
+                float[] y = output(st[b], outCh * t * stride);
                 float[] xp = xs[b];
                 for (int ch = 0; ch < outCh; ch++) {
                     float bb = bias == null ? 0f : bias[ch];
