@@ -1,12 +1,12 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Multi-head scaled dot-product attention over time-major rows: q [NQ][H*hd], k and v [NK][H*hd], out [NQ][H*hd].
- * Query i attends keys lo[i]..hi[i] (inclusive), which is how causal, sliding-window and ring-cache masks reach it.
+ * Multi-head scaled dot-product attention: q [NQ][H*hd] time-major, keys channel-major (so scores go 16 keys per
+ * vector without a transpose per call), values time-major, out [NQ][H*hd]. Query i attends keys lo[i]..hi[i]
+ * (inclusive), which is how causal, sliding-window and ring-cache masks reach it.
  */
 public final class Attention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
@@ -14,52 +14,53 @@ public final class Attention {
     private Attention() {
     }
 
+    /** Row length of channel-major keys holding n keys: the vector loops read up to two vectors past the last key. */
+    public static int keyRowLength(int n) {
+        return n + 2 * L;
+    }
+
+    /** Keys and values both time-major [NK][H*hd] (the keys are transposed here, once for all queries). */
     public static void attend(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
-        attend(q, nq, k, v, 0, Integer.MAX_VALUE, heads, hd, lo, hi, out);
+        int d = heads * hd, nk = 0;
+        for (int h : hi) nk = Math.max(nk, h + 1);
+        int ldk = keyRowLength(nk);
+        float[] kT = new float[d * ldk];
+        for (int j = 0; j < nk; j++) for (int c = 0; c < d; c++) kT[c * ldk + j] = k[j * d + c];
+        attend(q, nq, kT, ldk, 0, v, 0, Integer.MAX_VALUE, heads, hd, lo, hi, out);
     }
 
     /**
-     * As {@link #attend(float[], int, float[], float[], int, int, int[], int[], float[])} with k and v rings: key j
-     * is row {@code (start + j) % capacity}, so a key/value cache is attended in place, without copying.
+     * The kernel. Key j (counted from the first key a query may see) of channel c is {@code kT[c*ldk + kStart + j]},
+     * rows of at least {@code kStart +} keys {@code +} 2 vectors ({@link #keyRowLength}); value j is row
+     * {@code (vStart + j) % vCap} of v, so a ring cache is attended in place.
      */
-    public static void attend(float[] q, int nq, float[] k, float[] v, int start, int capacity, int heads, int hd, int[] lo, int[] hi, float[] out) {
+    public static void attend(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
+                              int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
         if (hd % L != 0 || hd > 4 * L) {
-            attendScalar(q, nq, k, v, start, capacity, heads, hd, lo, hi, out);
+            attendScalar(q, nq, kT, ldk, kStart, v, vStart, vCap, heads, hd, lo, hi, out);
             return;
         }
         float scale = (float) (1.0 / Math.sqrt(hd));
-        int k0 = Integer.MAX_VALUE, k1 = -1;
-        for (int i = 0; i < nq; i++) {
-            if (hi[i] < lo[i]) continue;
-            k0 = Math.min(k0, lo[i]);
-            k1 = Math.max(k1, hi[i]);
-        }
-        if (k1 < 0) return;
-        int keys = k1 - k0 + 1, ldt = (keys + L - 1) / L * L + L;
+        int keys = 0;
+        for (int i = 0; i < nq; i++) keys = Math.max(keys, hi[i] - lo[i] + 1);
+        int ldp = keyRowLength(keys);
         int qBlocks = Math.max(1, Math.min((nq + 15) / 16, 4 * Parallel.threads() / Math.max(1, heads) + 1));
-        int fk0 = k0;
         Parallel.forEach(heads * qBlocks, task -> {
             int h = task / qBlocks, qb = task % qBlocks;
             int i0 = nq * qb / qBlocks, i1 = nq * (qb + 1) / qBlocks;
             int ho = h * hd;
-            // this head's keys transposed, kt[c][j - k0], so scores go 16 keys per vector
-            float[] kt = new float[hd * ldt];
-            for (int j = 0; j < keys; j++) {
-                int src = (int) ((start + (long) fk0 + j) % capacity) * d + ho;
-                for (int c = 0; c < hd; c++) kt[c * ldt + j] = k[src + c];
-            }
-            float[] p = new float[ldt];
+            float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, ldp);
             for (int i = i0; i < i1; i++) {
-                attendOne(q, i * d + ho, kt, ldt, v, d, ho, hd, lo[i] - fk0, hi[i] - fk0, (int) ((start + (long) fk0) % capacity), capacity, scale, p, out);
+                attendOne(q, i * d + ho, kT, ldk, ho * ldk + kStart, v, d, ho, hd, lo[i], hi[i], vStart, vCap, scale, p, out);
             }
         });
     }
 
     private static final int L = S.length();
 
-    /** One query of one head: scores over keys lo..hi (relative to the transposed block), softmax, weighted values. */
-    private static void attendOne(float[] q, int qo, float[] kt, int ldt, float[] v, int d, int ho, int hd, int lo, int hi, int row0,
+    /** One query of one head: scores over keys lo..hi (head's key rows from kt[kOff]), softmax, weighted values. */
+    private static void attendOne(float[] q, int qo, float[] kt, int ldt, int kOff, float[] v, int d, int ho, int hd, int lo, int hi, int row0,
                                   int capacity, float scale, float[] p, float[] out) {
         if (hi < lo) {
             java.util.Arrays.fill(out, qo, qo + hd, 0f);
@@ -68,9 +69,9 @@ public final class Attention {
         int n = hi - lo + 1;
         // scores, 16 keys per vector (two blocks at a time for two FMA chains); lanes past hi are garbage, ignored
         int j = 0;
-        for (; j + 2 * L <= n + L - 1 && j + 2 * L <= ldt - lo; j += 2 * L) {
+        for (; j + 2 * L <= n + L - 1; j += 2 * L) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            int base = lo + j;
+            int base = kOff + lo + j;
             for (int c = 0; c < hd; c++) {
                 FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
                 a0 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
@@ -81,7 +82,7 @@ public final class Attention {
         }
         for (; j < n; j += L) {
             FloatVector a0 = FloatVector.zero(S);
-            int base = lo + j;
+            int base = kOff + lo + j;
             for (int c = 0; c < hd; c++) a0 = FloatVector.broadcast(S, q[qo + c]).fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
             a0.mul(scale).intoArray(p, j);
         }
@@ -90,17 +91,16 @@ public final class Attention {
         FloatVector mv = FloatVector.broadcast(S, max);
         int i = 0;
         FloatVector sv = FloatVector.zero(S);
-        for (; i + L <= n; i += L) {
+        for (; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
             FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, i).sub(mv));
+            if (i + L > n) e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
             e.intoArray(p, i);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(p[i] - max);
-            p[i] = e;
-            sum += e;
-        }
+        // lanes summed in a fixed order: reduceLanes may order them differently before and after JIT compilation
+        sv.intoArray(p, i);
+        float sum = 0f;
+        for (int l = 0; l < L; l++) sum += p[i + l];
         float inv = 1f / sum;
         // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
         FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
@@ -130,7 +130,8 @@ public final class Attention {
     }
 
     /** The plain version, for head sizes that are not a multiple of the vector length. */
-    static void attendScalar(float[] q, int nq, float[] k, float[] v, int start, int capacity, int heads, int hd, int[] lo, int[] hi, float[] out) {
+    static void attendScalar(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
+                             int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         int maxKeys = 0;
@@ -145,7 +146,10 @@ public final class Attention {
                 int n = hi[i] - lo[i] + 1;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) {
-                    float s = dot(q, qo, k, (int) ((start + (long) lo[i] + j) % capacity) * d + ho, hd) * scale;
+                    int col = kStart + lo[i] + j;
+                    float s = 0f;
+                    for (int c = 0; c < hd; c++) s += q[qo + c] * kT[(ho + c) * ldk + col];
+                    s *= scale;
                     p[j] = s;
                     if (s > max) max = s;
                 }
@@ -157,24 +161,10 @@ public final class Attention {
                 }
                 float inv = (float) (1.0 / sum);
                 java.util.Arrays.fill(acc, 0f);
-                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (int) ((start + (long) lo[i] + j) % capacity) * d + ho, acc, hd);
+                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (int) ((vStart + (long) lo[i] + j) % vCap) * d + ho, acc, hd);
                 System.arraycopy(acc, 0, out, qo, hd);
             }
         });
-    }
-
-    static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        int i = 0;
-        float s = 0f;
-        if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
-            for (; i + S.length() <= n; i += S.length()) {
-                acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-            }
-            s = acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (; i < n; i++) s += a[ao + i] * b[bo + i];
-        return s;
     }
 
     static void axpy(float w, float[] x, int xo, float[] y, int n) {

@@ -52,8 +52,10 @@ public final class Transformer {
     public static final class State {
         final CacheMode mode;
         final int stepsPerCall;
-        final float[][] keys, values; // per layer: [capacity][D] ring, time-major; step p at row p % capacity
+        final float[][] keys, values; // per layer: keys channel-major [D][ldk], values time-major [capacity][D]
         final int capacity;           // context + steps per call: a call of that many steps writes its keys beside the window
+        final int ldk;                // key rows: step p at columns p % capacity and p % capacity + capacity, so any
+                                      // window of at most capacity steps is contiguous (the attention reads it in place)
         final int context, d;
         int count;                    // valid entries before the current call (<= context)
         long offset;                  // steps seen so far
@@ -64,7 +66,8 @@ public final class Transformer {
             this.context = context;
             this.d = d;
             capacity = context + Math.max(1, stepsPerCall);
-            keys = new float[layers][capacity * d];
+            ldk = Attention.keyRowLength(2 * capacity);
+            keys = new float[layers][d * ldk];
             values = new float[layers][capacity * d];
         }
 
@@ -74,6 +77,7 @@ public final class Transformer {
             context = o.context;
             d = o.d;
             capacity = o.capacity;
+            ldk = o.ldk;
             keys = new float[o.keys.length][];
             values = new float[o.values.length][];
             for (int i = 0; i < keys.length; i++) {
@@ -93,7 +97,7 @@ public final class Transformer {
         }
 
         public long bytes() {
-            return 8L * keys.length * keys[0].length;
+            return 4L * keys.length * (keys[0].length + values[0].length);
         }
     }
 
@@ -171,24 +175,26 @@ public final class Transformer {
     private float[] attention(float[] qkv, int t, State st, int layer) {
         if (t > st.capacity - context) return attentionCopy(qkv, t, st, layer);
         long pos0 = st.offset;
-        int past = st.count, cap = st.capacity;
-        float[] q = new float[t * d];
+        int past = st.count, cap = st.capacity, ldk = st.ldk;
+        float[] q = new float[t * d], key = new float[d];
         float[] rk = st.keys[layer], rv = st.values[layer];
         for (int i = 0; i < t; i++) {
-            int row = (int) ((pos0 + i) % cap) * d;
+            int slot = (int) ((pos0 + i) % cap);
             for (int c = 0; c < d; c++) {
                 q[i * d + c] = qkv[c * t + i];
-                rk[row + c] = qkv[(d + c) * t + i];
-                rv[row + c] = qkv[(2 * d + c) * t + i];
+                key[c] = qkv[(d + c) * t + i];
+                rv[slot * d + c] = qkv[(2 * d + c) * t + i];
             }
-            rope(q, i * d, pos0 + i);
-            rope(rk, row, pos0 + i);
+            rope(q, i * d, 1, pos0 + i);
+            rope(key, 0, 1, pos0 + i);
+            for (int c = 0; c < d; c++) rk[c * ldk + slot] = rk[c * ldk + slot + cap] = key[c];
         }
         int[] lo = new int[t], hi = new int[t];
         long firstKey = pos0 - past;
         window(st, pos0, firstKey, t, lo, hi);
         float[] o = new float[t * d];
-        Attention.attend(q, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, o);
+        int first = (int) (firstKey % cap);
+        Attention.attend(q, t, rk, ldk, first, rv, first, cap, heads, headDim, lo, hi, o);
         float[] out = new float[d * t];
         for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
         return out;
@@ -196,39 +202,39 @@ public final class Transformer {
 
     /**
      * A call of more steps than the ring has room for beside the window (offline chunks): the cached and the new
-     * keys and values are copied into one time-major block, attended, and the last {@code context} kept.
+     * keys and values are copied into one block (keys channel-major), attended, and the last {@code context} kept.
      */
     private float[] attentionCopy(float[] qkv, int t, State st, int layer) {
         long pos0 = st.offset;
-        int past = st.count, cap = st.capacity;
-        int nk = past + t;
-        float[] q = new float[t * d], k = new float[nk * d], v = new float[nk * d];
+        int past = st.count, cap = st.capacity, ldk = st.ldk;
+        int nk = past + t, ldb = Attention.keyRowLength(nk);
+        float[] q = new float[t * d], k = new float[d * ldb], v = new float[nk * d];
         float[] rk = st.keys[layer], rv = st.values[layer];
         long firstKey = pos0 - past;
-        for (int j = 0; j < past; j++) {
-            int row = (int) ((firstKey + j) % cap) * d;
-            System.arraycopy(rk, row, k, j * d, d);
-            System.arraycopy(rv, row, v, j * d, d);
+        int first = (int) (firstKey % cap);
+        for (int c = 0; c < d; c++) {
+            System.arraycopy(rk, c * ldk + first, k, c * ldb, past);
+            System.arraycopy(qkv, (d + c) * t, k, c * ldb + past, t);
         }
+        for (int j = 0; j < past; j++) System.arraycopy(rv, ((first + j) % cap) * d, v, j * d, d);
         for (int c = 0; c < d; c++) {
             for (int i = 0; i < t; i++) {
                 q[i * d + c] = qkv[c * t + i];
-                k[(past + i) * d + c] = qkv[(d + c) * t + i];
                 v[(past + i) * d + c] = qkv[(2 * d + c) * t + i];
             }
         }
         for (int i = 0; i < t; i++) {
-            rope(q, i * d, pos0 + i);
-            rope(k, (past + i) * d, pos0 + i);
+            rope(q, i * d, 1, pos0 + i);
+            rope(k, past + i, ldb, pos0 + i);
         }
         int[] lo = new int[t], hi = new int[t];
         window(st, pos0, firstKey, t, lo, hi);
         float[] o = new float[t * d];
-        Attention.attend(q, t, k, v, heads, headDim, lo, hi, o);
+        Attention.attend(q, t, k, ldb, 0, v, 0, Integer.MAX_VALUE, heads, headDim, lo, hi, o);
         for (int j = Math.max(0, nk - context); j < nk; j++) {
-            int row = (int) ((firstKey + j) % cap) * d;
-            System.arraycopy(k, j * d, rk, row, d);
-            System.arraycopy(v, j * d, rv, row, d);
+            int slot = (int) ((firstKey + j) % cap);
+            for (int c = 0; c < d; c++) rk[c * ldk + slot] = rk[c * ldk + slot + cap] = k[c * ldb + j];
+            System.arraycopy(v, j * d, rv, slot * d, d);
         }
         float[] out = new float[d * t];
         for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
@@ -249,18 +255,21 @@ public final class Transformer {
         }
     }
 
-    /** Rotates the interleaved pairs (x[2i], x[2i+1]) of every head of one time-major row by pos * freq_i. */
-    private void rope(float[] x, int off, long pos) {
+    /**
+     * Rotates the interleaved pairs (x[2i], x[2i+1]) of every head of one step by pos * freq_i; channel c of the step
+     * is x[off + c*stride] (a time-major row: stride 1; a column of channel-major [D][ld]: stride ld).
+     */
+    private void rope(float[] x, int off, int stride, long pos) {
         float p = (float) pos;
         int half = headDim / 2;
         for (int i = 0; i < half; i++) {
             float angle = invFreq[i] * p;
             float cr = (float) Math.cos(angle), si = (float) Math.sin(angle);
             for (int h = 0; h < heads; h++) {
-                int j = off + h * headDim + 2 * i;
-                float re = x[j], im = x[j + 1];
+                int j = off + (h * headDim + 2 * i) * stride;
+                float re = x[j], im = x[j + stride];
                 x[j] = re * cr - im * si;
-                x[j + 1] = re * si + im * cr;
+                x[j + stride] = re * si + im * cr;
             }
         }
     }

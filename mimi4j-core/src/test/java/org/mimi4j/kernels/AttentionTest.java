@@ -1,0 +1,94 @@
+package org.mimi4j.kernels;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The attention kernel against a plain double-precision softmax(q k^T / sqrt(hd)) v, for the vector path (head size
+ * 64, the released model's) and the scalar one (8, the tiny goldens'), with time-major keys and with a ring cache
+ * read in place.
+ */
+class AttentionTest {
+    @Test
+    void vectorPath() {
+        check(8, 64, 40, 300);
+        check(2, 64, 2, 251);   // a streaming step: few queries, a full window
+        check(3, 32, 17, 70);
+    }
+
+    @Test
+    void scalarPath() {
+        check(4, 8, 12, 30);
+        check(2, 24, 5, 19);
+    }
+
+    private static void check(int heads, int hd, int nq, int nk) {
+        int d = heads * hd;
+        SplittableRandom r = new SplittableRandom(heads * 1000L + hd * 10L + nq);
+        float[] q = rand(r, nq * d), k = rand(r, nk * d), v = rand(r, nk * d);
+        int[] lo = new int[nq], hi = new int[nq];
+        for (int i = 0; i < nq; i++) {
+            hi[i] = nk - nq + i;                       // causal: query i sees up to its own key
+            lo[i] = Math.max(0, hi[i] - 250 + 1);      // sliding window of 250
+            if (i == 1) lo[i] = hi[i] + 1;             // one query with no key at all: zeros
+        }
+        float[] want = reference(q, nq, k, v, heads, hd, lo, hi);
+
+        float[] out = new float[nq * d];
+        Attention.attend(q, nq, k, v, heads, hd, lo, hi, out);
+        assertClose(want, out);
+
+        // the same keys and values in a ring of capacity nk + 5 starting at slot 7, keys channel-major and doubled
+        int cap = nk + 5, start = 7, ldk = Attention.keyRowLength(2 * cap);
+        float[] kT = new float[d * ldk], vr = new float[cap * d];
+        for (int j = 0; j < nk; j++) {
+            int slot = (start + j) % cap;
+            for (int c = 0; c < d; c++) kT[c * ldk + slot] = kT[c * ldk + slot + cap] = k[j * d + c];
+            System.arraycopy(v, j * d, vr, slot * d, d);
+        }
+        float[] ring = new float[nq * d];
+        Attention.attend(q, nq, kT, ldk, start, vr, start, cap, heads, hd, lo, hi, ring);
+        assertArrayEquals(out, ring, "ring cache read in place = time-major copy, bit for bit");
+    }
+
+    private static float[] reference(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi) {
+        int d = heads * hd;
+        float[] out = new float[nq * d];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < nq; i++) {
+                if (hi[i] < lo[i]) continue;
+                double[] s = new double[hi[i] - lo[i] + 1];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = lo[i]; j <= hi[i]; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < hd; c++) dot += (double) q[i * d + h * hd + c] * k[j * d + h * hd + c];
+                    s[j - lo[i]] = dot / Math.sqrt(hd);
+                    max = Math.max(max, s[j - lo[i]]);
+                }
+                for (int j = 0; j < s.length; j++) sum += s[j] = Math.exp(s[j] - max);
+                for (int c = 0; c < hd; c++) {
+                    double acc = 0;
+                    for (int j = lo[i]; j <= hi[i]; j++) acc += s[j - lo[i]] * v[j * d + h * hd + c];
+                    out[i * d + h * hd + c] = (float) (acc / sum);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static float[] rand(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static void assertClose(float[] want, float[] got) {
+        for (int i = 0; i < want.length; i++) {
+            assertTrue(Math.abs(want[i] - got[i]) <= 1e-5 + 1e-4 * Math.abs(want[i]), "element " + i + ": want " + want[i] + ", got " + got[i]);
+        }
+    }
+}
