@@ -12,17 +12,27 @@ public final class Activations {
     private Activations() {
     }
 
-    /** ELU with alpha 1 (torch.nn.ELU): x > 0 ? x : expm1(x), written to out (may be x). */
+    /**
+     * ELU with alpha 1 (torch.nn.ELU): x > 0 ? x : expm1(x), written to out (may be x). Every element goes through
+     * the same vector arithmetic ({@link VectorMath#expm1Negative}; a tail through a padded vector), so a value's
+     * result depends neither on its position nor on how warm the JIT is.
+     */
     public static void elu(float[] x, float[] out, int n) {
         int chunks = (n + CHUNK - 1) / CHUNK;
         Parallel.forEach(chunks, c -> {
             int i = c * CHUNK, end = Math.min(n, i + CHUNK);
-            for (; i + S.length() <= end; i += S.length()) {
-                FloatVector v = FloatVector.fromArray(S, x, i);
-                v.blend(v.lanewise(VectorOperators.EXPM1), v.compare(VectorOperators.LE, 0f)).intoArray(out, i);
+            for (; i + S.length() <= end; i += S.length()) elu(FloatVector.fromArray(S, x, i)).intoArray(out, i);
+            if (i < end) {
+                float[] tail = new float[S.length()];
+                System.arraycopy(x, i, tail, 0, end - i);
+                elu(FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
+                System.arraycopy(tail, 0, out, i, end - i);
             }
-            for (; i < end; i++) out[i] = x[i] > 0 ? x[i] : (float) Math.expm1(x[i]);
         });
+    }
+
+    private static FloatVector elu(FloatVector v) {
+        return v.blend(VectorMath.expm1Negative(v.min(0f)), v.compare(VectorOperators.LE, 0f));
     }
 
     /**

@@ -35,4 +35,24 @@ final class VectorMath {
         FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(scale);
     }
+
+    /**
+     * e^x - 1 for x <= 0 (the negative side of ELU), within 1e-7 of expm1, from exactly rounded operations only as
+     * {@link #exp}: on [-1, 0] the Taylor polynomial of degree 11 (x + x^2 (1/2! + x/3! + ...), no cancellation
+     * near 0; truncation below 3e-9 relative), below -1 exp(x) - 1.
+     */
+    static FloatVector expm1Negative(FloatVector x) {
+        FloatVector p = FloatVector.broadcast(S, 2.5052108385e-08f);
+        p = p.fma(x, FloatVector.broadcast(S, 2.7557319224e-07f));
+        p = p.fma(x, FloatVector.broadcast(S, 2.7557319224e-06f));
+        p = p.fma(x, FloatVector.broadcast(S, 2.4801587302e-05f));
+        p = p.fma(x, FloatVector.broadcast(S, 1.9841269841e-04f));
+        p = p.fma(x, FloatVector.broadcast(S, 1.3888888889e-03f));
+        p = p.fma(x, FloatVector.broadcast(S, 8.3333333333e-03f));
+        p = p.fma(x, FloatVector.broadcast(S, 4.1666666667e-02f));
+        p = p.fma(x, FloatVector.broadcast(S, 1.6666666667e-01f));
+        p = p.fma(x, FloatVector.broadcast(S, 5.0000000000e-01f));
+        FloatVector near = p.mul(x.mul(x)).add(x);
+        return near.blend(exp(x).sub(1f), x.compare(VectorOperators.LT, -1f));
+    }
 }

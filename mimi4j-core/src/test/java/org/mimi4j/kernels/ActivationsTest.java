@@ -2,6 +2,7 @@ package org.mimi4j.kernels;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The vectorized GELU against the double-precision definition with an accurate erf. */
@@ -55,6 +56,23 @@ class ActivationsTest {
             maxAbs = Math.max(maxAbs, Math.abs(y[i] - want));
         }
         assertTrue(maxAbs < 1.2e-7, "max abs error " + maxAbs);
+    }
+
+    /** A value's ELU has the same bits wherever it sits (vector body or tail), so chunking cannot change results. */
+    @Test
+    void eluDoesNotDependOnPosition() {
+        int n = 1003;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (3 * Math.sin(i * 0.7) - 1);
+        float[] y = new float[n];
+        Activations.elu(x, y, n);
+        for (int shift = 1; shift < 17; shift++) {
+            float[] xs = java.util.Arrays.copyOfRange(x, shift, n), ys = new float[n - shift];
+            Activations.elu(xs, ys, n - shift);
+            for (int i = 0; i < ys.length; i++) {
+                assertEquals(Float.floatToIntBits(y[i + shift]), Float.floatToIntBits(ys[i]), "x=" + xs[i] + " shifted by " + shift);
+            }
+        }
     }
 
     @Test
