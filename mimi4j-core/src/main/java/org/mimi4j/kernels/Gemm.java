@@ -166,7 +166,15 @@ public final class Gemm {
     private static void micro8x32(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
                                   float[] bias, boolean init, float[] tile) {
         boolean full = w == NR && rows == 8;
-        startTile(tile, g, row0, n, w, bias, init, rows);
+        if (init) { // bias rows broadcast into the tile's start values (rows past `rows`: zero)
+            for (int r = 0; r < 8; r++) {
+                float b = r < rows && bias != null ? bias[row0 + r] : 0f;
+                FloatVector.broadcast(S, b).intoArray(tile, r * NR);
+                FloatVector.broadcast(S, b).intoArray(tile, r * NR + L);
+            }
+        } else {
+            startTile(tile, g, row0, n, w, bias, false, rows);
+        }
         FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, 16);
         FloatVector c10 = FloatVector.fromArray(S, tile, 32), c11 = FloatVector.fromArray(S, tile, 48);
         FloatVector c20 = FloatVector.fromArray(S, tile, 64), c21 = FloatVector.fromArray(S, tile, 80);
