@@ -142,24 +142,20 @@ public final class Gemm {
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[8 * NR]);
 
     /**
-     * Start values of an 8 x NR micro-tile ([8][NR], rows past {@code rows} and columns past w zero): the bias,
-     * or C when continuing a sum. Vectors never cross a method boundary into the micro-kernel (a boxed vector there
-     * defeats C2's intrinsics), so the kernel loads its accumulators from this array.
+     * Start values of an 8 x NR micro-tile continuing a sum: C ([8][NR], rows past {@code rows} and columns past w
+     * zero). Vectors never cross a method boundary into the micro-kernel (a boxed vector there defeats C2's
+     * intrinsics), so the kernel loads its accumulators from this array.
      */
-    private static float[] startTile(float[] tile, Segment g, int row0, int n, int w, float[] bias, boolean init, int rows) {
+    private static void continueTile(float[] tile, Segment g, int row0, int n, int w, int rows) {
         for (int r = 0; r < 8; r++) {
             int o = r * NR;
             if (r >= rows) {
                 java.util.Arrays.fill(tile, o, o + NR, 0f);
-            } else if (init) {
-                java.util.Arrays.fill(tile, o, o + NR, bias == null ? 0f : bias[row0 + r]);
             } else {
-                int ci = g.cOff + (row0 + r) * g.ldc + n;
-                System.arraycopy(g.c, ci, tile, o, w);
+                System.arraycopy(g.c, g.cOff + (row0 + r) * g.ldc + n, tile, o, w);
                 if (w < NR) java.util.Arrays.fill(tile, o + w, o + NR, 0f);
             }
         }
-        return tile;
     }
 
     /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver. */
@@ -173,7 +169,7 @@ public final class Gemm {
                 FloatVector.broadcast(S, b).intoArray(tile, r * NR + L);
             }
         } else {
-            startTile(tile, g, row0, n, w, bias, false, rows);
+            continueTile(tile, g, row0, n, w, rows);
         }
         FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, 16);
         FloatVector c10 = FloatVector.fromArray(S, tile, 32), c11 = FloatVector.fromArray(S, tile, 48);
