@@ -107,6 +107,7 @@ public final class StreamingConv1d {
      * own arrays, valid until the state's next call (no allocation per streaming step).
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd) {
+        if (context == 0) return forwardPointwise(x, t, st);
         int tp = t;
         if (t % stride != 0) {
             if (!padEnd) throw new IllegalArgumentException("steps " + t + " not a multiple of stride " + stride);
@@ -138,6 +139,25 @@ public final class StreamingConv1d {
             segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut);
         }
         Gemm.gemm(w, bias, rowOff, segs, false);
+        return out;
+    }
+
+    /**
+     * A 1x1 conv (no left context): the GEMM reads x itself, no copy. (A split of wider stride-1 kernels into
+     * direct columns and a [prev, x] head was measured slower: the head's GEMM reads all of the weights again.)
+     */
+    private float[][] forwardPointwise(float[][] x, int t, State[] st) {
+        int n = x.length;
+        float[][] out = new float[n][];
+        Gemm.Segment[] segs = new Gemm.Segment[n];
+        for (int b = 0; b < n; b++) {
+            State s = st[b];
+            s.first = false;
+            if (s.out == null || s.out.length != outCh * t) s.out = new float[outCh * t];
+            out[b] = s.out;
+            segs[b] = new Gemm.Segment(x[b], 0, s.out, 0, t, t);
+        }
+        Gemm.gemm(w, bias, Gemm.rowsOf(inCh, t), segs, false);
         return out;
     }
 
