@@ -44,34 +44,61 @@ public final class Attention {
         float scale = (float) (1.0 / Math.sqrt(hd));
         int keys = 0;
         for (int i = 0; i < nq; i++) keys = Math.max(keys, hi[i] - lo[i] + 1);
-        int ldp = keyRowLength(keys);
+        int ldp = keys + 4 * L; // a union of a group is up to L keys wider; vector writes and reads run 2L past the end
         int qBlocks = Math.max(1, Math.min((nq + 15) / 16, 4 * Parallel.threads() / Math.max(1, heads) + 1));
         Parallel.forEach(heads * qBlocks, task -> {
             int h = task / qBlocks, qb = task % qBlocks;
             int i0 = nq * qb / qBlocks, i1 = nq * (qb + 1) / qBlocks;
-            int ho = h * hd;
-            float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, ldp);
-            for (int i = i0; i < i1; i++) {
-                attendOne(q, i * d + ho, kT, ldk, ho * ldk + kStart, v, d, ho, hd, lo[i], hi[i], vStart, vCap, scale, p, out);
+            int ho = h * hd, kOff = ho * ldk + kStart;
+            float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, GROUP * ldp);
+            for (int i = i0; i < i1; ) {
+                int ulo = union(lo, hi, i, i1);
+                if (ulo >= 0) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
+                    int uhi = hi[i];
+                    for (int g = 1; g < GROUP; g++) uhi = Math.max(uhi, hi[i + g]);
+                    scoresGroup(q, i * d + ho, d, kT, ldk, kOff + ulo, hd, uhi - ulo + 1, scale, p, ldp);
+                    for (int g = 0; g < GROUP; g++) {
+                        softmaxValues(p, g * ldp + lo[i + g] - ulo, v, d, ho, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
+                    }
+                    i += GROUP;
+                } else {
+                    if (hi[i] >= lo[i]) scores(q, i * d + ho, kT, ldk, kOff + lo[i], hd, hi[i] - lo[i] + 1, scale, p);
+                    softmaxValues(p, 0, v, d, ho, hd, lo[i], hi[i], vStart, vCap, out, i * d + ho);
+                    i++;
+                }
             }
         });
     }
 
+    private static final int GROUP = 4; // queries whose scores are computed together (each key vector loaded once)
+
+    /**
+     * The first key of the union of queries i..i+GROUP-1 (before i1) when they can share one pass over the keys:
+     * all present, each with keys, and the union at most 16 keys wider than any of them; else -1.
+     */
+    private static int union(int[] lo, int[] hi, int i, int i1) {
+        if (i + GROUP > i1) return -1;
+        int ulo = Integer.MAX_VALUE, uhi = -1, minN = Integer.MAX_VALUE;
+        for (int g = 0; g < GROUP; g++) {
+            if (hi[i + g] < lo[i + g]) return -1;
+            ulo = Math.min(ulo, lo[i + g]);
+            uhi = Math.max(uhi, hi[i + g]);
+            minN = Math.min(minN, hi[i + g] - lo[i + g] + 1);
+        }
+        return uhi - ulo + 1 <= minN + L ? ulo : -1;
+    }
+
     private static final int L = S.length();
 
-    /** One query of one head: scores over keys lo..hi (head's key rows from kt[kOff]), softmax, weighted values. */
-    private static void attendOne(float[] q, int qo, float[] kt, int ldt, int kOff, float[] v, int d, int ho, int hd, int lo, int hi, int row0,
-                                  int capacity, float scale, float[] p, float[] out) {
-        if (hi < lo) {
-            java.util.Arrays.fill(out, qo, qo + hd, 0f);
-            return;
-        }
-        int n = hi - lo + 1;
-        // scores, 16 keys per vector (two blocks at a time for two FMA chains); lanes past hi are garbage, ignored
+    /**
+     * Scaled scores of one query over n keys (16 per vector, two vectors at a time for two FMA chains) into p[0..n);
+     * lanes past n are garbage. Each lane is one key's FMA chain over c from zero, as in {@link #scoresGroup}.
+     */
+    private static void scores(float[] q, int qo, float[] kt, int ldt, int base0, int hd, int n, float scale, float[] p) {
         int j = 0;
         for (; j + 2 * L <= n + L - 1; j += 2 * L) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            int base = kOff + lo + j;
+            int base = base0 + j;
             for (int c = 0; c < hd; c++) {
                 FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
                 a0 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
@@ -82,32 +109,77 @@ public final class Attention {
         }
         for (; j < n; j += L) {
             FloatVector a0 = FloatVector.zero(S);
-            int base = kOff + lo + j;
+            int base = base0 + j;
             for (int c = 0; c < hd; c++) a0 = FloatVector.broadcast(S, q[qo + c]).fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
             a0.mul(scale).intoArray(p, j);
         }
+    }
+
+    /** Scores of GROUP (4) consecutive queries (rows qo, qo+d, ...) over the same n keys into rows of p (stride ldp). */
+    private static void scoresGroup(float[] q, int qo, int d, float[] kt, int ldt, int base0, int hd, int n, float scale, float[] p, int ldp) {
+        for (int j = 0; j < n; j += 2 * L) {
+            FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
+            FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+            int base = base0 + j;
+            for (int c = 0; c < hd; c++) {
+                FloatVector k0 = FloatVector.fromArray(S, kt, c * ldt + base), k1 = FloatVector.fromArray(S, kt, c * ldt + base + L);
+                FloatVector x = FloatVector.broadcast(S, q[qo + c]);
+                a00 = x.fma(k0, a00);
+                a01 = x.fma(k1, a01);
+                x = FloatVector.broadcast(S, q[qo + d + c]);
+                a10 = x.fma(k0, a10);
+                a11 = x.fma(k1, a11);
+                x = FloatVector.broadcast(S, q[qo + 2 * d + c]);
+                a20 = x.fma(k0, a20);
+                a21 = x.fma(k1, a21);
+                x = FloatVector.broadcast(S, q[qo + 3 * d + c]);
+                a30 = x.fma(k0, a30);
+                a31 = x.fma(k1, a31);
+            }
+            a00.mul(scale).intoArray(p, j);
+            a01.mul(scale).intoArray(p, j + L);
+            a10.mul(scale).intoArray(p, ldp + j);
+            a11.mul(scale).intoArray(p, ldp + j + L);
+            a20.mul(scale).intoArray(p, 2 * ldp + j);
+            a21.mul(scale).intoArray(p, 2 * ldp + j + L);
+            a30.mul(scale).intoArray(p, 3 * ldp + j);
+            a31.mul(scale).intoArray(p, 3 * ldp + j + L);
+        }
+    }
+
+    /**
+     * One query of one head, given its scores over keys lo..hi at p[po..]: softmax, then the weighted sum of the
+     * value rows, into out[qo..qo+hd) (zeros when the query has no key).
+     */
+    private static void softmaxValues(float[] p, int po, float[] v, int d, int ho, int hd, int lo, int hi, int row0, int capacity,
+                                      float[] out, int qo) {
+        if (hi < lo) {
+            java.util.Arrays.fill(out, qo, qo + hd, 0f);
+            return;
+        }
+        int n = hi - lo + 1;
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, p[i]);
+        for (int i = 0; i < n; i++) max = Math.max(max, p[po + i]);
         FloatVector mv = FloatVector.broadcast(S, max);
         int i = 0;
         FloatVector sv = FloatVector.zero(S);
         for (; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, i).sub(mv));
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, po + i).sub(mv));
             if (i + L > n) e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
-            e.intoArray(p, i);
+            e.intoArray(p, po + i);
             sv = sv.add(e);
         }
         // lanes summed in a fixed order: reduceLanes may order them differently before and after JIT compilation
-        sv.intoArray(p, i);
+        sv.intoArray(p, po + i);
         float sum = 0f;
-        for (int l = 0; l < L; l++) sum += p[i + l];
+        for (int l = 0; l < L; l++) sum += p[po + i + l];
         float inv = 1f / sum;
         // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
         FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
         int row = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring
         if (hd == 4 * L) {
             for (int jj = 0; jj < n; jj++) {
-                FloatVector w = FloatVector.broadcast(S, p[jj]);
+                FloatVector w = FloatVector.broadcast(S, p[po + jj]);
                 int vo = row * d + ho;
                 if (++row == capacity) row = 0;
                 o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
@@ -122,7 +194,7 @@ public final class Attention {
         } else {
             float[] acc = new float[hd];
             for (int jj = 0; jj < n; jj++) {
-                axpy(p[jj], v, row * d + ho, acc, hd);
+                axpy(p[po + jj], v, row * d + ho, acc, hd);
                 if (++row == capacity) row = 0;
             }
             for (int c = 0; c < hd; c++) out[qo + c] = acc[c] * inv;
