@@ -590,16 +590,50 @@ public final class Mimi {
     /** Quantizes latents [D][t] of a batch to codes [nq][t]. */
     public int[][][] quantize(float[][] emb, int t, int numQuantizers) {
         checkNumQuantizers(numQuantizers);
-        int[][][] out = new int[emb.length][][];
-        for (int i = 0; i < emb.length; i++) out[i] = quantizer.encode(emb[i], t, numQuantizers);
+        int n = emb.length, d = config.hiddenSize();
+        int[][][] out = new int[n][][];
+        if (n == 1) {
+            out[0] = quantizer.encode(emb[0], t, numQuantizers);
+            return out;
+        }
+        // every step is quantized on its own: the batch's steps side by side, so each codebook is read once for all
+        float[] all = new float[d * n * t];
+        for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) System.arraycopy(emb[i], c * t, all, (c * n + i) * t, t);
+        int[][] codes = quantizer.encode(all, n * t, numQuantizers);
+        for (int i = 0; i < n; i++) {
+            out[i] = new int[numQuantizers][];
+            for (int k = 0; k < numQuantizers; k++) out[i][k] = java.util.Arrays.copyOfRange(codes[k], i * t, (i + 1) * t);
+        }
         return out;
+    }
+
+    /**
+     * Codes [K][f] of each stream to latents [D][f]; streams with the same K side by side in one quantizer decode
+     * (every step is decoded on its own, so this equals decoding each stream alone).
+     */
+    private float[][] dequantize(int[][][] codes, int f) {
+        int n = codes.length, d = config.hiddenSize();
+        float[][] h = new float[n][];
+        for (int first = 0; first < n; first++) {
+            if (h[first] != null) continue;
+            int k = codes[first].length, m = 0;
+            int[] members = new int[n];
+            for (int i = first; i < n; i++) if (h[i] == null && codes[i].length == k) members[m++] = i;
+            int[][] all = new int[k][m * f];
+            for (int i = 0; i < m; i++) for (int j = 0; j < k; j++) System.arraycopy(codes[members[i]][j], 0, all[j], i * f, f);
+            float[] y = quantizer.decode(all, m * f);
+            for (int i = 0; i < m; i++) {
+                float[] hi = h[members[i]] = new float[d * f];
+                for (int c = 0; c < d; c++) System.arraycopy(y, (c * m + i) * f, hi, c * f, f);
+            }
+        }
+        return h;
     }
 
     /** Codes [K][f] of a batch of streams to audio [f*1920] per stream. Codes must be valid (see checkCodes). */
     public float[][] decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items) {
         int n = codes.length, d = config.hiddenSize();
-        float[][] h = new float[n][];
-        for (int i = 0; i < n; i++) h[i] = quantizer.decode(codes[i], f);
+        float[][] h = dequantize(codes, f);
         StreamingConvTranspose1d.State[] us = new StreamingConvTranspose1d.State[n];
         Transformer.State[] ts = new Transformer.State[n];
         SeanetDecoder.State[] ss = new SeanetDecoder.State[n];

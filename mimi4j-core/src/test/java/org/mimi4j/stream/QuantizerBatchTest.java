@@ -1,0 +1,36 @@
+package org.mimi4j.stream;
+
+import org.junit.jupiter.api.Test;
+import org.mimi4j.Mimi;
+import org.mimi4j.nn.Transformer;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * A batch's steps are quantized and dequantized side by side (each codebook read once for all streams): every
+ * stream gets exactly what it gets alone, also when the streams use different numbers of codebooks.
+ */
+class QuantizerBatchTest {
+    @Test
+    void batchEqualsEachStreamAlone() {
+        Mimi m = Fixtures.model("model.safetensors");
+        int d = m.config().hiddenSize(), t = 3, n = 5;
+        SplittableRandom r = new SplittableRandom(11);
+        float[][] emb = new float[n][d * t];
+        for (float[] e : emb) for (int i = 0; i < e.length; i++) e[i] = (float) r.nextGaussian();
+        int[][][] batch = m.quantize(emb, t, 8);
+        for (int b = 0; b < n; b++) assertArrayEquals(m.quantize(new float[][]{emb[b]}, t, 8)[0], batch[b], "stream " + b);
+
+        // decode one step of streams with 8, 4, 8 and 1 codebooks at once, and each alone from a fresh state
+        int[][][] codes = {batch[0], java.util.Arrays.copyOf(batch[1], 4), batch[2], java.util.Arrays.copyOf(batch[3], 1)};
+        Mimi.DecoderState[] st = new Mimi.DecoderState[codes.length];
+        for (int b = 0; b < st.length; b++) st[b] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
+        float[][] together = m.decodeStep(codes, t, st, null, new int[]{0, 1, 2, 3});
+        for (int b = 0; b < codes.length; b++) {
+            Mimi.DecoderState[] solo = {m.newDecoderState(Transformer.CacheMode.UPSTREAM)};
+            assertArrayEquals(m.decodeStep(new int[][][]{codes[b]}, t, solo, null, new int[]{0})[0], together[b], "stream " + b);
+        }
+    }
+}
