@@ -19,16 +19,19 @@ public final class Activations {
      */
     public static void elu(float[] x, float[] out, int n) {
         int chunks = (n + CHUNK - 1) / CHUNK;
-        Parallel.forEach(chunks, c -> {
-            int i = c * CHUNK, end = Math.min(n, i + CHUNK);
-            for (; i + S.length() <= end; i += S.length()) elu(FloatVector.fromArray(S, x, i)).intoArray(out, i);
-            if (i < end) {
-                float[] tail = new float[S.length()];
-                System.arraycopy(x, i, tail, 0, end - i);
-                elu(FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
-                System.arraycopy(tail, 0, out, i, end - i);
-            }
-        });
+        Parallel.forEach(chunks, c -> elu(x, c * CHUNK, out, c * CHUNK, Math.min(CHUNK, n - c * CHUNK)));
+    }
+
+    /** ELU of x[xo..xo+n) into out[oo..oo+n), on the calling thread (for fusing into a copy). */
+    public static void elu(float[] x, int xo, float[] out, int oo, int n) {
+        int i = 0;
+        for (; i + S.length() <= n; i += S.length()) elu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+        if (i < n) {
+            float[] tail = new float[S.length()];
+            System.arraycopy(x, xo + i, tail, 0, n - i);
+            elu(FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
+            System.arraycopy(tail, 0, out, oo + i, n - i);
+        }
     }
 
     private static FloatVector elu(FloatVector v) {

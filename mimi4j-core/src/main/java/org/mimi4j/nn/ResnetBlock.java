@@ -20,7 +20,6 @@ public final class ResnetBlock {
 
     public static final class State {
         final StreamingConv1d.State s1, s2;
-        float[] h = new float[0]; // elu(x) of a call, reused
 
         State(StreamingConv1d.State s1, StreamingConv1d.State s2) {
             this.s1 = s1;
@@ -46,16 +45,19 @@ public final class ResnetBlock {
 
     float[][] forward(float[][] x, int t, State[] st) {
         int n = x.length;
-        float[][] h = new float[n][];
         StreamingConv1d.State[] s1 = new StreamingConv1d.State[n], s2 = new StreamingConv1d.State[n];
         for (int b = 0; b < n; b++) {
-            if (st[b].h.length < dim * t) st[b].h = new float[dim * t];
-            h[b] = st[b].h;
-            Activations.elu(x[b], h[b], dim * t);
             s1[b] = st[b].s1;
             s2[b] = st[b].s2;
         }
-        h = conv1.forward(h, t, s1, false);
+        float[][] h;
+        if (conv1.kernel > 1) {
+            h = conv1.forward(x, t, s1, false, true); // conv1(elu(x)): the ELU fused into conv1's input copy
+        } else {
+            float[][] e = new float[n][dim * t];
+            for (int b = 0; b < n; b++) Activations.elu(x[b], e[b], dim * t);
+            h = conv1.forward(e, t, s1, false);
+        }
         for (float[] hb : h) Activations.elu(hb, hb, hb.length);
         h = conv2.forward(h, t, s2, false);
         for (int b = 0; b < n; b++) {

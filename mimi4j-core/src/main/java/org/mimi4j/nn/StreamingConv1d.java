@@ -1,6 +1,7 @@
 package org.mimi4j.nn;
 
 import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
@@ -107,6 +108,15 @@ public final class StreamingConv1d {
      * own arrays, valid until the state's next call (no allocation per streaming step).
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd) {
+        return forward(x, t, st, padEnd, false);
+    }
+
+    /**
+     * As {@link #forward(float[][], int, State[], boolean)} of elu(x) when {@code elu} (stride 1 only): the ELU is
+     * applied while the input is copied next to its left context, x itself is left as it is.
+     */
+    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu) {
+        if (elu && (stride != 1 || context == 0)) throw new IllegalArgumentException("fused ELU needs a stride-1 conv with context");
         if (context == 0) return forwardPointwise(x, t, st);
         int tp = t;
         if (t % stride != 0) {
@@ -132,7 +142,7 @@ public final class StreamingConv1d {
             int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
             Parallel.forEach(parts, part -> {
                 int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-                for (int ci = c0; ci < c1; ci++) polyphase(xb, t, tpad, ci, s.prev, xp, ld);
+                for (int ci = c0; ci < c1; ci++) polyphase(xb, t, tpad, ci, s.prev, xp, ld, elu);
             });
             if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
             out[b] = s.out;
@@ -170,12 +180,13 @@ public final class StreamingConv1d {
      * Channel ci of [prev, x, end padding] (context + tp samples) into polyphase rows xp[ci*stride + p][u] =
      * sample u*stride + p; then the last {@code context} samples become the new prev.
      */
-    private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld) {
+    private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
         int xo = ci * t, po = ci * context;
-        if (stride == 1) {
+        if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
             int row = ci * ld;
             System.arraycopy(prev, po, xp, row, context);
-            System.arraycopy(x, xo, xp, row + context, t);
+            if (elu) Activations.elu(x, xo, xp, row + context, t);
+            else System.arraycopy(x, xo, xp, row + context, t);
             System.arraycopy(xp, row + tp, prev, po, context);
             return;
         }
