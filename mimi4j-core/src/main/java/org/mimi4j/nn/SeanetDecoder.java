@@ -117,15 +117,15 @@ public final class SeanetDecoder {
                     h = r.forward(h, t, states(st, l, new ResnetBlock.State[n]));
                     Profiler.end(Profiler.Stage.CONV, t0, n * r.flops(t));
                 }
-                case StreamingConvTranspose1d r -> {
-                    for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
-                    h = r.forward(h, t, states(st, l, new StreamingConvTranspose1d.State[n]));
+                case StreamingConvTranspose1d r -> { // after an ELU, fused into the input copy
+                    h = r.forward(h, t, states(st, l, new StreamingConvTranspose1d.State[n]), true);
                     Profiler.end(Profiler.Stage.CONV_TRANSPOSE, t0, n * r.flops(t));
                     t *= r.stride;
                 }
                 case StreamingConv1d r -> {
-                    if (l > 0) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t);
-                    h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false);
+                    boolean fuse = l > 0 && r.fusesElu();
+                    if (l > 0 && !fuse) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t); // h: a layer's own output
+                    h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false, fuse);
                     Profiler.end(Profiler.Stage.CONV, t0, n * r.flops(t));
                 }
                 default -> throw new AssertionError();

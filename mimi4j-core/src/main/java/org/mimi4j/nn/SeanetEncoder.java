@@ -142,11 +142,12 @@ public final class SeanetEncoder {
                 h = r.forward(h, t, rs);
             } else {
                 StreamingConv1d conv = (StreamingConv1d) layer;
-                // every conv but the first follows an ELU (model.2, 5, 8, 11, 13); in place, h is a layer's own output
-                if (li > 0) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[li] * t);
+                // every conv but the first follows an ELU (model.2, 5, 8, 11, 13), fused into the conv's input copy
+                boolean fuse = li > 0 && conv.fusesElu();
+                if (li > 0 && !fuse) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[li] * t); // h: a layer's own output
                 StreamingConv1d.State[] cs = new StreamingConv1d.State[n];
                 for (int b = 0; b < n; b++) cs[b] = (StreamingConv1d.State) st[b].s[li];
-                h = conv.forward(h, t, cs, padEnd);
+                h = conv.forward(h, t, cs, padEnd, fuse);
                 t = (t + conv.stride() - 1) / conv.stride();
             }
         }

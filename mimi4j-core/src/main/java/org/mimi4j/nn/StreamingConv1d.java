@@ -112,11 +112,11 @@ public final class StreamingConv1d {
     }
 
     /**
-     * As {@link #forward(float[][], int, State[], boolean)} of elu(x) when {@code elu} (stride 1 only): the ELU is
-     * applied while the input is copied next to its left context, x itself is left as it is.
+     * As {@link #forward(float[][], int, State[], boolean)} of elu(x) when {@code elu} (not for 1x1 convs): the ELU
+     * is applied while the input is copied next to its left context, x itself is left as it is.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu) {
-        if (elu && (stride != 1 || context == 0)) throw new IllegalArgumentException("fused ELU needs a stride-1 conv with context");
+        if (elu && context == 0) throw new IllegalArgumentException("fused ELU needs a conv with left context (kernel > stride)");
         if (context == 0) return forwardPointwise(x, t, st);
         int tp = t;
         if (t % stride != 0) {
@@ -171,6 +171,11 @@ public final class StreamingConv1d {
         return out;
     }
 
+    /** Whether {@link #forward(float[][], int, State[], boolean, boolean)} can apply an ELU to its input. */
+    public boolean fusesElu() {
+        return context > 0;
+    }
+
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
     public long flops(int t) {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
@@ -180,6 +185,8 @@ public final class StreamingConv1d {
      * Channel ci of [prev, x, end padding] (context + tp samples) into polyphase rows xp[ci*stride + p][u] =
      * sample u*stride + p; then the last {@code context} samples become the new prev.
      */
+    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]);
+
     private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
         int xo = ci * t, po = ci * context;
         if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
@@ -189,6 +196,13 @@ public final class StreamingConv1d {
             else System.arraycopy(x, xo, xp, row + context, t);
             System.arraycopy(xp, row + tp, prev, po, context);
             return;
+        }
+        if (elu) { // this channel's elu(x) into a per-thread row (in cache), then the same polyphase copy from it
+            float[] row = ELU_ROW.get();
+            if (row.length < t) ELU_ROW.set(row = new float[t]);
+            Activations.elu(x, xo, row, 0, t);
+            x = row;
+            xo = 0;
         }
         float pad = replicate ? x[xo + t - 1] : 0f;
         int n = context + tp;

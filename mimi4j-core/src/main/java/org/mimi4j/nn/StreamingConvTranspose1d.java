@@ -1,6 +1,7 @@
 package org.mimi4j.nn;
 
 import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
@@ -99,6 +100,11 @@ public final class StreamingConvTranspose1d {
 
     /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
+        return forward(x, t, st, false);
+    }
+
+    /** The same of elu(x) when {@code elu}: the ELU applied while x is copied next to its left context. */
+    public float[][] forward(float[][] x, int t, State[] st, boolean elu) {
         int c = taps - 1, ld = c + t;
         float[][] xs = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
@@ -107,7 +113,8 @@ public final class StreamingConvTranspose1d {
             float[] xp = s.xp, prev = s.prev;
             for (int ci = 0; ci < inCh; ci++) {
                 System.arraycopy(prev, ci * c, xp, ci * ld, c);
-                System.arraycopy(x[b], ci * t, xp, ci * ld + c, t);
+                if (elu) Activations.elu(x[b], ci * t, xp, ci * ld + c, t);
+                else System.arraycopy(x[b], ci * t, xp, ci * ld + c, t);
                 System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
             }
             xs[b] = xp;
