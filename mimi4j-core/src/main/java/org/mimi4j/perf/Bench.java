@@ -119,6 +119,8 @@ public final class Bench {
         double[] loads = new double[opt.quick() ? 2 : 5];
         Mimi m = null;
         for (int i = 0; i < loads.length; i++) {
+            m = null;
+            System.gc(); // each load from a clean heap, as in a new process (not timing the collection of the last model)
             long t0 = System.nanoTime();
             m = Mimi.load(modelPath);
             loads[i] = (System.nanoTime() - t0) / 1e6;
