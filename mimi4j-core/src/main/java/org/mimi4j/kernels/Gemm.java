@@ -222,7 +222,8 @@ public final class Gemm {
 
     /**
      * Narrow segments (a few columns each, as in streaming): all their columns are gathered into groups of
-     * {@link #NG}, each group packed k-major ([K][NG], zero columns past the end), and A is streamed once per group:
+     * {@link #NG}, each group packed k-major ([K][NG]; [K][2] when there are at most 2 columns, as in one stream's step;
+     * columns past the last hold leftovers whose sums are never stored), and A is streamed once per group:
      * per k one vector of MR rows from each of several panels times NG broadcast B values. Memory-bound on A.
      */
     private static void narrow(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int nCols, boolean accumulate, int threads) {
@@ -238,15 +239,15 @@ public final class Gemm {
                 colN[c++] = n;
             }
         }
-        float[] bt = Scratch.floats(Scratch.GEMM_NARROW_B, groupsN * k * NG);
+        int ng = nCols <= 2 ? 2 : NG; // floats per k in a packed group
+        float[] bt = Scratch.floats(Scratch.GEMM_NARROW_B, groupsN * k * ng);
         for (int q = 0; q < groupsN; q++) {
-            int base = q * k * NG;
-            if ((q + 1) * NG > nCols) java.util.Arrays.fill(bt, base, base + k * NG, 0f); // columns past the last
+            int base = q * k * ng;
             for (int j = 0; j < NG && q * NG + j < nCols; j++) {
                 Segment g = segs[colSeg[q * NG + j]];
                 float[] b = g.b;
                 int o = g.bOff + colN[q * NG + j];
-                for (int kk = 0; kk < k; kk++) bt[base + kk * NG + j] = b[o + rowOff[kk]];
+                for (int kk = 0; kk < k; kk++) bt[base + kk * ng + j] = b[o + rowOff[kk]];
             }
         }
         int panels = (a.m + MR - 1) / MR;
@@ -258,8 +259,8 @@ public final class Gemm {
             for (int q = 0; q < groupsN; q++) {
                 int nc = Math.min(NG, nCols - q * NG);
                 for (int p = q0 * 4; p < Math.min(panels, q1 * 4); p += nc <= 2 ? 4 : 2) {
-                    if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * NG, p, Math.min(4, panels - p), accumulate, tmp);
-                    else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * NG, p, Math.min(2, panels - p), accumulate, tmp);
+                    if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, p, Math.min(4, panels - p), accumulate, tmp);
+                    else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, p, Math.min(2, panels - p), accumulate, tmp);
                 }
             }
         });
@@ -299,7 +300,7 @@ public final class Gemm {
     }
 
     /** Up to 4 panels (64 rows) x up to 2 columns: 8 independent FMA chains. */
-    private static void narrow4x2(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
+    private static void narrow4x2(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
                                   int p, int np, boolean accumulate, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
@@ -315,8 +316,8 @@ public final class Gemm {
         int last = p + np - 1;  // missing panels re-read the last one (results dropped)
         int a0 = p * k * MR, a1 = Math.min(p + 1, last) * k * MR, a2 = Math.min(p + 2, last) * k * MR, a3 = Math.min(p + 3, last) * k * MR;
         for (int kk = 0; kk < k; kk++) {
-            FloatVector x0 = FloatVector.broadcast(S, bt[bBase + kk * NG]);
-            FloatVector x1 = FloatVector.broadcast(S, bt[bBase + kk * NG + 1]);
+            FloatVector x0 = FloatVector.broadcast(S, bt[bBase + kk * ng]);
+            FloatVector x1 = FloatVector.broadcast(S, bt[bBase + kk * ng + 1]);
             int ko = kk * MR;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
             FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
@@ -333,7 +334,7 @@ public final class Gemm {
     }
 
     /** Up to 2 panels (32 rows) x up to 8 columns: 16 independent FMA chains. */
-    private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
+    private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
                                   int p, int np, boolean accumulate, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
@@ -356,7 +357,7 @@ public final class Gemm {
         FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
         int a0 = p * k * MR, a1 = (np > 1 ? p + 1 : p) * k * MR;
         for (int kk = 0; kk < k; kk++) {
-            int ko = kk * MR, bo = bBase + kk * NG;
+            int ko = kk * MR, bo = bBase + kk * ng;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
             FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
             FloatVector x;
