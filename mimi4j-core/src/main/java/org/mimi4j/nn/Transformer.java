@@ -5,6 +5,7 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Attention;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.LayerNorm;
+import org.mimi4j.kernels.Parallel;
 import org.mimi4j.perf.Profiler;
 
 /**
@@ -122,17 +123,21 @@ public final class Transformer {
         float[][] tmp = new float[n][d * t];
         for (int li = 0; li < layers.length; li++) {
             TransformerLayer l = layers[li];
-            // self-attention block
-            for (int b = 0; b < n; b++) LayerNorm.forward(h[b], tmp[b], d, t, l.norm1W, l.norm1B, eps);
+            // self-attention block; the per-stream steps of a batch run on the compute threads stream by stream
+            // (one stream: within each step instead)
+            Parallel.forEach(n, b -> LayerNorm.forward(h[b], tmp[b], d, t, l.norm1W, l.norm1B, eps));
             float[][] qkv = linear(l.inProj, tmp, t, 3 * d);
             float[][] att = new float[n][];
-            for (int b = 0; b < n; b++) att[b] = attention(qkv[b], t, st[b], li);
-            addScaled(h, linear(l.outProj, att, t, d), l.scale1, t);
+            int layer = li;
+            Parallel.forEach(n, b -> att[b] = attention(qkv[b], t, st[b], layer));
+            float[][] o = linear(l.outProj, att, t, d);
+            Parallel.forEach(n, b -> addScaled(h[b], o[b], l.scale1, t));
             // feed-forward block
-            for (int b = 0; b < n; b++) LayerNorm.forward(h[b], tmp[b], d, t, l.norm2W, l.norm2B, eps);
+            Parallel.forEach(n, b -> LayerNorm.forward(h[b], tmp[b], d, t, l.norm2W, l.norm2B, eps));
             float[][] f = linear(l.linear1, tmp, t, ff);
-            for (float[] fb : f) Activations.gelu(fb, fb.length);
-            addScaled(h, linear(l.linear2, f, t, d), l.scale2, t);
+            Parallel.forEach(n, b -> Activations.gelu(f[b], f[b].length));
+            float[][] y = linear(l.linear2, f, t, d);
+            Parallel.forEach(n, b -> addScaled(h[b], y[b], l.scale2, t));
         }
         if (t0 != 0L) {
             long f = 0;
@@ -158,13 +163,11 @@ public final class Transformer {
         return y;
     }
 
-    private void addScaled(float[][] h, float[][] u, float[] scale, int t) {
-        for (int b = 0; b < h.length; b++) {
-            float[] hb = h[b], ub = u[b];
-            for (int c = 0; c < d; c++) {
-                float s = scale[c];
-                for (int i = c * t; i < c * t + t; i++) hb[i] += s * ub[i];
-            }
+    /** h += scale (per channel) * u, both [D][t] (LayerScale and the residual connection). */
+    private void addScaled(float[] h, float[] u, float[] scale, int t) {
+        for (int c = 0; c < d; c++) {
+            float s = scale[c];
+            for (int i = c * t; i < c * t + t; i++) h[i] += s * u[i];
         }
     }
 
