@@ -181,12 +181,12 @@ public final class StreamingConv1d {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
     }
 
+    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // see polyphase
+
     /**
      * Channel ci of [prev, x, end padding] (context + tp samples) into polyphase rows xp[ci*stride + p][u] =
-     * sample u*stride + p; then the last {@code context} samples become the new prev.
+     * sample u*stride + p (of elu(x) when {@code elu}); then the last {@code context} samples become the new prev.
      */
-    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]);
-
     private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
         int xo = ci * t, po = ci * context;
         if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
