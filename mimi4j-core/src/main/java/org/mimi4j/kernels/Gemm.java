@@ -74,13 +74,65 @@ public final class Gemm {
             int want = threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
             int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
             int tasks = pieces * split;
-            Parallel.forEach(tasks, t -> {
-                int pc = t / split, part = t % split;
-                int g0 = groups * part / split, g1 = groups * (part + 1) / split;
-                wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate);
-            });
+            if (a.m < 8) { // fewer rows than a tile (a conv to 1 channel): vectors along N, nothing packed
+                Parallel.forEach(pieces, pc -> thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate));
+            } else {
+                Parallel.forEach(tasks, t -> {
+                    int pc = t / split, part = t % split;
+                    int g0 = groups * part / split, g1 = groups * (part + 1) / split;
+                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate);
+                });
+            }
         }
         if (nNarrow > 0) narrow(a, bias, rowOff, segs, nCols, accumulate, threads);
+    }
+
+    // ---------------------------------------------------------------- thin kernel: m < 8 rows
+
+    /**
+     * Columns n0..n1 of one segment for an A of fewer than 8 rows: per row, 4 vectors of columns at a time run over
+     * all of K reading B's rows in place (a packed tile would be mostly padding). Same FMA chain over k ascending
+     * from the bias (or C) as the other kernels.
+     */
+    private static void thin(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, boolean accumulate) {
+        int k = a.k;
+        float[] ad = a.data, b = g.b, c = g.c;
+        for (int i = 0; i < a.m; i++) {
+            int ai = (i / MR) * k * MR + i % MR, ci = g.cOff + i * g.ldc;
+            float start = bias == null ? 0f : bias[i];
+            int n = n0;
+            for (; n + 4 * L <= n1; n += 4 * L) {
+                FloatVector c0, c1, c2, c3;
+                if (accumulate) {
+                    c0 = FloatVector.fromArray(S, c, ci + n);
+                    c1 = FloatVector.fromArray(S, c, ci + n + L);
+                    c2 = FloatVector.fromArray(S, c, ci + n + 2 * L);
+                    c3 = FloatVector.fromArray(S, c, ci + n + 3 * L);
+                } else {
+                    c0 = FloatVector.broadcast(S, start);
+                    c1 = c0;
+                    c2 = c0;
+                    c3 = c0;
+                }
+                for (int kk = 0; kk < k; kk++) {
+                    FloatVector w = FloatVector.broadcast(S, ad[ai + kk * MR]);
+                    int bi = g.bOff + rowOff[kk] + n;
+                    c0 = w.fma(FloatVector.fromArray(S, b, bi), c0);
+                    c1 = w.fma(FloatVector.fromArray(S, b, bi + L), c1);
+                    c2 = w.fma(FloatVector.fromArray(S, b, bi + 2 * L), c2);
+                    c3 = w.fma(FloatVector.fromArray(S, b, bi + 3 * L), c3);
+                }
+                c0.intoArray(c, ci + n);
+                c1.intoArray(c, ci + n + L);
+                c2.intoArray(c, ci + n + 2 * L);
+                c3.intoArray(c, ci + n + 3 * L);
+            }
+            for (; n < n1; n++) { // the last columns one by one
+                float acc = accumulate ? c[ci + n] : start;
+                for (int kk = 0; kk < k; kk++) acc = Math.fma(ad[ai + kk * MR], b[g.bOff + rowOff[kk] + n], acc);
+                c[ci + n] = acc;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- wide kernel: vectors along N, B packed

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Every GEMM path (wide, narrow, both at once; with bias or accumulating; edge sizes) against the plain
+ * Every GEMM path (wide, narrow, thin (m < 8), both at once; with bias or accumulating; edge sizes) against the plain
  * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical.
  */
 class GemmTest {
@@ -17,7 +17,8 @@ class GemmTest {
             "37, 300, 1, 70, false", "37, 300, 1, 70, true",      // wide, partial tiles, K > KC
             "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
             "70, 600, 20, 2, false", "70, 600, 20, 2, true",      // narrow, 40 columns of 20 segments
-            "9, 33, 17, 31, false", "300, 40, 5, 40, false"})     // narrow and wide segments in one call
+            "9, 33, 17, 31, false", "300, 40, 5, 40, false",      // narrow and wide segments in one call
+            "1, 192, 1, 300, false", "3, 40, 2, 70, true"})       // fewer rows than a tile: the thin kernel
     void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
         float[] w = new float[m * k];
