@@ -1,6 +1,7 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -14,7 +15,7 @@ public final class Activations {
 
     /**
      * ELU with alpha 1 (torch.nn.ELU): x > 0 ? x : expm1(x), written to out (may be x). Every element goes through
-     * the same vector arithmetic ({@link VectorMath#expm1Negative}; a tail through a padded vector), so a value's
+     * the same vector arithmetic ({@link VectorMath#expm1Negative}; a tail through a masked vector), so a value's
      * result depends neither on its position nor on how warm the JIT is.
      */
     public static void elu(float[] x, float[] out, int n) {
@@ -26,11 +27,9 @@ public final class Activations {
     public static void elu(float[] x, int xo, float[] out, int oo, int n) {
         int i = 0;
         for (; i + S.length() <= n; i += S.length()) elu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-        if (i < n) {
-            float[] tail = new float[S.length()];
-            System.arraycopy(x, xo + i, tail, 0, n - i);
-            elu(FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
-            System.arraycopy(tail, 0, out, oo + i, n - i);
+        if (i < n) { // the tail through the same vector arithmetic, lanes past n masked off
+            VectorMask<Float> m = S.indexInRange(i, n);
+            elu(FloatVector.fromArray(S, x, xo + i, m)).intoArray(out, oo + i, m);
         }
     }
 

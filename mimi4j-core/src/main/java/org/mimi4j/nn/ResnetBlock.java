@@ -50,14 +50,7 @@ public final class ResnetBlock {
             s1[b] = st[b].s1;
             s2[b] = st[b].s2;
         }
-        float[][] h;
-        if (conv1.kernel > 1) {
-            h = conv1.forward(x, t, s1, false, true); // conv1(elu(x)): the ELU fused into conv1's input copy
-        } else {
-            float[][] e = new float[n][dim * t];
-            for (int b = 0; b < n; b++) Activations.elu(x[b], e[b], dim * t);
-            h = conv1.forward(e, t, s1, false);
-        }
+        float[][] h = conv1.forward(x, t, s1, false, true); // conv1(elu(x)): the ELU fused into conv1's input copy
         for (float[] hb : h) Activations.elu(hb, hb, hb.length);
         h = conv2.forward(h, t, s2, false);
         for (int b = 0; b < n; b++) {

@@ -2,7 +2,6 @@ package org.mimi4j.nn;
 
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.Activations;
 import org.mimi4j.perf.Profiler;
 
 import java.util.ArrayList;
@@ -123,9 +122,7 @@ public final class SeanetDecoder {
                     t *= r.stride;
                 }
                 case StreamingConv1d r -> {
-                    boolean fuse = l > 0 && r.fusesElu();
-                    if (l > 0 && !fuse) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[l] * t); // h: a layer's own output
-                    h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false, fuse);
+                    h = r.forward(h, t, states(st, l, new StreamingConv1d.State[n]), false, l > 0); // after an ELU but the first
                     Profiler.end(Profiler.Stage.CONV, t0, n * r.flops(t));
                 }
                 default -> throw new AssertionError();

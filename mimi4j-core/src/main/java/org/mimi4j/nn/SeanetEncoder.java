@@ -2,7 +2,6 @@ package org.mimi4j.nn;
 
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.Activations;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -143,11 +142,9 @@ public final class SeanetEncoder {
             } else {
                 StreamingConv1d conv = (StreamingConv1d) layer;
                 // every conv but the first follows an ELU (model.2, 5, 8, 11, 13), fused into the conv's input copy
-                boolean fuse = li > 0 && conv.fusesElu();
-                if (li > 0 && !fuse) for (float[] hb : h) Activations.elu(hb, hb, channelsIn[li] * t); // h: a layer's own output
                 StreamingConv1d.State[] cs = new StreamingConv1d.State[n];
                 for (int b = 0; b < n; b++) cs[b] = (StreamingConv1d.State) st[b].s[li];
-                h = conv.forward(h, t, cs, padEnd, fuse);
+                h = conv.forward(h, t, cs, padEnd, li > 0);
                 t = (t + conv.stride() - 1) / conv.stride();
             }
         }

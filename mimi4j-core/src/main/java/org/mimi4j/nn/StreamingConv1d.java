@@ -112,12 +112,11 @@ public final class StreamingConv1d {
     }
 
     /**
-     * As {@link #forward(float[][], int, State[], boolean)} of elu(x) when {@code elu} (not for 1x1 convs): the ELU
-     * is applied while the input is copied next to its left context, x itself is left as it is.
+     * As {@link #forward(float[][], int, State[], boolean)} of elu(x) when {@code elu}: the ELU is applied while the
+     * input is copied next to its left context (into the conv's own buffer), x itself is left as it is.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu) {
-        if (elu && context == 0) throw new IllegalArgumentException("fused ELU needs a conv with left context (kernel > stride)");
-        if (context == 0) return forwardPointwise(x, t, st);
+        if (context == 0) return forwardPointwise(x, t, st, elu);
         int tp = t;
         if (t % stride != 0) {
             if (!padEnd) throw new IllegalArgumentException("steps " + t + " not a multiple of stride " + stride);
@@ -153,27 +152,29 @@ public final class StreamingConv1d {
     }
 
     /**
-     * A 1x1 conv (no left context): the GEMM reads x itself, no copy. (A split of wider stride-1 kernels into
-     * direct columns and a [prev, x] head was measured slower: the head's GEMM reads all of the weights again.)
+     * A 1x1 conv (no left context): the GEMM reads x itself, no copy (elu(x) when {@code elu}, into the buffer).
+     * (A split of wider stride-1 kernels into direct columns and a [prev, x] head was measured slower: the head's
+     * GEMM reads all of the weights again.)
      */
-    private float[][] forwardPointwise(float[][] x, int t, State[] st) {
+    private float[][] forwardPointwise(float[][] x, int t, State[] st, boolean elu) {
         int n = x.length;
         float[][] out = new float[n][];
         Gemm.Segment[] segs = new Gemm.Segment[n];
         for (int b = 0; b < n; b++) {
             State s = st[b];
             s.first = false;
+            float[] in = x[b];
+            if (elu) {
+                if (s.xp.length < inCh * t) s.xp = new float[inCh * t];
+                Activations.elu(x[b], s.xp, inCh * t);
+                in = s.xp;
+            }
             if (s.out == null || s.out.length != outCh * t) s.out = new float[outCh * t];
             out[b] = s.out;
-            segs[b] = new Gemm.Segment(x[b], 0, s.out, 0, t, t);
+            segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t);
         }
         Gemm.gemm(w, bias, Gemm.rowsOf(inCh, t), segs, false);
         return out;
-    }
-
-    /** Whether {@link #forward(float[][], int, State[], boolean, boolean)} can apply an ELU to its input. */
-    public boolean fusesElu() {
-        return context > 0;
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
