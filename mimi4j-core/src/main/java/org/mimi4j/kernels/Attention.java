@@ -1,6 +1,7 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -56,9 +57,18 @@ public final class Attention {
                 if (ulo >= 0) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
                     int uhi = hi[i];
                     for (int g = 1; g < GROUP; g++) uhi = Math.max(uhi, hi[i + g]);
-                    scoresGroup(q, i * d + ho, d, kT, ldk, kOff + ulo, hd, uhi - ulo + 1, scale, p, ldp);
-                    for (int g = 0; g < GROUP; g++) {
-                        softmaxValues(p, g * ldp + lo[i + g] - ulo, v, d, ho, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
+                    int un = uhi - ulo + 1;
+                    scoresGroup(q, i * d + ho, d, kT, ldk, kOff + ulo, hd, un, scale, p, ldp);
+                    if (hd == 4 * L) {
+                        float inv0 = softmaxInUnion(p, 0, ulo, lo[i], hi[i], un);
+                        float inv1 = softmaxInUnion(p, ldp, ulo, lo[i + 1], hi[i + 1], un);
+                        float inv2 = softmaxInUnion(p, 2 * ldp, ulo, lo[i + 2], hi[i + 2], un);
+                        float inv3 = softmaxInUnion(p, 3 * ldp, ulo, lo[i + 3], hi[i + 3], un);
+                        valuesGroup(p, ldp, un, v, d, ho, (int) (((long) vStart + ulo) % vCap), vCap, out, i * d + ho, inv0, inv1, inv2, inv3);
+                    } else {
+                        for (int g = 0; g < GROUP; g++) {
+                            softmaxValues(p, g * ldp + lo[i + g] - ulo, v, d, ho, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
+                        }
                     }
                     i += GROUP;
                 } else {
@@ -148,6 +158,90 @@ public final class Attention {
     }
 
     /**
+     * Scores p[po..po+n) to e^(s - max) in place; returns 1 / their sum. Lanes are summed in a fixed order
+     * (reduceLanes may order them differently before and after JIT compilation); p[po+n .. po+n+2L) is overwritten.
+     */
+    private static float softmax(float[] p, int po, int n) {
+        // the max by compare and blend: lanewise MAX ran as plain Java here (not intrinsified)
+        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i < n; i += L) {
+            FloatVector x = FloatVector.fromArray(S, p, po + i);
+            mv = mv.blend(x, mv.compare(VectorOperators.LT, x).and(S.indexInRange(i, n)));
+        }
+        int end = (n + L - 1) / L * L; // lanes reduced through p past the scores (reduceLanes(MAX) is slow here)
+        mv.intoArray(p, po + end);
+        float max = p[po + end];
+        for (int l = 1; l < L; l++) max = Math.max(max, p[po + end + l]);
+        mv = FloatVector.broadcast(S, max);
+        FloatVector sv = FloatVector.zero(S);
+        for (i = 0; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, po + i).sub(mv));
+            if (i + L > n) e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
+            e.intoArray(p, po + i);
+            sv = sv.add(e);
+        }
+        sv.intoArray(p, po + i);
+        float sum = 0f;
+        for (int l = 0; l < L; l++) sum += p[po + i + l];
+        return 1f / sum;
+    }
+
+    /**
+     * A query of a group whose scores cover the union of the group's keys (row p[row..row+un), first key ulo):
+     * softmax over its own keys lo..hi as {@link #softmax}, zero weight for the union's other keys; returns 1 / sum.
+     */
+    private static float softmaxInUnion(float[] p, int row, int ulo, int lo, int hi, int un) {
+        int a = lo - ulo, n = hi - lo + 1;
+        float inv = softmax(p, row + a, n);
+        java.util.Arrays.fill(p, row, row + a, 0f);
+        java.util.Arrays.fill(p, row + a + n, row + un, 0f);
+        return inv;
+    }
+
+    /**
+     * The weighted sums of value rows for a group of 4 queries (head_dim 4L) over the union's un keys at once: each
+     * value vector is loaded once for the 4. A query's keys outside its own range have weight 0, which adds exactly
+     * 0 to its sums, so each query's sum is the FMA chain of {@link #softmaxValues} over its own keys.
+     */
+    private static void valuesGroup(float[] p, int ldp, int un, float[] v, int d, int ho, int row, int capacity, float[] out, int qo,
+                                    float inv0, float inv1, float inv2, float inv3) {
+        FloatVector o00 = FloatVector.zero(S), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00, o13 = o00;
+        FloatVector o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
+        for (int j = 0; j < un; j++) {
+            int vo = row * d + ho;
+            if (++row == capacity) row = 0;
+            FloatVector v0 = FloatVector.fromArray(S, v, vo), v1 = FloatVector.fromArray(S, v, vo + L);
+            FloatVector v2 = FloatVector.fromArray(S, v, vo + 2 * L), v3 = FloatVector.fromArray(S, v, vo + 3 * L);
+            FloatVector w = FloatVector.broadcast(S, p[j]);
+            o00 = w.fma(v0, o00); o01 = w.fma(v1, o01); o02 = w.fma(v2, o02); o03 = w.fma(v3, o03);
+            w = FloatVector.broadcast(S, p[ldp + j]);
+            o10 = w.fma(v0, o10); o11 = w.fma(v1, o11); o12 = w.fma(v2, o12); o13 = w.fma(v3, o13);
+            w = FloatVector.broadcast(S, p[2 * ldp + j]);
+            o20 = w.fma(v0, o20); o21 = w.fma(v1, o21); o22 = w.fma(v2, o22); o23 = w.fma(v3, o23);
+            w = FloatVector.broadcast(S, p[3 * ldp + j]);
+            o30 = w.fma(v0, o30); o31 = w.fma(v1, o31); o32 = w.fma(v2, o32); o33 = w.fma(v3, o33);
+        }
+        // written out: vectors passed to a helper that C2 does not inline would be boxed
+        o00.mul(inv0).intoArray(out, qo);
+        o01.mul(inv0).intoArray(out, qo + L);
+        o02.mul(inv0).intoArray(out, qo + 2 * L);
+        o03.mul(inv0).intoArray(out, qo + 3 * L);
+        o10.mul(inv1).intoArray(out, qo + d);
+        o11.mul(inv1).intoArray(out, qo + d + L);
+        o12.mul(inv1).intoArray(out, qo + d + 2 * L);
+        o13.mul(inv1).intoArray(out, qo + d + 3 * L);
+        o20.mul(inv2).intoArray(out, qo + 2 * d);
+        o21.mul(inv2).intoArray(out, qo + 2 * d + L);
+        o22.mul(inv2).intoArray(out, qo + 2 * d + 2 * L);
+        o23.mul(inv2).intoArray(out, qo + 2 * d + 3 * L);
+        o30.mul(inv3).intoArray(out, qo + 3 * d);
+        o31.mul(inv3).intoArray(out, qo + 3 * d + L);
+        o32.mul(inv3).intoArray(out, qo + 3 * d + 2 * L);
+        o33.mul(inv3).intoArray(out, qo + 3 * d + 3 * L);
+    }
+
+    /**
      * One query of one head, given its scores over keys lo..hi at p[po..]: softmax, then the weighted sum of the
      * value rows, into out[qo..qo+hd) (zeros when the query has no key).
      */
@@ -158,22 +252,7 @@ public final class Attention {
             return;
         }
         int n = hi - lo + 1;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, p[po + i]);
-        FloatVector mv = FloatVector.broadcast(S, max);
-        int i = 0;
-        FloatVector sv = FloatVector.zero(S);
-        for (; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, po + i).sub(mv));
-            if (i + L > n) e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
-            e.intoArray(p, po + i);
-            sv = sv.add(e);
-        }
-        // lanes summed in a fixed order: reduceLanes may order them differently before and after JIT compilation
-        sv.intoArray(p, po + i);
-        float sum = 0f;
-        for (int l = 0; l < L; l++) sum += p[po + i + l];
-        float inv = 1f / sum;
+        float inv = softmax(p, po, n);
         // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
         FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
         int row = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring

@@ -53,40 +53,62 @@ public final class Transformer {
     public static final class State {
         final CacheMode mode;
         final int stepsPerCall;
-        final float[][] keys, values; // per layer: keys channel-major [D][ldk], values time-major [capacity][D]
-        final int capacity;           // context + steps per call: a call of that many steps writes its keys beside the window
-        final int ldk;                // key rows: step p at columns p % capacity and p % capacity + capacity, so any
-                                      // window of at most capacity steps is contiguous (the attention reads it in place)
-        final int context, d;
-        int count;                    // valid entries before the current call (<= context)
-        long offset;                  // steps seen so far
+        final int layers, context, d;
+        float[][] keys, values; // per layer: keys channel-major [D][ldk], values time-major [capacity][D]
+        int capacity;           // >= context + steps of a call: a call writes its keys beside the window
+        int ldk;                // key rows: step p at columns p % capacity and p % capacity + capacity, so any
+                                // window of at most capacity steps is contiguous (the attention reads it in place)
+        int count;              // valid entries before the current call (<= context)
+        long offset;            // steps seen so far
+        final Work work = new Work(); // one call's activations, reused from call to call (not part of the state)
 
         State(int layers, int context, int d, CacheMode mode, int stepsPerCall) {
             this.mode = mode;
             this.stepsPerCall = stepsPerCall;
+            this.layers = layers;
             this.context = context;
             this.d = d;
-            capacity = context + Math.max(1, stepsPerCall);
-            ldk = Attention.keyRowLength(2 * capacity);
-            keys = new float[layers][d * ldk];
-            values = new float[layers][capacity * d];
+            allocate(context + Math.max(1, stepsPerCall));
         }
 
         State(State o) {
             mode = o.mode;
             stepsPerCall = o.stepsPerCall;
+            layers = o.layers;
             context = o.context;
             d = o.d;
             capacity = o.capacity;
             ldk = o.ldk;
-            keys = new float[o.keys.length][];
-            values = new float[o.values.length][];
-            for (int i = 0; i < keys.length; i++) {
+            keys = new float[layers][];
+            values = new float[layers][];
+            for (int i = 0; i < layers; i++) {
                 keys[i] = o.keys[i].clone();
                 values[i] = o.values[i].clone();
             }
             count = o.count;
             offset = o.offset;
+        }
+
+        private void allocate(int cap) {
+            capacity = cap;
+            ldk = Attention.keyRowLength(2 * cap);
+            keys = new float[layers][d * ldk];
+            values = new float[layers][cap * d];
+        }
+
+        /** Room for a call of t steps beside the window: a larger ring (offline chunks), the cached steps moved over. */
+        void reserve(int t) {
+            if (t <= capacity - context) return;
+            float[][] ok = keys, ov = values;
+            int oc = capacity, ol = ldk;
+            allocate(context + t);
+            for (long p = offset - count; p < offset; p++) {
+                int from = (int) (p % oc), to = (int) (p % capacity);
+                for (int l = 0; l < layers; l++) {
+                    for (int c = 0; c < d; c++) keys[l][c * ldk + to] = keys[l][c * ldk + to + capacity] = ok[l][c * ol + from];
+                    System.arraycopy(ov[l], from * d, values[l], to * d, d);
+                }
+            }
         }
 
         public State copy() {
@@ -99,6 +121,27 @@ public final class Transformer {
 
         public long bytes() {
             return 4L * keys.length * (keys[0].length + values[0].length);
+        }
+    }
+
+    /** A stream's activations within one call ([channels][t] unless noted), grown as needed and reused. */
+    static final class Work {
+        float[] norm, qkv, att, proj, ff, q, o, cos, sin;
+
+        void reserve(int d, int ff, int t, int half) {
+            norm = grow(norm, d * t);
+            qkv = grow(qkv, 3 * d * t);
+            att = grow(att, d * t);
+            proj = grow(proj, d * t);
+            this.ff = grow(this.ff, ff * t);
+            q = grow(q, d * t);     // time-major [t][D]
+            o = grow(o, d * t);     // time-major [t][D]
+            cos = grow(cos, half * t);
+            sin = grow(sin, half * t);
+        }
+
+        private static float[] grow(float[] a, int n) {
+            return a != null && a.length >= n ? a : new float[n];
         }
     }
 
@@ -117,32 +160,39 @@ public final class Transformer {
     /** x[b]: [D][t], same t for all streams; returns the new [D][t] per stream and advances the states. */
     public float[][] forward(float[][] x, int t, State[] st) {
         long t0 = Profiler.begin();
-        int n = x.length;
+        int n = x.length, half = headDim / 2;
         float[][] h = new float[n][];
-        for (int b = 0; b < n; b++) h[b] = x[b].clone();
-        float[][] tmp = new float[n][d * t];
+        Work[] w = new Work[n];
+        for (int b = 0; b < n; b++) {
+            h[b] = x[b].clone();
+            st[b].reserve(t);
+            w[b] = st[b].work;
+            w[b].reserve(d, ff, t, half);
+            ropeTable(st[b].offset, t, w[b]);
+        }
+        float[][] norm = field(w, k -> k.norm), qkv = field(w, k -> k.qkv), att = field(w, k -> k.att);
+        float[][] proj = field(w, k -> k.proj), f = field(w, k -> k.ff);
         for (int li = 0; li < layers.length; li++) {
             TransformerLayer l = layers[li];
             // self-attention block; the per-stream steps of a batch run on the compute threads stream by stream
             // (one stream: within each step instead)
-            Parallel.forEach(n, b -> LayerNorm.forward(h[b], tmp[b], d, t, l.norm1W, l.norm1B, eps));
-            float[][] qkv = linear(l.inProj, tmp, t, 3 * d);
-            float[][] att = new float[n][];
+            Parallel.forEach(n, b -> LayerNorm.forward(h[b], norm[b], d, t, l.norm1W, l.norm1B, eps));
+            linear(l.inProj, norm, t, qkv);
             int layer = li;
-            Parallel.forEach(n, b -> att[b] = attention(qkv[b], t, st[b], layer));
-            float[][] o = linear(l.outProj, att, t, d);
-            Parallel.forEach(n, b -> addScaled(h[b], o[b], l.scale1, t));
+            Parallel.forEach(n, b -> attention(qkv[b], t, st[b], layer, att[b]));
+            linear(l.outProj, att, t, proj);
+            Parallel.forEach(n, b -> addScaled(h[b], proj[b], l.scale1, t));
             // feed-forward block
-            Parallel.forEach(n, b -> LayerNorm.forward(h[b], tmp[b], d, t, l.norm2W, l.norm2B, eps));
-            float[][] f = linear(l.linear1, tmp, t, ff);
-            Parallel.forEach(n, b -> Activations.gelu(f[b], f[b].length));
-            float[][] y = linear(l.linear2, f, t, d);
-            Parallel.forEach(n, b -> addScaled(h[b], y[b], l.scale2, t));
+            Parallel.forEach(n, b -> LayerNorm.forward(h[b], norm[b], d, t, l.norm2W, l.norm2B, eps));
+            linear(l.linear1, norm, t, f);
+            Parallel.forEach(n, b -> Activations.gelu(f[b], ff * t));
+            linear(l.linear2, f, t, proj);
+            Parallel.forEach(n, b -> addScaled(h[b], proj[b], l.scale2, t));
         }
         if (t0 != 0L) {
-            long f = 0;
-            for (State s : st) f += flops(t, s.count);
-            Profiler.end(Profiler.Stage.TRANSFORMER, t0, f);
+            long fl = 0;
+            for (State s : st) fl += flops(t, s.count);
+            Profiler.end(Profiler.Stage.TRANSFORMER, t0, fl);
         }
         for (State s : st) {
             s.count = (int) Math.min(context, s.count + (long) t);
@@ -151,16 +201,17 @@ public final class Transformer {
         return h;
     }
 
-    /** y = W x for channel-major x [in][t] per stream, all streams in one GEMM. */
-    private static float[][] linear(org.mimi4j.kernels.PackedMatrix w, float[][] x, int t, int out) {
-        float[][] y = new float[x.length][];
+    private static float[][] field(Work[] w, java.util.function.Function<Work, float[]> f) {
+        float[][] a = new float[w.length][];
+        for (int b = 0; b < w.length; b++) a[b] = f.apply(w[b]);
+        return a;
+    }
+
+    /** y = W x for channel-major x [in][t] per stream, all streams in one GEMM, into y [out][t]. */
+    private static void linear(org.mimi4j.kernels.PackedMatrix w, float[][] x, int t, float[][] y) {
         Gemm.Segment[] segs = new Gemm.Segment[x.length];
-        for (int b = 0; b < x.length; b++) {
-            y[b] = new float[out * t];
-            segs[b] = new Gemm.Segment(x[b], 0, y[b], 0, t, t);
-        }
+        for (int b = 0; b < x.length; b++) segs[b] = new Gemm.Segment(x[b], 0, y[b], 0, t, t);
         Gemm.gemm(w, null, Gemm.rowsOf(w.cols(), t), segs, false);
-        return y;
     }
 
     /** h += scale (per channel) * u, both [D][t] (LayerScale and the residual connection). */
@@ -171,77 +222,63 @@ public final class Transformer {
         }
     }
 
-    /**
-     * One stream, one layer: qkv [3D][t] channel-major in, attention output [D][t] channel-major out. This call's
-     * keys (after RoPE) and values go straight into the state's rings, which are then attended in place.
-     */
-    private float[] attention(float[] qkv, int t, State st, int layer) {
-        if (t > st.capacity - context) return attentionCopy(qkv, t, st, layer);
-        long pos0 = st.offset;
-        int past = st.count, cap = st.capacity, ldk = st.ldk;
-        float[] q = new float[t * d], key = new float[d];
-        float[] rk = st.keys[layer], rv = st.values[layer];
+    /** cos and sin of step i's angles pos * freq_j at [i*half + j], for the call's steps (the same for every layer). */
+    private void ropeTable(long pos0, int t, Work w) {
+        int half = headDim / 2;
         for (int i = 0; i < t; i++) {
-            int slot = (int) ((pos0 + i) % cap);
-            for (int c = 0; c < d; c++) {
-                q[i * d + c] = qkv[c * t + i];
-                key[c] = qkv[(d + c) * t + i];
-                rv[slot * d + c] = qkv[(2 * d + c) * t + i];
+            float p = (float) (pos0 + i);
+            for (int j = 0; j < half; j++) {
+                float angle = invFreq[j] * p;
+                w.cos[i * half + j] = (float) Math.cos(angle);
+                w.sin[i * half + j] = (float) Math.sin(angle);
             }
-            rope(q, i * d, 1, pos0 + i);
-            rope(key, 0, 1, pos0 + i);
-            for (int c = 0; c < d; c++) rk[c * ldk + slot] = rk[c * ldk + slot + cap] = key[c];
         }
-        int[] lo = new int[t], hi = new int[t];
-        long firstKey = pos0 - past;
-        window(st, pos0, firstKey, t, lo, hi);
-        float[] o = new float[t * d];
-        int first = (int) (firstKey % cap);
-        Attention.attend(q, t, rk, ldk, first, rv, first, cap, heads, headDim, lo, hi, o);
-        float[] out = new float[d * t];
-        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
-        return out;
     }
 
     /**
-     * A call of more steps than the ring has room for beside the window (offline chunks): the cached and the new
-     * keys and values are copied into one block (keys channel-major), attended, and the last {@code context} kept.
+     * One stream, one layer: qkv [3D][t] channel-major in, attention output [D][t] channel-major into out. This
+     * call's keys (after RoPE) and values go straight into the state's rings, which are then attended in place.
+     * Head by head on the compute threads: queries to time-major rows, RoPE, keys and values into the rings.
      */
-    private float[] attentionCopy(float[] qkv, int t, State st, int layer) {
+    private void attention(float[] qkv, int t, State st, int layer, float[] out) {
         long pos0 = st.offset;
-        int past = st.count, cap = st.capacity, ldk = st.ldk;
-        int nk = past + t, ldb = Attention.keyRowLength(nk);
-        float[] q = new float[t * d], k = new float[d * ldb], v = new float[nk * d];
+        int past = st.count, cap = st.capacity, ldk = st.ldk, half = headDim / 2;
+        Work w = st.work;
+        float[] q = w.q, o = w.o, cos = w.cos, sin = w.sin;
         float[] rk = st.keys[layer], rv = st.values[layer];
-        long firstKey = pos0 - past;
-        int first = (int) (firstKey % cap);
-        for (int c = 0; c < d; c++) {
-            System.arraycopy(rk, c * ldk + first, k, c * ldb, past);
-            System.arraycopy(qkv, (d + c) * t, k, c * ldb + past, t);
-        }
-        for (int j = 0; j < past; j++) System.arraycopy(rv, ((first + j) % cap) * d, v, j * d, d);
-        for (int c = 0; c < d; c++) {
+        forHeads(t, hh -> {
+            int c0 = hh * headDim, c1 = c0 + headDim;
             for (int i = 0; i < t; i++) {
-                q[i * d + c] = qkv[c * t + i];
-                v[(past + i) * d + c] = qkv[(2 * d + c) * t + i];
+                int slot = (int) ((pos0 + i) % cap), r = i * half;
+                for (int c = c0; c < c1; c += 2) { // interleaved pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
+                    int j = r + (c - c0) / 2;
+                    float cs = cos[j], sn = sin[j];
+                    float re = qkv[c * t + i], im = qkv[(c + 1) * t + i];
+                    q[i * d + c] = re * cs - im * sn;
+                    q[i * d + c + 1] = re * sn + im * cs;
+                    re = qkv[(d + c) * t + i];
+                    im = qkv[(d + c + 1) * t + i];
+                    float kr = re * cs - im * sn, ki = re * sn + im * cs;
+                    rk[c * ldk + slot] = rk[c * ldk + slot + cap] = kr;
+                    rk[(c + 1) * ldk + slot] = rk[(c + 1) * ldk + slot + cap] = ki;
+                }
+                for (int c = c0; c < c1; c++) rv[slot * d + c] = qkv[(2 * d + c) * t + i];
             }
-        }
-        for (int i = 0; i < t; i++) {
-            rope(q, i * d, 1, pos0 + i);
-            rope(k, past + i, ldb, pos0 + i);
-        }
+        });
         int[] lo = new int[t], hi = new int[t];
+        long firstKey = pos0 - past;
         window(st, pos0, firstKey, t, lo, hi);
-        float[] o = new float[t * d];
-        Attention.attend(q, t, k, ldb, 0, v, 0, Integer.MAX_VALUE, heads, headDim, lo, hi, o);
-        for (int j = Math.max(0, nk - context); j < nk; j++) {
-            int slot = (int) ((firstKey + j) % cap);
-            for (int c = 0; c < d; c++) rk[c * ldk + slot] = rk[c * ldk + slot + cap] = k[c * ldb + j];
-            System.arraycopy(v, j * d, rv, slot * d, d);
-        }
-        float[] out = new float[d * t];
-        for (int i = 0; i < t; i++) for (int c = 0; c < d; c++) out[c * t + i] = o[i * d + c];
-        return out;
+        int first = (int) (firstKey % cap);
+        Attention.attend(q, t, rk, ldk, first, rv, first, cap, heads, headDim, lo, hi, o);
+        forHeads(t, hh -> {
+            for (int c = hh * headDim; c < (hh + 1) * headDim; c++) for (int i = 0; i < t; i++) out[c * t + i] = o[i * d + c];
+        });
+    }
+
+    /** body(h) for every head: on the compute threads for calls of many steps, inline for a streaming step. */
+    private void forHeads(int t, java.util.function.IntConsumer body) {
+        if (t >= 16) Parallel.forEach(heads, body);
+        else for (int h = 0; h < heads; h++) body.accept(h);
     }
 
     /** Keys lo[i]..hi[i] (counted from firstKey) that query pos0+i attends, by the state's cache semantics. */
@@ -255,25 +292,6 @@ public final class Transformer {
             }
             lo[i] = (int) (Math.max(from, firstKey) - firstKey);
             hi[i] = (int) (pq - firstKey);
-        }
-    }
-
-    /**
-     * Rotates the interleaved pairs (x[2i], x[2i+1]) of every head of one step by pos * freq_i; channel c of the step
-     * is x[off + c*stride] (a time-major row: stride 1; a column of channel-major [D][ld]: stride ld).
-     */
-    private void rope(float[] x, int off, int stride, long pos) {
-        float p = (float) pos;
-        int half = headDim / 2;
-        for (int i = 0; i < half; i++) {
-            float angle = invFreq[i] * p;
-            float cr = (float) Math.cos(angle), si = (float) Math.sin(angle);
-            for (int h = 0; h < heads; h++) {
-                int j = off + (h * headDim + 2 * i) * stride;
-                float re = x[j], im = x[j + stride];
-                x[j] = re * cr - im * si;
-                x[j + stride] = re * si + im * cr;
-            }
         }
     }
 }
