@@ -29,9 +29,18 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /** A right operand and where its result goes. */
-    public record Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n) {
+    /**
+     * A right operand and where its result goes; {@code after} is applied to each finished element of C while it is
+     * still in cache ({@code r}: the residual for {@link Epilogue#ADD}, laid out as C).
+     */
+    public record Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n, Epilogue after, float[] r) {
+        public Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n) {
+            this(b, bOff, c, cOff, ldc, n, Epilogue.NONE, null);
+        }
     }
+
+    /** What happens to a finished result: nothing, C = elu(C), or C = R + C (a residual connection). */
+    public enum Epilogue { NONE, ELU, ADD }
 
     /** Row offsets j*ld for j < k: B given as a row-major [K][ld] matrix. */
     public static int[] rowsOf(int k, int ld) {
@@ -75,7 +84,10 @@ public final class Gemm {
             int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
             int tasks = pieces * split;
             if (a.m < 8) { // fewer rows than a tile (a conv to 1 channel): vectors along N, nothing packed
-                Parallel.forEach(pieces, pc -> thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate));
+                Parallel.forEach(pieces, pc -> {
+                    thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate);
+                    finish(segs[ps[pc]], 0, a.m, pn0[pc], pn1[pc] - pn0[pc]);
+                });
             } else {
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
@@ -84,7 +96,31 @@ public final class Gemm {
                 });
             }
         }
-        if (nNarrow > 0) narrow(a, bias, rowOff, segs, nCols, accumulate, threads);
+        if (nNarrow > 0) {
+            narrow(a, bias, rowOff, segs, nCols, accumulate, threads);
+            boolean after = false;
+            for (Segment g : segs) after |= g.n > 0 && g.n < NARROW && g.after != Epilogue.NONE;
+            if (after) Parallel.forEach(segs.length, s -> {
+                Segment g = segs[s];
+                if (g.n > 0 && g.n < NARROW) finish(g, 0, a.m, 0, g.n);
+            });
+        }
+    }
+
+    /** The segment's epilogue on rows row0..row0+rows x columns n..n+w of its C. */
+    private static void finish(Segment g, int row0, int rows, int n, int w) {
+        if (g.after == Epilogue.NONE) return;
+        float[] c = g.c, r = g.r;
+        for (int i = row0; i < row0 + rows; i++) {
+            int ci = g.cOff + i * g.ldc + n;
+            if (g.after == Epilogue.ELU) {
+                Activations.elu(c, ci, c, ci, w);
+                continue;
+            }
+            int j = 0;
+            for (; j + L <= w; j += L) FloatVector.fromArray(S, r, ci + j).add(FloatVector.fromArray(S, c, ci + j)).intoArray(c, ci + j);
+            for (; j < w; j++) c[ci + j] = r[ci + j] + c[ci + j];
+        }
     }
 
     // ---------------------------------------------------------------- thin kernel: m < 8 rows
@@ -161,6 +197,7 @@ public final class Gemm {
                     for (int row0 = ic; row0 < ie; row0 += 8) {
                         int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
                         micro8x32(a.data, aBase, bp, s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
+                        if (kb + kc == k) finish(g, row0, Math.min(8, a.m - row0), n, w); // the tile is done, in L1
                     }
                 }
             }

@@ -1,7 +1,7 @@
 package org.mimi4j.nn;
 
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.Activations;
+import org.mimi4j.kernels.Gemm;
 
 /**
  * SEANet residual block (moshi {@code SEANetResnetBlock}, true_skip): y = x + conv2(elu(conv1(elu(x)))),
@@ -50,13 +50,9 @@ public final class ResnetBlock {
             s1[b] = st[b].s1;
             s2[b] = st[b].s2;
         }
-        float[][] h = conv1.forward(x, t, s1, false, true); // conv1(elu(x)): the ELU fused into conv1's input copy
-        for (float[] hb : h) Activations.elu(hb, hb, hb.length);
-        h = conv2.forward(h, t, s2, false);
-        for (int b = 0; b < n; b++) {
-            float[] y = h[b], xb = x[b];
-            for (int i = 0; i < y.length; i++) y[i] = xb[i] + y[i];
-        }
-        return h;
+        // elu(conv1(elu(x))): the first ELU fused into conv1's input copy, the second into its GEMM's output tiles
+        float[][] h = conv1.forward(x, t, s1, false, true, Gemm.Epilogue.ELU, null);
+        return conv2.forward(h, t, s2, false, false, Gemm.Epilogue.ADD, x); // x + conv2(...), added tile by tile
+
     }
 }

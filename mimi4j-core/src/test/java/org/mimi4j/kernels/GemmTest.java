@@ -20,6 +20,21 @@ class GemmTest {
             "9, 33, 17, 31, false", "300, 40, 5, 40, false",      // narrow and wide segments in one call
             "1, 192, 1, 300, false", "3, 40, 2, 70, true"})       // fewer rows than a tile: the thin kernel
     void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
+        check(m, k, segments, n, accumulate, Gemm.Epilogue.NONE);
+    }
+
+    /** Epilogues on every path: elu of the finished sum, or the residual plus it, element by element. */
+    @ParameterizedTest
+    @CsvSource({
+            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD",          // wide: per finished tile
+            "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD",           // narrow
+            "300, 40, 5, 40, ELU", "300, 40, 5, 40, ADD",          // narrow and wide in one call
+            "3, 40, 2, 70, ELU", "1, 192, 1, 300, ADD"})           // thin
+    void epiloguesApplyToTheFinishedSums(int m, int k, int segments, int n, Gemm.Epilogue after) {
+        check(m, k, segments, n, false, after);
+    }
+
+    private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue after) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
         float[] w = new float[m * k];
         for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextDouble() - 0.5);
@@ -43,11 +58,24 @@ class GemmTest {
                     want[s][i * (ns + 1) + j] = acc;
                 }
             }
-            segs[s] = new Gemm.Segment(b, 2, c, 0, ns + 1, ns);
+            float[] res = new float[c.length];
+            for (int i = 0; i < res.length; i++) res[i] = (float) (r.nextDouble() - 0.5);
+            if (after != Gemm.Epilogue.NONE) {
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < ns; j++) {
+                        int o = i * (ns + 1) + j;
+                        float y = want[s][o];
+                        want[s][o] = after == Gemm.Epilogue.ADD ? res[o] + y : y > 0 ? y : (float) Math.expm1(y);
+                    }
+                }
+            }
+            segs[s] = new Gemm.Segment(b, 2, c, 0, ns + 1, ns, after, res);
         }
         Gemm.gemm(a, accumulate ? null : bias, rows, segs, accumulate);
         for (int s = 0; s < segments; s++) {
-            for (int i = 0; i < want[s].length; i++) assertEquals(want[s][i], segs[s].c()[i], "segment " + s + " element " + i);
+            // ELU by the vector expm1 (within 1e-7 of expm1), the rest bit for bit
+            double tol = after == Gemm.Epilogue.ELU ? 2e-7 : 0;
+            for (int i = 0; i < want[s].length; i++) assertEquals(want[s][i], segs[s].c()[i], tol, "segment " + s + " element " + i);
         }
     }
 }
