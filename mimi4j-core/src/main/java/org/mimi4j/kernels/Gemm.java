@@ -88,11 +88,23 @@ public final class Gemm {
                     thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate);
                     finish(segs[ps[pc]], 0, a.m, pn0[pc], pn1[pc] - pn0[pc]);
                 });
+            } else if (split == 1) {
+                Parallel.forEach(tasks, t -> wide(a, bias, rowOff, segs[ps[t]], pn0[t], pn1[t], 0, a.m, accumulate, null, 0));
             } else {
+                // few pieces, each split by rows: every piece's B is packed once (all of K, on the compute threads), then
+                // read by all of its row tasks
+                int kBlocks = (a.k + KC - 1) / KC;
+                int[] off = new int[pieces + 1];
+                for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * NR * a.k;
+                float[] shared = Scratch.floats(Scratch.GEMM_SHARED_B, off[pieces]);
+                Parallel.forEach(pieces * kBlocks, t -> {
+                    int pc = t / kBlocks, kb = t % kBlocks * KC, slivers = (pn1[pc] - pn0[pc] + NR - 1) / NR;
+                    packB(segs[ps[pc]], rowOff, kb, Math.min(KC, a.k - kb), pn0[pc], pn1[pc], shared, off[pc] + kb * slivers * NR);
+                });
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
                     int g0 = groups * part / split, g1 = groups * (part + 1) / split;
-                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate);
+                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, shared, off[pc]);
                 });
             }
         }
@@ -182,13 +194,16 @@ public final class Gemm {
      * block of A runs over every sliver. Sums run over k in ascending order from the bias (or C), as in the narrow
      * kernel, so both give bit-identical results.
      */
-    private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int r0, int r1, boolean accumulate) {
+    private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int r0, int r1, boolean accumulate,
+                             float[] packed, int packedOff) {
         int k = a.k;
-        float[] bp = PACKED_B.get(), tile = TILE.get();
+        float[] bp = packed != null ? packed : PACKED_B.get(), tile = TILE.get();
         int slivers = (n1 - n0 + NR - 1) / NR;
         for (int kb = 0; kb < k; kb += KC) {
             int kc = Math.min(KC, k - kb);
-            packB(g, rowOff, kb, kc, n0, n1, bp);
+            int bpOff = 0;
+            if (packed == null) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
+            else bpOff = packedOff + kb * slivers * NR; // B packed beforehand: K block kb of this piece
             boolean init = kb == 0 && !accumulate;
             for (int ic = r0; ic < r1; ic += MC) {
                 int ie = Math.min(r1, ic + MC);
@@ -196,7 +211,7 @@ public final class Gemm {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
                     for (int row0 = ic; row0 < ie; row0 += 8) {
                         int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
-                        micro8x32(a.data, aBase, bp, s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
+                        micro8x32(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
                         if (kb + kc == k) finish(g, row0, Math.min(8, a.m - row0), n, w); // the tile is done, in L1
                     }
                 }
@@ -204,13 +219,13 @@ public final class Gemm {
         }
     }
 
-    /** B rows kb..kb+kc, columns n0..n1, as slivers [kc][NR] (the last one zero-padded). */
-    private static void packB(Segment g, int[] rowOff, int kb, int kc, int n0, int n1, float[] bp) {
+    /** B rows kb..kb+kc, columns n0..n1, as slivers [kc][NR] (the last one zero-padded) at bp[bpOff...]. */
+    private static void packB(Segment g, int[] rowOff, int kb, int kc, int n0, int n1, float[] bp, int bpOff) {
         float[] b = g.b;
         int slivers = (n1 - n0 + NR - 1) / NR;
         for (int s = 0; s < slivers; s++) {
             int n = n0 + s * NR, w = Math.min(NR, n1 - n);
-            int base = s * kc * NR;
+            int base = bpOff + s * kc * NR;
             int src = g.bOff + n;
             if (w == NR) {
                 for (int kk = 0; kk < kc; kk++) {

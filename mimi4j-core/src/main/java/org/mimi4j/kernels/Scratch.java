@@ -6,9 +6,12 @@ package org.mimi4j.kernels;
  * the contents are left over from earlier calls, so a caller writes what it reads.
  */
 final class Scratch {
-    /** What each slot holds; a thread uses a slot for one array at a time. */
-    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2;
-    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[3][]);
+    /**
+     * What each slot holds; a thread uses a slot for one array at a time. GEMM_SHARED_B is the calling thread's B
+     * packed once for a GEMM call, which the compute threads read during that call.
+     */
+    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3;
+    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[4][]);
 
     private Scratch() {
     }
