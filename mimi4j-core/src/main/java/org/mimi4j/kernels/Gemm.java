@@ -29,18 +29,31 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /**
-     * A right operand and where its result goes; {@code after} is applied to each finished element of C while it is
-     * still in cache ({@code r}: the residual for {@link Epilogue#ADD}, laid out as C).
-     */
-    public record Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n, Epilogue after, float[] r) {
+    /** A right operand, where its result goes, and what happens to each finished element ({@link Epilogue}). */
+    public record Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n, Epilogue after) {
         public Segment(float[] b, int bOff, float[] c, int cOff, int ldc, int n) {
-            this(b, bOff, c, cOff, ldc, n, Epilogue.NONE, null);
+            this(b, bOff, c, cOff, ldc, n, Epilogue.NONE);
         }
     }
 
-    /** What happens to a finished result: nothing, C = elu(C), or C = R + C (a residual connection). */
-    public enum Epilogue { NONE, ELU, ADD }
+    /**
+     * Applied to a finished tile of C while it is still in cache: nothing, C = elu(C), C = R + C (a residual
+     * connection; R laid out as C), or the interleave of a transposed conv's phases: C row ch*phases + p, column u
+     * (cOff 0) goes to Y[ch][u*phases + p] (Y rows ldc*phases long).
+     */
+    public record Epilogue(Kind kind, float[] to, int phases) {
+        public enum Kind { NONE, ELU, ADD, INTERLEAVE }
+
+        public static final Epilogue NONE = new Epilogue(Kind.NONE, null, 0), ELU = new Epilogue(Kind.ELU, null, 0);
+
+        public static Epilogue add(float[] residual) {
+            return new Epilogue(Kind.ADD, residual, 0);
+        }
+
+        public static Epilogue interleave(float[] y, int phases) {
+            return new Epilogue(Kind.INTERLEAVE, y, phases);
+        }
+    }
 
     /** Row offsets j*ld for j < k: B given as a row-major [K][ld] matrix. */
     public static int[] rowsOf(int k, int ld) {
@@ -111,7 +124,7 @@ public final class Gemm {
         if (nNarrow > 0) {
             narrow(a, bias, rowOff, segs, nCols, accumulate, threads);
             boolean after = false;
-            for (Segment g : segs) after |= g.n > 0 && g.n < NARROW && g.after != Epilogue.NONE;
+            for (Segment g : segs) after |= g.n > 0 && g.n < NARROW && g.after.kind != Epilogue.Kind.NONE;
             if (after) Parallel.forEach(segs.length, s -> {
                 Segment g = segs[s];
                 if (g.n > 0 && g.n < NARROW) finish(g, 0, a.m, 0, g.n);
@@ -121,17 +134,24 @@ public final class Gemm {
 
     /** The segment's epilogue on rows row0..row0+rows x columns n..n+w of its C. */
     private static void finish(Segment g, int row0, int rows, int n, int w) {
-        if (g.after == Epilogue.NONE) return;
-        float[] c = g.c, r = g.r;
+        Epilogue e = g.after;
+        if (e.kind == Epilogue.Kind.NONE) return;
+        float[] c = g.c, r = e.to;
         for (int i = row0; i < row0 + rows; i++) {
             int ci = g.cOff + i * g.ldc + n;
-            if (g.after == Epilogue.ELU) {
-                Activations.elu(c, ci, c, ci, w);
-                continue;
+            switch (e.kind) {
+                case ELU -> Activations.elu(c, ci, c, ci, w);
+                case ADD -> {
+                    int j = 0;
+                    for (; j + L <= w; j += L) FloatVector.fromArray(S, r, ci + j).add(FloatVector.fromArray(S, c, ci + j)).intoArray(c, ci + j);
+                    for (; j < w; j++) c[ci + j] = r[ci + j] + c[ci + j];
+                }
+                case INTERLEAVE -> {
+                    int s = e.phases, yo = (i / s) * g.ldc * s + n * s + i % s;
+                    for (int j = 0; j < w; j++) r[yo + j * s] = c[ci + j];
+                }
+                default -> throw new AssertionError(e.kind);
             }
-            int j = 0;
-            for (; j + L <= w; j += L) FloatVector.fromArray(S, r, ci + j).add(FloatVector.fromArray(S, c, ci + j)).intoArray(c, ci + j);
-            for (; j < w; j++) c[ci + j] = r[ci + j] + c[ci + j];
         }
     }
 

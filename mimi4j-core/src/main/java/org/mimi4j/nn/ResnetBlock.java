@@ -51,8 +51,13 @@ public final class ResnetBlock {
             s2[b] = st[b].s2;
         }
         // elu(conv1(elu(x))): the first ELU fused into conv1's input copy, the second into its GEMM's output tiles
-        float[][] h = conv1.forward(x, t, s1, false, true, Gemm.Epilogue.ELU, null);
-        return conv2.forward(h, t, s2, false, false, Gemm.Epilogue.ADD, x); // x + conv2(...), added tile by tile
+        Gemm.Epilogue[] elu = new Gemm.Epilogue[n], add = new Gemm.Epilogue[n];
+        for (int b = 0; b < n; b++) {
+            elu[b] = Gemm.Epilogue.ELU;
+            add[b] = Gemm.Epilogue.add(x[b]); // x + conv2(...), added tile by tile
+        }
+        float[][] h = conv1.forward(x, t, s1, false, true, elu);
+        return conv2.forward(h, t, s2, false, false, add);
 
     }
 }

@@ -116,15 +116,15 @@ public final class StreamingConv1d {
      * input is copied next to its left context (into the conv's own buffer), x itself is left as it is.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu) {
-        return forward(x, t, st, padEnd, elu, Gemm.Epilogue.NONE, null);
+        return forward(x, t, st, padEnd, elu, null);
     }
 
     /**
-     * As {@link #forward(float[][], int, State[], boolean, boolean)}, then {@code after} on the output while it is in
-     * cache: elu(y), or residual[b] + y ({@link Gemm.Epilogue#ADD}; residual[b] shaped as the output).
+     * As {@link #forward(float[][], int, State[], boolean, boolean)}, then {@code after[b]} on stream b's output while
+     * it is in cache (elu(y), or a residual + y); null: nothing.
      */
-    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue after, float[][] residual) {
-        if (context == 0) return forwardPointwise(x, t, st, elu, after, residual);
+    public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
+        if (context == 0) return forwardPointwise(x, t, st, elu, after);
         int tp = t;
         if (t % stride != 0) {
             if (!padEnd) throw new IllegalArgumentException("steps " + t + " not a multiple of stride " + stride);
@@ -153,7 +153,7 @@ public final class StreamingConv1d {
             });
             if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
             out[b] = s.out;
-            segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut, after, residual == null ? null : residual[b]);
+            segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
         Gemm.gemm(w, bias, rowOff, segs, false);
         return out;
@@ -164,7 +164,7 @@ public final class StreamingConv1d {
      * (A split of wider stride-1 kernels into direct columns and a [prev, x] head was measured slower: the head's
      * GEMM reads all of the weights again.)
      */
-    private float[][] forwardPointwise(float[][] x, int t, State[] st, boolean elu, Gemm.Epilogue after, float[][] residual) {
+    private float[][] forwardPointwise(float[][] x, int t, State[] st, boolean elu, Gemm.Epilogue[] after) {
         int n = x.length;
         float[][] out = new float[n][];
         Gemm.Segment[] segs = new Gemm.Segment[n];
@@ -179,7 +179,7 @@ public final class StreamingConv1d {
             }
             if (s.out == null || s.out.length != outCh * t) s.out = new float[outCh * t];
             out[b] = s.out;
-            segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after, residual == null ? null : residual[b]);
+            segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
         Gemm.gemm(w, bias, Gemm.rowsOf(inCh, t), segs, false);
         return out;

@@ -128,19 +128,11 @@ public final class StreamingConvTranspose1d {
             for (int b = 0; b < x.length; b++) {
                 if (st[b].z.length < outCh * stride * t) st[b].z = new float[outCh * stride * t];
                 z[b] = st[b].z;
-                segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t);
+                out[b] = output(st[b], outCh * t * stride);
+                // phase-major rows z[co*stride + p][u] interleaved into y[co][u*stride + p] tile by tile
+                segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t, Gemm.Epilogue.interleave(out[b], stride));
             }
             Gemm.gemm(w, phaseBias, rowOff, segs, false);
-            for (int b = 0; b < x.length; b++) {
-                float[] y = output(st[b], outCh * t * stride);
-                for (int co = 0; co < outCh; co++) {
-                    for (int p = 0; p < stride; p++) {
-                        int src = (co * stride + p) * t, dst = co * t * stride + p;
-                        for (int u = 0; u < t; u++) y[dst + u * stride] = z[b][src + u];
-                    }
-                }
-                out[b] = y;
-            }
         } else {
             for (int b = 0; b < x.length; b++) {
                 float[] y = output(st[b], outCh * t * stride);

@@ -5,6 +5,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -20,21 +21,24 @@ class GemmTest {
             "9, 33, 17, 31, false", "300, 40, 5, 40, false",      // narrow and wide segments in one call
             "1, 192, 1, 300, false", "3, 40, 2, 70, true"})       // fewer rows than a tile: the thin kernel
     void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
-        check(m, k, segments, n, accumulate, Gemm.Epilogue.NONE);
+        check(m, k, segments, n, accumulate, Gemm.Epilogue.Kind.NONE);
     }
 
-    /** Epilogues on every path: elu of the finished sum, or the residual plus it, element by element. */
+    /**
+     * Epilogues on every path: elu of the finished sum, the residual plus it, or the sums interleaved by phase
+     * (rows ch*3 + p to Y[ch][u*3 + p]), element by element.
+     */
     @ParameterizedTest
     @CsvSource({
-            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD",          // wide: per finished tile
-            "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD",           // narrow
-            "300, 40, 5, 40, ELU", "300, 40, 5, 40, ADD",          // narrow and wide in one call
-            "3, 40, 2, 70, ELU", "1, 192, 1, 300, ADD"})           // thin
-    void epiloguesApplyToTheFinishedSums(int m, int k, int segments, int n, Gemm.Epilogue after) {
+            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD", "36, 300, 1, 70, INTERLEAVE",  // wide: per finished tile
+            "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD", "99, 70, 3, 5, INTERLEAVE",     // narrow
+            "300, 40, 5, 40, ELU", "300, 40, 5, 40, ADD", "300, 40, 5, 40, INTERLEAVE",  // narrow and wide in one call
+            "3, 40, 2, 70, ELU", "1, 192, 1, 300, ADD", "6, 40, 2, 70, INTERLEAVE"})      // thin
+    void epiloguesApplyToTheFinishedSums(int m, int k, int segments, int n, Gemm.Epilogue.Kind after) {
         check(m, k, segments, n, false, after);
     }
 
-    private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue after) {
+    private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue.Kind after) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
         float[] w = new float[m * k];
         for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextDouble() - 0.5);
@@ -42,7 +46,7 @@ class GemmTest {
         float[] bias = new float[m];
         for (int i = 0; i < m; i++) bias[i] = (float) r.nextDouble();
         Gemm.Segment[] segs = new Gemm.Segment[segments];
-        float[][] want = new float[segments][];
+        float[][] want = new float[segments][], interleaved = new float[segments][];
         int[] rows = Gemm.rowsOf(k, n + 3);
         for (int s = 0; s < segments; s++) {
             int ns = s == segments - 1 && segments == 5 ? 40 : n;   // mixed case: one wide segment
@@ -60,22 +64,34 @@ class GemmTest {
             }
             float[] res = new float[c.length];
             for (int i = 0; i < res.length; i++) res[i] = (float) (r.nextDouble() - 0.5);
-            if (after != Gemm.Epilogue.NONE) {
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < ns; j++) {
-                        int o = i * (ns + 1) + j;
-                        float y = want[s][o];
-                        want[s][o] = after == Gemm.Epilogue.ADD ? res[o] + y : y > 0 ? y : (float) Math.expm1(y);
+            Gemm.Epilogue epi = Gemm.Epilogue.NONE;
+            switch (after) {
+                case ELU, ADD -> {
+                    epi = after == Gemm.Epilogue.Kind.ELU ? Gemm.Epilogue.ELU : Gemm.Epilogue.add(res);
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < ns; j++) {
+                            int o = i * (ns + 1) + j;
+                            float y = want[s][o];
+                            want[s][o] = after == Gemm.Epilogue.Kind.ADD ? res[o] + y : y > 0 ? y : (float) Math.expm1(y);
+                        }
                     }
                 }
+                case INTERLEAVE -> { // C is still written; Y (res) receives the interleave, untouched elsewhere
+                    float[] y = res.clone();
+                    for (int i = 0; i < m; i++) for (int j = 0; j < ns; j++) y[(i / 3) * (ns + 1) * 3 + j * 3 + i % 3] = want[s][i * (ns + 1) + j];
+                    interleaved[s] = y;
+                    epi = Gemm.Epilogue.interleave(res, 3);
+                }
+                default -> { }
             }
-            segs[s] = new Gemm.Segment(b, 2, c, 0, ns + 1, ns, after, res);
+            segs[s] = new Gemm.Segment(b, 2, c, 0, ns + 1, ns, epi);
         }
         Gemm.gemm(a, accumulate ? null : bias, rows, segs, accumulate);
         for (int s = 0; s < segments; s++) {
             // ELU by the vector expm1 (within 1e-7 of expm1), the rest bit for bit
-            double tol = after == Gemm.Epilogue.ELU ? 2e-7 : 0;
+            double tol = after == Gemm.Epilogue.Kind.ELU ? 2e-7 : 0;
             for (int i = 0; i < want[s].length; i++) assertEquals(want[s][i], segs[s].c()[i], tol, "segment " + s + " element " + i);
+            if (interleaved[s] != null) assertArrayEquals(interleaved[s], segs[s].after().to(), "segment " + s + " interleaved");
         }
     }
 }
