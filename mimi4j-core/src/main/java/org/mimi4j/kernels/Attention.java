@@ -169,7 +169,7 @@ public final class Attention {
             FloatVector x = FloatVector.fromArray(S, p, po + i);
             mv = mv.blend(x, mv.compare(VectorOperators.LT, x).and(S.indexInRange(i, n)));
         }
-        int end = (n + L - 1) / L * L; // lanes reduced through p past the scores (reduceLanes(MAX) is slow here)
+        int end = (n + L - 1) / L * L; // lanes reduced through p past the scores, as the sum below
         mv.intoArray(p, po + end);
         float max = p[po + end];
         for (int l = 1; l < L; l++) max = Math.max(max, p[po + end + l]);

@@ -58,6 +58,5 @@ public final class ResnetBlock {
         }
         float[][] h = conv1.forward(x, t, s1, false, true, elu);
         return conv2.forward(h, t, s2, false, false, add);
-
     }
 }
