@@ -137,6 +137,10 @@ public final class Gemm {
         Epilogue e = g.after;
         if (e.kind == Epilogue.Kind.NONE) return;
         float[] c = g.c, r = e.to;
+        if (n == 0 && w == g.ldc && e.kind != Epilogue.Kind.INTERLEAVE) { // whole rows, contiguous: one block (no tail per row)
+            w *= rows;
+            rows = 1;
+        }
         for (int i = row0; i < row0 + rows; i++) {
             int ci = g.cOff + i * g.ldc + n;
             switch (e.kind) {

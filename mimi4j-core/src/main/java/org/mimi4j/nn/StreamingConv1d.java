@@ -149,7 +149,14 @@ public final class StreamingConv1d {
             int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
             Parallel.forEach(parts, part -> {
                 int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-                for (int ci = c0; ci < c1; ci++) polyphase(xb, t, tpad, ci, s.prev, xp, ld, elu);
+                if (elu && t < SHORT) { // short rows (a streaming step): the part's elu(x) in one call, then plain copies
+                    float[] e = ELU_ROW.get();
+                    if (e.length < (c1 - c0) * t) ELU_ROW.set(e = new float[(c1 - c0) * t]);
+                    Activations.elu(xb, c0 * t, e, 0, (c1 - c0) * t);
+                    for (int ci = c0; ci < c1; ci++) polyphase(e, (ci - c0) * t, t, tpad, ci, s.prev, xp, ld, false);
+                } else {
+                    for (int ci = c0; ci < c1; ci++) polyphase(xb, ci * t, t, tpad, ci, s.prev, xp, ld, elu);
+                }
             });
             if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
             out[b] = s.out;
@@ -190,14 +197,16 @@ public final class StreamingConv1d {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
     }
 
-    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // see polyphase
+    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see forward
+    private static final int SHORT = 64; // rows shorter than this get their ELU for many channels at once (a tail each is slow)
 
     /**
-     * Channel ci of [prev, x, end padding] (context + tp samples) into polyphase rows xp[ci*stride + p][u] =
-     * sample u*stride + p (of elu(x) when {@code elu}); then the last {@code context} samples become the new prev.
+     * Channel ci of [prev, x, end padding] (context + tp samples; its x at x[xo..xo+t)) into polyphase rows
+     * xp[ci*stride + p][u] = sample u*stride + p (of elu(x) when {@code elu}); then the last {@code context} samples
+     * become the new prev.
      */
-    private void polyphase(float[] x, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
-        int xo = ci * t, po = ci * context;
+    private void polyphase(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
+        int po = ci * context;
         if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
             int row = ci * ld;
             System.arraycopy(prev, po, xp, row, context);

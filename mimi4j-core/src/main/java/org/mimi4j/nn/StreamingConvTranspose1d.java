@@ -73,6 +73,7 @@ public final class StreamingConvTranspose1d {
     public static final class State {
         final float[] prev;
         float[] xp = new float[0], z = new float[0]; // a call's padded input and phase-major output, reused
+        float[] elu = new float[0];                  // elu(x) of a short call, reused
         float[] out;                                 // the last call's output, overwritten by the next call
 
         State(float[] prev) {
@@ -84,6 +85,8 @@ public final class StreamingConvTranspose1d {
             return 4L * prev.length;
         }
     }
+
+    private static final int SHORT = 64; // rows shorter than this get their ELU for all channels at once (a tail each is slow)
 
     public State newState() {
         return new State(new float[inCh * (taps - 1)]);
@@ -110,11 +113,16 @@ public final class StreamingConvTranspose1d {
         for (int b = 0; b < x.length; b++) {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
-            float[] xp = s.xp, prev = s.prev;
+            float[] xp = s.xp, prev = s.prev, xb = x[b];
+            if (elu && t < SHORT) { // short rows (a streaming step): elu(x) of all channels in one call, then copies
+                if (s.elu.length < inCh * t) s.elu = new float[inCh * t];
+                Activations.elu(xb, 0, s.elu, 0, inCh * t);
+                xb = s.elu;
+            }
             for (int ci = 0; ci < inCh; ci++) {
                 System.arraycopy(prev, ci * c, xp, ci * ld, c);
-                if (elu) Activations.elu(x[b], ci * t, xp, ci * ld + c, t);
-                else System.arraycopy(x[b], ci * t, xp, ci * ld + c, t);
+                if (elu && xb == x[b]) Activations.elu(xb, ci * t, xp, ci * ld + c, t);
+                else System.arraycopy(xb, ci * t, xp, ci * ld + c, t);
                 System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
             }
             xs[b] = xp;
