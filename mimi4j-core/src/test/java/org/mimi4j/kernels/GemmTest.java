@@ -17,8 +17,10 @@ class GemmTest {
     @CsvSource({
             "37, 300, 1, 70, false", "37, 300, 1, 70, true",      // wide, partial tiles, K > KC
             "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
+            "100, 300, 1, 2, false", "130, 300, 1, 1, true",      // narrow, one stream's step
+            "100, 70, 5, 2, false", "100, 70, 9, 1, true",        // narrow, a last group of 2 and of 1 columns
             "70, 600, 20, 2, false", "70, 600, 20, 2, true",      // narrow, 40 columns of 20 segments
-            "9, 33, 17, 31, false", "300, 40, 5, 40, false",      // narrow and wide segments in one call
+            "9, 33, 17, 31, false", "300, 40, 5, 10, false",      // narrow and wide segments in one call
             "1, 192, 1, 300, false", "3, 40, 2, 70, true"})       // fewer rows than a tile: the thin kernel
     void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
         check(m, k, segments, n, accumulate, Gemm.Epilogue.Kind.NONE);
@@ -32,7 +34,9 @@ class GemmTest {
     @CsvSource({
             "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD", "36, 300, 1, 70, INTERLEAVE",  // wide: per finished tile
             "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD", "99, 70, 3, 5, INTERLEAVE",     // narrow
-            "300, 40, 5, 40, ELU", "300, 40, 5, 40, ADD", "300, 40, 5, 40, INTERLEAVE",  // narrow and wide in one call
+            "100, 300, 1, 2, ELU", "130, 300, 1, 1, ADD", "99, 300, 1, 2, INTERLEAVE",   // narrow, one stream's step
+            "300, 40, 5, 10, ELU", "300, 40, 5, 10, ADD", "300, 40, 5, 10, INTERLEAVE",  // narrow and wide in one call
+            "99, 70, 5, 2, INTERLEAVE",                                                   // a last narrow group of 2 columns
             "3, 40, 2, 70, ELU", "1, 192, 1, 300, ADD", "6, 40, 2, 70, INTERLEAVE"})      // thin
     void epiloguesApplyToTheFinishedSums(int m, int k, int segments, int n, Gemm.Epilogue.Kind after) {
         check(m, k, segments, n, false, after);
