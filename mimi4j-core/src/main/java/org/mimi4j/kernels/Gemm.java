@@ -380,7 +380,8 @@ public final class Gemm {
         }
         int panels = (a.m + MR - 1) / MR;
         int quads = (panels + 3) / 4;
-        int chunks = Math.min(quads, Math.max(1, threads == 1 || (long) a.m * k < 65536 ? 1 : threads * 4));
+        // 8 chunks per thread: a memory-bound call ends with one thread waiting for the other's last chunk
+        int chunks = Math.min(quads, Math.max(1, threads == 1 || (long) a.m * k < 65536 ? 1 : threads * 8));
         Parallel.forEach(chunks, t -> {
             float[] tmp = Scratch.floats(Scratch.GEMM_NARROW_ACC, 2 * MR * NG);
             int q0 = quads * t / chunks, q1 = quads * (t + 1) / chunks;
