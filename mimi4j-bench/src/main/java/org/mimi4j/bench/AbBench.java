@@ -1,0 +1,62 @@
+package org.mimi4j.bench;
+
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * Old vs new in one JVM: each given mimi4j-core jar is loaded in its own class loader (with its own compute
+ * threads), and the same workload runs on each in turn, round after round. On a shared machine whose speed drifts
+ * by tens of percent within minutes, the rounds of the two versions then see the same drift, which separate JVMs
+ * minutes apart do not.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|stream1|stream16 [rounds]
+ * </pre>
+ * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), or the median ms of
+ * an encode + decode streaming step of 1 or 16 streams over a round of frames. Prints each round and the medians.
+ */
+public final class AbBench {
+    private AbBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 3) {
+            System.err.println("usage: AbBench A.jar B.jar encode|decode|stream1|stream16 [rounds]");
+            System.exit(2);
+        }
+        String what = args[2];
+        int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        URL self = AbBench.class.getProtectionDomain().getCodeSource().getLocation();
+        Callable<?>[] runs = new Callable<?>[2];
+        for (int v = 0; v < 2; v++) {
+            Path jar = Path.of(args[v]);
+            if (!Files.isRegularFile(jar)) {
+                System.err.println("not a file: " + jar);
+                System.exit(2);
+            }
+            // the given jar first, so its org.mimi4j classes win over the copies inside this uber-jar
+            ClassLoader cl = new URLClassLoader(new URL[]{jar.toUri().toURL(), self}, ClassLoader.getPlatformClassLoader());
+            runs[v] = (Callable<?>) cl.loadClass(AbWorkload.class.getName()).getConstructor(String.class).newInstance(what);
+        }
+        for (int w = 0; w < 2; w++) for (Callable<?> r : runs) r.call(); // warm-up: JIT and a model per loader
+        double[][] ms = new double[2][rounds];
+        for (int i = 0; i < rounds; i++) {
+            for (int v = 0; v < 2; v++) ms[v][i] = (Double) runs[v].call();
+            System.out.printf(Locale.ROOT, "round %d: A %.1f ms, B %.1f ms%n", i + 1, ms[0][i], ms[1][i]);
+        }
+        double[] a = ms[0].clone(), b = ms[1].clone();
+        Arrays.sort(a);
+        Arrays.sort(b);
+        int wins = 0;
+        for (int i = 0; i < rounds; i++) if (ms[1][i] < ms[0][i]) wins++;
+        System.out.printf(Locale.ROOT, "%s: A median %.1f ms (min %.1f), B median %.1f ms (min %.1f), B/A %.3f, B faster in %d of %d rounds%n",
+                what, a[rounds / 2], a[0], b[rounds / 2], b[0], b[rounds / 2] / a[rounds / 2], wins, rounds);
+        System.exit(0); // the loaders' compute threads are daemons, but do not wait for their spin
+    }
+}

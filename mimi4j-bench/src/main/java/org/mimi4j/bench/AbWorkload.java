@@ -1,0 +1,77 @@
+package org.mimi4j.bench;
+
+import org.mimi4j.Mimi;
+import org.mimi4j.nn.Transformer;
+import org.mimi4j.perf.Bench;
+
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** One round of an {@link AbBench} workload, run inside the class loader of the mimi4j version under test. */
+public final class AbWorkload implements Callable<Double> {
+    private final String what;
+    private final Mimi m;
+    private final float[] audio;
+    private int[][] codes;
+    private Mimi.EncoderState[] es;
+    private Mimi.DecoderState[] ds;
+    private int[] items;
+    private float[][] x;
+    private long frame;
+
+    public AbWorkload(String what) throws java.io.IOException {
+        this.what = what;
+        m = Mimi.load(Bench.randomModel());
+        audio = new float[60 * m.sampleRate()];
+        for (int i = 0; i < audio.length; i++) {
+            audio[i] = (float) (0.3 * Math.sin(i * 0.037) + 0.1 * Math.sin(i * 0.0031) + 0.05 * Math.sin(i * (double) i * 1e-7));
+        }
+        if (what.startsWith("stream")) {
+            int n = Integer.parseInt(what.substring("stream".length()));
+            es = new Mimi.EncoderState[n];
+            ds = new Mimi.DecoderState[n];
+            items = new int[n];
+            x = new float[n][m.frameSize()];
+            for (int i = 0; i < n; i++) {
+                es[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
+                ds[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
+                items[i] = i;
+            }
+        } else if (!what.equals("encode") && !what.equals("decode")) {
+            throw new IllegalArgumentException("workload " + what + ": encode, decode or streamN");
+        }
+    }
+
+    @Override
+    public Double call() {
+        switch (what) {
+            case "encode" -> {
+                long t0 = System.nanoTime();
+                codes = m.encode(audio, 8);
+                return (System.nanoTime() - t0) / 1e6;
+            }
+            case "decode" -> {
+                if (codes == null) codes = m.encode(audio, 8);
+                long t0 = System.nanoTime();
+                m.decode(codes);
+                return (System.nanoTime() - t0) / 1e6;
+            }
+            default -> {
+                int n = x.length, fs = m.frameSize(), frames = n == 1 ? 150 : 30;
+                double[] t = new double[frames];
+                for (int f = 0; f < frames; f++, frame++) {
+                    for (int b = 0; b < n; b++) {
+                        int pos = (int) ((frame * fs + b * 977L) % (audio.length - fs));
+                        System.arraycopy(audio, pos, x[b], 0, fs);
+                    }
+                    long t0 = System.nanoTime();
+                    float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
+                    m.decodeStep(m.quantize(emb, 1, 8), 1, ds, null, items);
+                    t[f] = (System.nanoTime() - t0) / 1e6;
+                }
+                Arrays.sort(t);
+                return t[frames / 2];
+            }
+        }
+    }
+}
