@@ -149,7 +149,7 @@ public final class StreamingConv1d {
             int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
             Parallel.forEach(parts, part -> {
                 int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-                if (elu && t < SHORT) { // short rows (a streaming step): the part's elu(x) in one call, then plain copies
+                if (elu && t < Activations.SHORT_ROW) { // short rows (a streaming step): the part's elu(x) in one call, then plain copies
                     float[] e = ELU_ROW.get();
                     if (e.length < (c1 - c0) * t) ELU_ROW.set(e = new float[(c1 - c0) * t]);
                     Activations.elu(xb, c0 * t, e, 0, (c1 - c0) * t);
@@ -198,7 +198,6 @@ public final class StreamingConv1d {
     }
 
     private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see forward
-    private static final int SHORT = 64; // rows shorter than this get their ELU for many channels at once (a tail each is slow)
 
     /**
      * Channel ci of [prev, x, end padding] (context + tp samples; its x at x[xo..xo+t)) into polyphase rows

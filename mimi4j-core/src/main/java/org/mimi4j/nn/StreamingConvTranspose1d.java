@@ -86,8 +86,6 @@ public final class StreamingConvTranspose1d {
         }
     }
 
-    private static final int SHORT = 64; // rows shorter than this get their ELU for all channels at once (a tail each is slow)
-
     public State newState() {
         return new State(new float[inCh * (taps - 1)]);
     }
@@ -114,7 +112,7 @@ public final class StreamingConvTranspose1d {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
             float[] xp = s.xp, prev = s.prev, xb = x[b];
-            if (elu && t < SHORT) { // short rows (a streaming step): elu(x) of all channels in one call, then copies
+            if (elu && t < Activations.SHORT_ROW) { // short rows (a streaming step): elu(x) of all channels in one call, then copies
                 if (s.elu.length < inCh * t) s.elu = new float[inCh * t];
                 Activations.elu(xb, 0, s.elu, 0, inCh * t);
                 xb = s.elu;
