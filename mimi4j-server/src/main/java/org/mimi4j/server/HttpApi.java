@@ -163,11 +163,34 @@ final class HttpApi extends Handler.Abstract {
         }
     }
 
+    /** Bytes of a refused body read and dropped before the 413 goes out (see {@link #drain}). */
+    private static final long DRAIN_BYTES = 16L << 20;
+
+    /**
+     * Reads and drops what is left of a refused body, up to {@link #DRAIN_BYTES}: a client still sending its body
+     * when the connection closes with unread data gets a TCP reset and may never see the 413. Longer bodies are cut.
+     */
+    private static void drain(InputStream in) {
+        byte[] buf = new byte[65536];
+        try {
+            for (long left = DRAIN_BYTES; left > 0; ) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) return;
+                left -= n;
+            }
+        } catch (IOException e) {
+            // the client went away: nothing to drain
+        }
+    }
+
     /** The request body in a temporary file, at most maxUploadBytes. */
     private Path body(Request req, String suffix) throws IOException {
         long max = server.config.maxUploadBytes();
         long declared = req.getLength();
-        if (declared > max) throw new HttpError(413, "body of " + declared + " bytes exceeds the limit of " + max);
+        if (declared > max) {
+            drain(Request.asInputStream(req));
+            throw new HttpError(413, "body of " + declared + " bytes exceeds the limit of " + max);
+        }
         Path tmp = Files.createTempFile("mimi-serve-", suffix);
         try (InputStream in = Request.asInputStream(req); OutputStream out = Files.newOutputStream(tmp)) {
             byte[] buf = new byte[65536];
@@ -175,7 +198,10 @@ final class HttpApi extends Handler.Abstract {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 total += n;
-                if (total > max) throw new HttpError(413, "body exceeds the limit of " + max + " bytes");
+                if (total > max) {
+                    drain(in);
+                    throw new HttpError(413, "body exceeds the limit of " + max + " bytes");
+                }
                 out.write(buf, 0, n);
             }
             if (total == 0) throw new HttpError(400, "empty body");

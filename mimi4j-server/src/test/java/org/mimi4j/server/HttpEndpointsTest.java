@@ -108,6 +108,8 @@ class HttpEndpointsTest {
         assertEquals(400, post("v1/encode?format=xml", wav16k(TestServers.audio(1600, 1))).statusCode());
         assertEquals(400, post("v1/encode", new byte[0]).statusCode());
         assertEquals(413, post("v1/encode", new byte[500_000]).statusCode(), "upload limit");
+        // a client still sending a refused body gets the 413, not a reset connection (the server drains the body)
+        for (int i = 0; i < 10; i++) assertEquals(413, post("v1/encode", new byte[4_000_000]).statusCode(), "upload limit, 4 MB");
         assertEquals(413, post("v1/encode", HttpApi.wav16(new float[24000 * 6], 24000 * 6, 24000)).statusCode(), "duration limit");
         assertEquals(400, post("v1/decode", "{\"codes\": [[1, 2], [3]]}".getBytes()).statusCode(), "ragged codes");
         assertEquals(400, post("v1/decode", "{\"codes\": [[1, 64]]}".getBytes()).statusCode(), "code out of range");
