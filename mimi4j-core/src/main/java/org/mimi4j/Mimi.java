@@ -589,45 +589,65 @@ public final class Mimi {
 
     /** Quantizes latents [D][t] of a batch to codes [nq][t]. */
     public int[][][] quantize(float[][] emb, int t, int numQuantizers) {
-        checkNumQuantizers(numQuantizers);
-        int n = emb.length, d = config.hiddenSize();
-        int[][][] out = new int[n][][];
-        if (n == 1) {
-            out[0] = quantizer.encode(emb[0], t, numQuantizers);
-            return out;
-        }
-        // every step is quantized on its own: the batch's steps side by side, so each codebook is read once for all
-        float[] all = new float[d * n * t];
-        for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) System.arraycopy(emb[i], c * t, all, (c * n + i) * t, t);
-        int[][] codes = quantizer.encode(all, n * t, numQuantizers);
-        for (int i = 0; i < n; i++) {
-            out[i] = new int[numQuantizers][];
-            for (int k = 0; k < numQuantizers; k++) out[i][k] = java.util.Arrays.copyOfRange(codes[k], i * t, (i + 1) * t);
+        int[] nq = new int[emb.length];
+        java.util.Arrays.fill(nq, numQuantizers);
+        return quantize(emb, t, nq);
+    }
+
+    /**
+     * Quantizes latents [D][t] of a batch, stream i to codes [numQuantizers[i]][t]. Streams with the same count go
+     * side by side through one quantizer call, so each codebook is read once for all of them (every step is
+     * quantized on its own, so this equals quantizing each stream alone).
+     */
+    public int[][][] quantize(float[][] emb, int t, int[] numQuantizers) {
+        for (int k : numQuantizers) checkNumQuantizers(k);
+        int d = config.hiddenSize();
+        int[][][] out = new int[emb.length][][];
+        for (int[] g : sameKey(numQuantizers)) {
+            int m = g.length, k = numQuantizers[g[0]];
+            if (m == 1) { // alone: no side-by-side copy
+                out[g[0]] = quantizer.encode(emb[g[0]], t, k);
+                continue;
+            }
+            float[] all = new float[d * m * t];
+            for (int i = 0; i < m; i++) for (int c = 0; c < d; c++) System.arraycopy(emb[g[i]], c * t, all, (c * m + i) * t, t);
+            int[][] codes = quantizer.encode(all, m * t, k);
+            for (int i = 0; i < m; i++) {
+                out[g[i]] = new int[k][];
+                for (int j = 0; j < k; j++) out[g[i]][j] = java.util.Arrays.copyOfRange(codes[j], i * t, (i + 1) * t);
+            }
         }
         return out;
     }
 
-    /**
-     * Codes [K][f] of each stream to latents [D][f]; streams with the same K side by side in one quantizer decode
-     * (every step is decoded on its own, so this equals decoding each stream alone).
-     */
+    /** Codes [K][f] of each stream to latents [D][f]: streams with the same K side by side, as {@link #quantize}. */
     private float[][] dequantize(int[][][] codes, int f) {
-        int n = codes.length, d = config.hiddenSize();
-        float[][] h = new float[n][];
-        for (int first = 0; first < n; first++) {
-            if (h[first] != null) continue;
-            int k = codes[first].length, m = 0;
-            int[] members = new int[n];
-            for (int i = first; i < n; i++) if (h[i] == null && codes[i].length == k) members[m++] = i;
+        int d = config.hiddenSize();
+        int[] counts = new int[codes.length];
+        for (int i = 0; i < codes.length; i++) counts[i] = codes[i].length;
+        float[][] h = new float[codes.length][];
+        for (int[] g : sameKey(counts)) {
+            int m = g.length, k = counts[g[0]];
+            if (m == 1) {
+                h[g[0]] = quantizer.decode(codes[g[0]], f);
+                continue;
+            }
             int[][] all = new int[k][m * f];
-            for (int i = 0; i < m; i++) for (int j = 0; j < k; j++) System.arraycopy(codes[members[i]][j], 0, all[j], i * f, f);
+            for (int i = 0; i < m; i++) for (int j = 0; j < k; j++) System.arraycopy(codes[g[i]][j], 0, all[j], i * f, f);
             float[] y = quantizer.decode(all, m * f);
             for (int i = 0; i < m; i++) {
-                float[] hi = h[members[i]] = new float[d * f];
+                float[] hi = h[g[i]] = new float[d * f];
                 for (int c = 0; c < d; c++) System.arraycopy(y, (c * m + i) * f, hi, c * f, f);
             }
         }
         return h;
+    }
+
+    /** The indices of key grouped by equal value, groups in order of first appearance. */
+    private static int[][] sameKey(int[] key) {
+        java.util.Map<Integer, java.util.List<Integer>> groups = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < key.length; i++) groups.computeIfAbsent(key[i], k -> new java.util.ArrayList<>()).add(i);
+        return groups.values().stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
     }
 
     /** Codes [K][f] of a batch of streams to audio [f*1920] per stream. Codes must be valid (see checkCodes). */

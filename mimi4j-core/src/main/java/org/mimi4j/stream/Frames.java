@@ -24,17 +24,7 @@ final class Frames {
     static int[][][] encode(Mimi m, float[][] x, int f, Mimi.EncoderState[] st, int[] nq, LatentListener[] ls, long[] frame0) {
         int n = x.length, d = m.config().hiddenSize();
         float[][] emb = m.encodeToLatent(x, f * m.frameSize(), st, false, null, items(n));
-        int[][][] codes = new int[n][][]; // [b][nq][f]: streams with the same nq quantized together
-        for (int b = 0; b < n; b++) {
-            if (codes[b] != null) continue;
-            int size = 0;
-            int[] members = new int[n];
-            for (int i = b; i < n; i++) if (codes[i] == null && nq[i] == nq[b]) members[size++] = i;
-            float[][] group = new float[size][];
-            for (int i = 0; i < size; i++) group[i] = emb[members[i]];
-            int[][][] q = m.quantize(group, f, nq[b]);
-            for (int i = 0; i < size; i++) codes[members[i]] = q[i];
-        }
+        int[][][] codes = m.quantize(emb, f, nq); // [b][nq][f]
         int[][][] out = new int[n][][];
         for (int b = 0; b < n; b++) {
             if (ls[b] != null) {

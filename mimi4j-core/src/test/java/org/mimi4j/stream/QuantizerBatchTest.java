@@ -22,6 +22,9 @@ class QuantizerBatchTest {
         for (float[] e : emb) for (int i = 0; i < e.length; i++) e[i] = (float) r.nextGaussian();
         int[][][] batch = m.quantize(emb, t, 8);
         for (int b = 0; b < n; b++) assertArrayEquals(m.quantize(new float[][]{emb[b]}, t, 8)[0], batch[b], "stream " + b);
+        int[] counts = {8, 4, 8, 1, 4}; // streams with their own codebook counts in one call
+        int[][][] mixed = m.quantize(emb, t, counts);
+        for (int b = 0; b < n; b++) assertArrayEquals(m.quantize(new float[][]{emb[b]}, t, counts[b])[0], mixed[b], "mixed, stream " + b);
 
         // decode one step of streams with 8, 4, 8 and 1 codebooks at once, and each alone from a fresh state
         int[][][] codes = {batch[0], java.util.Arrays.copyOf(batch[1], 4), batch[2], java.util.Arrays.copyOf(batch[3], 1)};
