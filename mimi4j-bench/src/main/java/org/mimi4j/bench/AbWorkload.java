@@ -22,6 +22,7 @@ public final class AbWorkload implements Callable<Double> {
     public AbWorkload(String what) throws java.io.IOException {
         this.what = what;
         m = Mimi.load(Bench.randomModel());
+        // its own signal, public API only: this class also runs against older mimi4j-core jars
         audio = new float[60 * m.sampleRate()];
         for (int i = 0; i < audio.length; i++) {
             audio[i] = (float) (0.3 * Math.sin(i * 0.037) + 0.1 * Math.sin(i * 0.0031) + 0.05 * Math.sin(i * (double) i * 1e-7));
