@@ -600,6 +600,9 @@ public final class Mimi {
      * quantized on its own, so this equals quantizing each stream alone).
      */
     public int[][][] quantize(float[][] emb, int t, int[] numQuantizers) {
+        if (numQuantizers.length != emb.length) {
+            throw new InvalidInputException(numQuantizers.length + " codebook counts for " + emb.length + " streams");
+        }
         for (int k : numQuantizers) checkNumQuantizers(k);
         int d = config.hiddenSize();
         int[][][] out = new int[emb.length][][];

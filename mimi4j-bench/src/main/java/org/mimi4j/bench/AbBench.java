@@ -26,20 +26,23 @@ public final class AbBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) {
-            System.err.println("usage: AbBench A.jar B.jar encode|decode|stream1|stream16 [rounds]");
-            System.exit(2);
-        }
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|stream1|stream16 [rounds]");
         String what = args[2];
-        int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        if (!what.matches("encode|decode|stream[1-9][0-9]*")) fail("workload " + what + ": encode, decode or streamN (e.g. stream16)");
+        int rounds = 10;
+        if (args.length > 3) {
+            try {
+                rounds = Integer.parseInt(args[3]);
+            } catch (NumberFormatException e) {
+                rounds = 0;
+            }
+            if (rounds < 1) fail("rounds must be a positive number, got " + args[3]);
+        }
         URL self = AbBench.class.getProtectionDomain().getCodeSource().getLocation();
         Callable<?>[] runs = new Callable<?>[2];
         for (int v = 0; v < 2; v++) {
             Path jar = Path.of(args[v]);
-            if (!Files.isRegularFile(jar)) {
-                System.err.println("not a file: " + jar);
-                System.exit(2);
-            }
+            if (!Files.isRegularFile(jar)) fail("not a file: " + jar);
             // the given jar first, so its org.mimi4j classes win over the copies inside this uber-jar
             ClassLoader cl = new URLClassLoader(new URL[]{jar.toUri().toURL(), self}, ClassLoader.getPlatformClassLoader());
             runs[v] = (Callable<?>) cl.loadClass(AbWorkload.class.getName()).getConstructor(String.class).newInstance(what);
@@ -58,5 +61,10 @@ public final class AbBench {
         System.out.printf(Locale.ROOT, "%s: A median %.1f ms (min %.1f), B median %.1f ms (min %.1f), B/A %.3f, B faster in %d of %d rounds%n",
                 what, a[rounds / 2], a[0], b[rounds / 2], b[0], b[rounds / 2] / a[rounds / 2], wins, rounds);
         System.exit(0); // the loaders' compute threads are daemons, but do not wait for their spin
+    }
+
+    private static void fail(String message) {
+        System.err.println("AbBench: " + message);
+        System.exit(2);
     }
 }

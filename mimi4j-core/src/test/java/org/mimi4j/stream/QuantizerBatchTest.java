@@ -1,12 +1,14 @@
 package org.mimi4j.stream;
 
 import org.junit.jupiter.api.Test;
+import org.mimi4j.InvalidInputException;
 import org.mimi4j.Mimi;
 import org.mimi4j.nn.Transformer;
 
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * A batch's steps are quantized and dequantized side by side (each codebook read once for all streams): every
@@ -25,6 +27,8 @@ class QuantizerBatchTest {
         int[] counts = {8, 4, 8, 1, 4}; // streams with their own codebook counts in one call
         int[][][] mixed = m.quantize(emb, t, counts);
         for (int b = 0; b < n; b++) assertArrayEquals(m.quantize(new float[][]{emb[b]}, t, counts[b])[0], mixed[b], "mixed, stream " + b);
+        assertThrows(InvalidInputException.class, () -> m.quantize(emb, t, new int[]{8, 8}), "a count per stream");
+        assertThrows(InvalidInputException.class, () -> m.quantize(emb, t, new int[]{8, 8, 0, 8, 8}), "counts >= 1");
 
         // decode one step of streams with 8, 4, 8 and 1 codebooks at once, and each alone from a fresh state
         int[][][] codes = {batch[0], java.util.Arrays.copyOf(batch[1], 4), batch[2], java.util.Arrays.copyOf(batch[3], 1)};
