@@ -39,8 +39,9 @@ public final class Activations {
         }
     }
 
+    /** Lanes above 0 (and NaN) keep v; the expm1 computed there too is dropped, so no min(v, 0) first (slow, see exp). */
     private static FloatVector elu(FloatVector v) {
-        return v.blend(VectorMath.expm1Negative(v.min(0f)), v.compare(VectorOperators.LE, 0f));
+        return v.blend(VectorMath.expm1Negative(v), v.compare(VectorOperators.LE, 0f));
     }
 
     /**
