@@ -16,19 +16,20 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|stream1|stream16 [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|stream1|stream16|quantize32 [rounds]
  * </pre>
  * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), or the median ms of
- * an encode + decode streaming step of 1 or 16 streams over a round of frames. Prints each round and the medians.
+ * an encode + decode streaming step of 1 or 16 streams over a round of frames, or the quantizer alone on the latent of
+ * the 60 s at N codebooks. Prints each round and the medians.
  */
 public final class AbBench {
     private AbBench() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|stream1|stream16 [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|stream1|stream16|quantize32 [rounds]");
         String what = args[2];
-        if (!what.matches("encode|decode|stream[1-9][0-9]*")) fail("workload " + what + ": encode, decode or streamN (e.g. stream16)");
+        if (!what.matches("encode|decode|(stream|quantize)[1-9][0-9]*")) fail("workload " + what + ": encode, decode, streamN (e.g. stream16) or quantizeN (e.g. quantize32)");
         int rounds = 10;
         if (args.length > 3) {
             try {

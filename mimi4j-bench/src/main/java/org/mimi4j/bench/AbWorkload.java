@@ -18,6 +18,7 @@ public final class AbWorkload implements Callable<Double> {
     private int[] items;
     private float[][] x;
     private long frame;
+    private float[][] emb;
 
     public AbWorkload(String what) throws java.io.IOException {
         this.what = what;
@@ -38,8 +39,12 @@ public final class AbWorkload implements Callable<Double> {
                 ds[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
                 items[i] = i;
             }
+        } else if (what.startsWith("quantize")) { // the latent of the 60 s, once
+            Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
+            int samples = audio.length / m.frameSize() * m.frameSize();
+            emb = m.encodeToLatent(new float[][]{Arrays.copyOf(audio, samples)}, samples, st, false, null, new int[]{0});
         } else if (!what.equals("encode") && !what.equals("decode")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode or streamN");
+            throw new IllegalArgumentException("workload " + what + ": encode, decode, streamN or quantizeN");
         }
     }
 
@@ -58,6 +63,11 @@ public final class AbWorkload implements Callable<Double> {
                 return (System.nanoTime() - t0) / 1e6;
             }
             default -> {
+                if (emb != null) { // quantizeN: the nearest-codebook search of 60 s at N codebooks
+                    long t0 = System.nanoTime();
+                    m.quantize(emb, emb[0].length / m.config().hiddenSize(), Integer.parseInt(what.substring("quantize".length())));
+                    return (System.nanoTime() - t0) / 1e6;
+                }
                 int n = x.length, fs = m.frameSize(), frames = n == 1 ? 150 : 30;
                 double[] t = new double[frames];
                 for (int f = 0; f < frames; f++, frame++) {

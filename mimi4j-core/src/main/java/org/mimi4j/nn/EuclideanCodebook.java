@@ -53,42 +53,47 @@ public final class EuclideanCodebook {
         packed = PackedMatrix.pack(embedding, size, dim);
     }
 
-    /** Nearest codes for x [d][t] (channel-major), written to codes[0..t). */
-    void encode(float[] x, int t, int[] codes) {
-        float[] dots = new float[size * t];
+    /** Nearest codes for x [d][t] (channel-major), written to codes[0..t); dots: room for [N][t] (overwritten). */
+    void encode(float[] x, int t, int[] codes, float[] dots) {
         Gemm.gemm(packed, null, Gemm.rowsOf(dim, t), new Gemm.Segment(x, 0, dots, 0, t, t), false);
         float[] best = new float[t], second = new float[t];
         int[] arg = new int[t];
-        nearest(dots, t, best, second, arg);
-        for (int i = 0; i < t; i++) {
-            double xx = 0;
-            for (int j = 0; j < dim; j++) xx += (double) x[j * t + i] * x[j * t + i];
-            // float32 error of |c|^2 - 2x.c is far below this margin; only near-ties are recomputed
-            float margin = (float) (1e-5 * (xx + maxNorm));
-            codes[i] = second[i] - best[i] <= margin ? exact(x, t, i, dots, best[i] + margin) : arg[i];
-        }
+        // columns are independent: the search in parts of whole vectors on the compute threads
+        int l = SP.length(), parts = (int) Math.min(Parallel.threads() * 4L, Math.max(1, (long) t * size / (1 << 18)));
+        Parallel.forEach(parts, part -> {
+            int i0 = t * part / parts / l * l, i1 = part == parts - 1 ? t : t * (part + 1) / parts / l * l;
+            nearest(dots, t, i0, i1, best, second, arg);
+            for (int i = i0; i < i1; i++) {
+                double xx = 0;
+                for (int j = 0; j < dim; j++) xx += (double) x[j * t + i] * x[j * t + i];
+                // float32 error of |c|^2 - 2x.c is far below this margin; only near-ties are recomputed
+                float margin = (float) (1e-5 * (xx + maxNorm));
+                codes[i] = second[i] - best[i] <= margin ? exact(x, t, i, dots, best[i] + margin) : arg[i];
+            }
+        });
     }
 
     /**
-     * Per column i of dots [N][t]: the smallest |c|^2 - 2 x.c (first index on ties), its index, and the runner-up,
-     * 16 columns per vector.
+     * Per column i0 <= i < i1 of dots [N][t]: the smallest |c|^2 - 2 x.c (first index on ties), its index, and the
+     * runner-up, 16 columns per vector.
      */
-    private void nearest(float[] dots, int t, float[] best, float[] second, int[] arg) {
-        int l = SP.length(), i = 0;
-        for (; i + l <= t; i += l) {
+    private void nearest(float[] dots, int t, int i0, int i1, float[] best, float[] second, int[] arg) {
+        int l = SP.length(), i = i0;
+        for (; i + l <= i1; i += l) {
             FloatVector b = FloatVector.broadcast(SP, Float.POSITIVE_INFINITY), s2 = b, a = FloatVector.zero(SP);
             for (int c = 0; c < size; c++) {
                 FloatVector dist = FloatVector.fromArray(SP, dots, c * t + i).mul(-2f).add(norms[c]);
-                s2 = s2.min(b.max(dist));
-                VectorMask<Float> better = dist.compare(VectorOperators.LT, b);
-                b = b.min(dist);
+                // min/max by compare and blend (FloatVector.min/max compile to a slow NaN-aware sequence); b <= s2
+                VectorMask<Float> better = dist.compare(VectorOperators.LT, b), runnerUp = dist.compare(VectorOperators.LT, s2);
+                s2 = s2.blend(dist, runnerUp).blend(b, better);
+                b = b.blend(dist, better);
                 a = a.blend((float) c, better);
             }
             b.intoArray(best, i);
             s2.intoArray(second, i);
             for (int j = 0; j < l; j++) arg[i + j] = (int) a.lane(j);
         }
-        for (; i < t; i++) {
+        for (; i < i1; i++) {
             float bb = Float.POSITIVE_INFINITY, ss = Float.POSITIVE_INFINITY;
             int aa = 0;
             for (int c = 0; c < size; c++) {
@@ -125,9 +130,11 @@ public final class EuclideanCodebook {
 
     /** Adds (sign +1) or subtracts (-1) the vectors of codes into y [d][t]. */
     void accumulate(int[] codes, float[] y, int t, float sign) {
-        for (int i = 0; i < t; i++) {
-            int o = codes[i] * dim;
-            for (int j = 0; j < dim; j++) y[j * t + i] += sign * embedding[o + j];
-        }
+        int parts = (int) Math.min(Parallel.threads() * 4L, Math.max(1, (long) t * dim / (1 << 16)));
+        Parallel.forEach(parts, part -> { // channels are independent: each part adds along its own rows of y
+            for (int j = dim * part / parts, je = dim * (part + 1) / parts; j < je; j++) {
+                for (int i = 0; i < t; i++) y[j * t + i] += sign * embedding[codes[i] * dim + j];
+            }
+        });
     }
 }

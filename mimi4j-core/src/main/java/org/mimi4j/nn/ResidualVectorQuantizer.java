@@ -28,8 +28,9 @@ public final class ResidualVectorQuantizer {
         float[] r = new float[codebookDim * t];
         Gemm.gemm(inputProj, null, Gemm.rowsOf(dimension, t), new Gemm.Segment(x, 0, r, 0, t, t), false);
         int[][] codes = new int[nq][t];
+        float[] dots = new float[codebooks[0].size * t]; // one buffer for all codebooks (12 MB for 60 s)
         for (int k = 0; k < nq; k++) {
-            codebooks[k].encode(r, t, codes[k]);
+            codebooks[k].encode(r, t, codes[k], dots);
             codebooks[k].accumulate(codes[k], r, t, -1f);
         }
         return codes;
