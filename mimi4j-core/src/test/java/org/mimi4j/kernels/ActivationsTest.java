@@ -58,6 +58,21 @@ class ActivationsTest {
         assertTrue(maxAbs < 1.2e-7, "max abs error " + maxAbs);
     }
 
+    /** Every magnitude of negative float, from the smallest subnormal down to -Inf: within 1 ulp of expm1. */
+    @Test
+    void eluIsWithinOneUlpOfExpm1() {
+        int n = 0;
+        float[] x = new float[(Float.floatToIntBits(Float.NEGATIVE_INFINITY) - Float.floatToIntBits(-0f)) / 997 + 1];
+        for (int bits = Float.floatToIntBits(-0f) + 1; n < x.length; bits += 997) x[n++] = Float.intBitsToFloat(bits);
+        x[n - 1] = Float.NEGATIVE_INFINITY;
+        float[] y = new float[n];
+        Activations.elu(x, y, n);
+        for (int i = 0; i < n; i++) {
+            double want = Math.expm1(x[i]);
+            assertTrue(Math.abs(y[i] - want) <= Math.ulp((float) want), "elu(" + x[i] + ") = " + y[i] + ", expm1 = " + want);
+        }
+    }
+
     /** A value's ELU has the same bits wherever it sits (vector body or tail), so chunking cannot change results. */
     @Test
     void eluDoesNotDependOnPosition() {
