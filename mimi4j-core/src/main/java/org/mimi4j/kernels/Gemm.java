@@ -286,27 +286,52 @@ public final class Gemm {
         }
     }
 
+    /** A tile row's start value: its bias, zero without one or past the last row. */
+    private static float startValue(float[] bias, int row0, int r, int rows) {
+        return r < rows && bias != null ? bias[row0 + r] : 0f;
+    }
+
     /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver. */
     private static void micro8x32(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
                                   float[] bias, boolean init, float[] tile) {
         boolean full = w == NR && rows == 8;
-        if (init) { // bias rows broadcast into the tile's start values (rows past `rows`: zero)
-            for (int r = 0; r < 8; r++) {
-                float b = r < rows && bias != null ? bias[row0 + r] : 0f;
-                FloatVector.broadcast(S, b).intoArray(tile, r * NR);
-                FloatVector.broadcast(S, b).intoArray(tile, r * NR + L);
-            }
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (init) { // bias rows broadcast straight into the accumulators (rows past `rows`: zero)
+            c00 = FloatVector.broadcast(S, startValue(bias, row0, 0, rows));
+            c10 = FloatVector.broadcast(S, startValue(bias, row0, 1, rows));
+            c20 = FloatVector.broadcast(S, startValue(bias, row0, 2, rows));
+            c30 = FloatVector.broadcast(S, startValue(bias, row0, 3, rows));
+            c40 = FloatVector.broadcast(S, startValue(bias, row0, 4, rows));
+            c50 = FloatVector.broadcast(S, startValue(bias, row0, 5, rows));
+            c60 = FloatVector.broadcast(S, startValue(bias, row0, 6, rows));
+            c70 = FloatVector.broadcast(S, startValue(bias, row0, 7, rows));
+            c01 = c00;
+            c11 = c10;
+            c21 = c20;
+            c31 = c30;
+            c41 = c40;
+            c51 = c50;
+            c61 = c60;
+            c71 = c70;
         } else {
             continueTile(tile, g, row0, n, w, rows);
+            c00 = FloatVector.fromArray(S, tile, 0);
+            c01 = FloatVector.fromArray(S, tile, 16);
+            c10 = FloatVector.fromArray(S, tile, 32);
+            c11 = FloatVector.fromArray(S, tile, 48);
+            c20 = FloatVector.fromArray(S, tile, 64);
+            c21 = FloatVector.fromArray(S, tile, 80);
+            c30 = FloatVector.fromArray(S, tile, 96);
+            c31 = FloatVector.fromArray(S, tile, 112);
+            c40 = FloatVector.fromArray(S, tile, 128);
+            c41 = FloatVector.fromArray(S, tile, 144);
+            c50 = FloatVector.fromArray(S, tile, 160);
+            c51 = FloatVector.fromArray(S, tile, 176);
+            c60 = FloatVector.fromArray(S, tile, 192);
+            c61 = FloatVector.fromArray(S, tile, 208);
+            c70 = FloatVector.fromArray(S, tile, 224);
+            c71 = FloatVector.fromArray(S, tile, 240);
         }
-        FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, 16);
-        FloatVector c10 = FloatVector.fromArray(S, tile, 32), c11 = FloatVector.fromArray(S, tile, 48);
-        FloatVector c20 = FloatVector.fromArray(S, tile, 64), c21 = FloatVector.fromArray(S, tile, 80);
-        FloatVector c30 = FloatVector.fromArray(S, tile, 96), c31 = FloatVector.fromArray(S, tile, 112);
-        FloatVector c40 = FloatVector.fromArray(S, tile, 128), c41 = FloatVector.fromArray(S, tile, 144);
-        FloatVector c50 = FloatVector.fromArray(S, tile, 160), c51 = FloatVector.fromArray(S, tile, 176);
-        FloatVector c60 = FloatVector.fromArray(S, tile, 192), c61 = FloatVector.fromArray(S, tile, 208);
-        FloatVector c70 = FloatVector.fromArray(S, tile, 224), c71 = FloatVector.fromArray(S, tile, 240);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bBase + kk * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
