@@ -270,9 +270,9 @@ public final class Gemm {
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[8 * NR]);
 
     /**
-     * Start values of an 8 x NR micro-tile continuing a sum: C ([8][NR], rows past {@code rows} and columns past w
-     * zero). Vectors never cross a method boundary into the micro-kernel (a boxed vector there defeats C2's
-     * intrinsics), so the kernel loads its accumulators from this array.
+     * Start values of a partial 8 x NR micro-tile (last rows or columns) continuing a sum: C ([8][NR], rows past
+     * {@code rows} and columns past w zero). Vectors never cross a method boundary into the micro-kernel (a boxed
+     * vector there defeats C2's intrinsics), so the kernel loads its accumulators from this array.
      */
     private static void continueTile(float[] tile, Segment g, int row0, int n, int w, int rows) {
         for (int r = 0; r < 8; r++) {
@@ -313,24 +313,26 @@ public final class Gemm {
             c51 = c50;
             c61 = c60;
             c71 = c70;
-        } else {
-            continueTile(tile, g, row0, n, w, rows);
-            c00 = FloatVector.fromArray(S, tile, 0);
-            c01 = FloatVector.fromArray(S, tile, 16);
-            c10 = FloatVector.fromArray(S, tile, 32);
-            c11 = FloatVector.fromArray(S, tile, 48);
-            c20 = FloatVector.fromArray(S, tile, 64);
-            c21 = FloatVector.fromArray(S, tile, 80);
-            c30 = FloatVector.fromArray(S, tile, 96);
-            c31 = FloatVector.fromArray(S, tile, 112);
-            c40 = FloatVector.fromArray(S, tile, 128);
-            c41 = FloatVector.fromArray(S, tile, 144);
-            c50 = FloatVector.fromArray(S, tile, 160);
-            c51 = FloatVector.fromArray(S, tile, 176);
-            c60 = FloatVector.fromArray(S, tile, 192);
-            c61 = FloatVector.fromArray(S, tile, 208);
-            c70 = FloatVector.fromArray(S, tile, 224);
-            c71 = FloatVector.fromArray(S, tile, 240);
+        } else { // continuing a sum: a full tile straight from C, a partial one through the zero-padded tile array
+            float[] from = full ? g.c : tile;
+            int fo = full ? g.cOff + row0 * g.ldc + n : 0, fl = full ? g.ldc : NR;
+            if (!full) continueTile(tile, g, row0, n, w, rows);
+            c00 = FloatVector.fromArray(S, from, fo);
+            c01 = FloatVector.fromArray(S, from, fo + L);
+            c10 = FloatVector.fromArray(S, from, fo + fl);
+            c11 = FloatVector.fromArray(S, from, fo + fl + L);
+            c20 = FloatVector.fromArray(S, from, fo + 2 * fl);
+            c21 = FloatVector.fromArray(S, from, fo + 2 * fl + L);
+            c30 = FloatVector.fromArray(S, from, fo + 3 * fl);
+            c31 = FloatVector.fromArray(S, from, fo + 3 * fl + L);
+            c40 = FloatVector.fromArray(S, from, fo + 4 * fl);
+            c41 = FloatVector.fromArray(S, from, fo + 4 * fl + L);
+            c50 = FloatVector.fromArray(S, from, fo + 5 * fl);
+            c51 = FloatVector.fromArray(S, from, fo + 5 * fl + L);
+            c60 = FloatVector.fromArray(S, from, fo + 6 * fl);
+            c61 = FloatVector.fromArray(S, from, fo + 6 * fl + L);
+            c70 = FloatVector.fromArray(S, from, fo + 7 * fl);
+            c71 = FloatVector.fromArray(S, from, fo + 7 * fl + L);
         }
         for (int kk = 0; kk < kc; kk++) {
             int bi = bBase + kk * NR;
