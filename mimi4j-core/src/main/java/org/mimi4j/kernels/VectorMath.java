@@ -20,7 +20,7 @@ final class VectorMath {
     /**
      * e^x for x in [-87.3, 88.7] (clamped outside: 0-ish below, large above). The clamp by compare and blend:
      * {@code max}/{@code min} follow Java's NaN and signed-zero rules, which C2 compiles to a slow multi-instruction
-     * sequence (the whole exp took twice as long); for these bounds both give the same result, NaN included.
+     * sequence (the whole exp took 1.5x as long); for these bounds both give the same result, NaN included.
      */
     static FloatVector exp(FloatVector x) {
         x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f)).blend(88.7f, x.compare(VectorOperators.GT, 88.7f));
