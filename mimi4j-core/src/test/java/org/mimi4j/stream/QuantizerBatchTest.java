@@ -40,4 +40,27 @@ class QuantizerBatchTest {
             assertArrayEquals(m.decodeStep(new int[][][]{codes[b]}, t, solo, null, new int[]{0})[0], together[b], "stream " + b);
         }
     }
+
+    /**
+     * A long call (its nearest-codebook search and codebook sums split over the compute threads, in parts of whole
+     * vectors plus a tail) gives every step the codes that short calls of the same steps give (one part each).
+     */
+    @Test
+    void longCallEqualsShortCallsOfItsSteps() {
+        Mimi m = Fixtures.model("model.safetensors");
+        int d = m.config().hiddenSize(), t = 10_007, piece = 101;
+        SplittableRandom r = new SplittableRandom(5);
+        float[] emb = new float[d * t];
+        for (int i = 0; i < emb.length; i++) emb[i] = (float) r.nextGaussian();
+        int[][] all = m.quantize(new float[][]{emb}, t, 8)[0];
+        for (int p0 = 0; p0 < t; p0 += piece) {
+            int len = Math.min(piece, t - p0);
+            float[] part = new float[d * len];
+            for (int c = 0; c < d; c++) System.arraycopy(emb, c * t + p0, part, c * len, len);
+            int[][] codes = m.quantize(new float[][]{part}, len, 8)[0];
+            for (int k = 0; k < 8; k++) {
+                assertArrayEquals(codes[k], java.util.Arrays.copyOfRange(all[k], p0, p0 + len), "codebook " + k + ", steps from " + p0);
+            }
+        }
+    }
 }
