@@ -48,7 +48,11 @@ public final class AbBench {
             ClassLoader cl = new URLClassLoader(new URL[]{jar.toUri().toURL(), self}, ClassLoader.getPlatformClassLoader());
             runs[v] = (Callable<?>) cl.loadClass(AbWorkload.class.getName()).getConstructor(String.class).newInstance(what);
         }
-        for (int w = 0; w < 2; w++) for (Callable<?> r : runs) r.call(); // warm-up: JIT and a model per loader
+        try { // warm-up: JIT and a model per loader; a workload the model cannot run fails here, in one line
+            for (int w = 0; w < 2; w++) for (Callable<?> r : runs) r.call();
+        } catch (RuntimeException e) {
+            fail(what + ": " + e.getMessage());
+        }
         double[][] ms = new double[2][rounds];
         for (int i = 0; i < rounds; i++) {
             for (int v = 0; v < 2; v++) ms[v][i] = (Double) runs[v].call();
