@@ -1,7 +1,7 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,8 +15,8 @@ public final class Activations {
 
     /**
      * ELU with alpha 1 (torch.nn.ELU): x > 0 ? x : expm1(x), written to out (may be x). Every element goes through
-     * the same vector arithmetic ({@link VectorMath#expm1Negative}; a tail through a masked vector), so a value's
-     * result depends neither on its position nor on how warm the JIT is.
+     * the same vector arithmetic ({@link #eluVectors}; a tail zero-padded to a whole vector), so a value's result
+     * depends neither on its position nor on how warm the JIT is.
      */
     public static void elu(float[] x, float[] out, int n) {
         int chunks = (n + CHUNK - 1) / CHUNK;
@@ -25,23 +25,55 @@ public final class Activations {
 
     /**
      * Rows shorter than this (a streaming step's few samples per channel) are better given to {@link #elu} many
-     * channels at once: each call's masked tail costs ~36 ns, as much as two full vectors.
+     * channels at once: a call's tail goes through a scratch row.
      */
     public static final int SHORT_ROW = 64;
 
+    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[S.length()]);
+
     /** ELU of x[xo..xo+n) into out[oo..oo+n), on the calling thread (for fusing into a copy). */
     public static void elu(float[] x, int xo, float[] out, int oo, int n) {
-        int i = 0;
-        for (; i + S.length() <= n; i += S.length()) elu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-        if (i < n) { // the tail through the same vector arithmetic, lanes past n masked off
-            VectorMask<Float> m = S.indexInRange(i, n);
-            elu(FloatVector.fromArray(S, x, xo + i, m)).intoArray(out, oo + i, m);
+        int full = n - n % S.length();
+        eluVectors(x, xo, out, oo, full);
+        if (full < n) { // the tail through the same vector arithmetic, zero-padded to a whole vector in a scratch row
+            float[] t = TAIL.get();
+            System.arraycopy(x, xo + full, t, 0, n - full);
+            java.util.Arrays.fill(t, n - full, t.length, 0f);
+            eluVectors(t, 0, t, 0, t.length);
+            System.arraycopy(t, 0, out, oo + full, n - full);
         }
     }
 
-    /** Lanes above 0 (and NaN) keep v; the expm1 computed there too is dropped, so no min(v, 0) first (slow, see exp). */
-    private static FloatVector elu(FloatVector v) {
-        return v.blend(VectorMath.expm1Negative(v), v.compare(VectorOperators.LE, 0f));
+    /**
+     * ELU of n (a multiple of the vector length) floats: lanes above 0 (and NaN) keep v; below, e^x - 1 within about
+     * 1 ulp of expm1, from exactly rounded operations only: x = n ln2 + r with |r| <= ln2/2, expm1(r) = r + r^2 (1/2! +
+     * r/3! + ... + r^5/7!) (Taylor, truncation below 2e-8 relative, no cancellation near 0), then 2^n expm1(r) +
+     * (2^n - 1) in one fused multiply-add (2^n - 1 is exact); below -87.3 (2^n would leave the normal range) it is -1.
+     * The expm1 computed for positive lanes is dropped, so no min(v, 0) first (slow, see {@link VectorMath#exp}).
+     *
+     * <p>Written out in the loop on purpose: a vector passed to or returned from a method that C2 does not inline is
+     * boxed (a heap object per vector); as a helper taking a vector it was not inlined at some call sites, and the
+     * strided convs' fused ELU allocated ~2 GB per minute of audio encoded.
+     */
+    private static void eluVectors(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector a = v.blend(-87.3f, v.compare(VectorOperators.LT, -87.3f));
+            FloatVector fx = a.mul(1.44269504088896341f);
+            fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
+            IntVector k = (IntVector) fx.convert(VectorOperators.F2I, 0);
+            FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
+            FloatVector r = kf.fma(FloatVector.broadcast(S, -0.693359375f), a).add(kf.mul(2.12194440e-4f));
+            FloatVector p = FloatVector.broadcast(S, 1.9841269841e-04f);
+            p = p.fma(r, FloatVector.broadcast(S, 1.3888888889e-03f));
+            p = p.fma(r, FloatVector.broadcast(S, 8.3333333333e-03f));
+            p = p.fma(r, FloatVector.broadcast(S, 4.1666666667e-02f));
+            p = p.fma(r, FloatVector.broadcast(S, 1.6666666667e-01f));
+            p = p.fma(r, FloatVector.broadcast(S, 5.0000000000e-01f));
+            FloatVector em = p.fma(r.mul(r), r);
+            FloatVector scale = k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            v.blend(scale.fma(em, scale.sub(1f)), v.compare(VectorOperators.LE, 0f)).intoArray(out, oo + i);
+        }
     }
 
     /**

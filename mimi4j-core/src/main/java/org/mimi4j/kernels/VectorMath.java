@@ -39,30 +39,4 @@ final class VectorMath {
         FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(scale);
     }
-
-    /**
-     * e^x - 1 for x <= 0 (the negative side of ELU), within about 1 ulp of expm1, from exactly rounded operations only
-     * as {@link #exp}: x = n ln2 + r with |r| <= ln2/2, expm1(r) = r + r^2 (1/2! + r/3! + ... + r^5/7!) (Taylor,
-     * truncation below 2e-8 relative, no cancellation near 0), then 2^n expm1(r) + (2^n - 1) in one fused
-     * multiply-add (2^n - 1 is exact). Below -87.3 (where 2^n would leave the normal range) it is -1. Lanes above 0
-     * get some finite or infinite value (ELU drops them). The range reduction repeats {@link #exp}'s on purpose: as
-     * shared helper methods (vectors passed across calls) C2 stopped inlining them into GELU, which ran 2.3x slower.
-     */
-    static FloatVector expm1Negative(FloatVector x) {
-        x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f));
-        FloatVector fx = x.mul(1.44269504088896341f);
-        fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
-        IntVector n = (IntVector) fx.convert(VectorOperators.F2I, 0);
-        FloatVector nf = (FloatVector) n.convert(VectorOperators.I2F, 0);
-        FloatVector r = nf.fma(FloatVector.broadcast(S, -0.693359375f), x).add(nf.mul(2.12194440e-4f));
-        FloatVector p = FloatVector.broadcast(S, 1.9841269841e-04f);
-        p = p.fma(r, FloatVector.broadcast(S, 1.3888888889e-03f));
-        p = p.fma(r, FloatVector.broadcast(S, 8.3333333333e-03f));
-        p = p.fma(r, FloatVector.broadcast(S, 4.1666666667e-02f));
-        p = p.fma(r, FloatVector.broadcast(S, 1.6666666667e-01f));
-        p = p.fma(r, FloatVector.broadcast(S, 5.0000000000e-01f));
-        FloatVector em = p.fma(r.mul(r), r);
-        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return scale.fma(em, scale.sub(1f));
-    }
 }

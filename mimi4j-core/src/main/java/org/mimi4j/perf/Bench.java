@@ -144,9 +144,10 @@ public final class Bench {
             section(sect, () -> {
                 Timed<int[][]> enc = timed(() -> model.encode(audio, nq));
                 if (nq == opt.codebooks()) codesHolder[0] = enc.value;
-                rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, ""));
+                rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, allocated(enc.allocatedMb)));
                 addStages(rows, sect, enc, sec);
                 facts.put("encode_ms_" + nq, enc.ms);
+                facts.put("encode_allocated_mb_" + nq, enc.allocatedMb);
             });
         }
         if (facts.containsKey("encode_ms_32") && facts.containsKey("encode_ms_" + opt.codebooks()) && opt.codebooks() != 32) {
@@ -156,9 +157,10 @@ public final class Bench {
         String dsect = "decode " + fmt0(sec) + " s, " + opt.codebooks() + " codebooks";
         section(dsect, () -> {
             Timed<float[]> dec = timed(() -> model.decode(c8));
-            rows.add(new Row(dsect, "total", dec.ms, dec.gflop, sec, ""));
+            rows.add(new Row(dsect, "total", dec.ms, dec.gflop, sec, allocated(dec.allocatedMb)));
             addStages(rows, dsect, dec, sec);
             facts.put("decode_ms", dec.ms);
+            facts.put("decode_allocated_mb", dec.allocatedMb);
         });
 
         // streaming, one stream: encode step + decode step per 80 ms frame
@@ -201,12 +203,14 @@ public final class Bench {
         double[] ms = new double[frames];
         long[] nanos = new long[Profiler.Stage.values().length], flops = new long[nanos.length];
         float[][] x = new float[streams][fs];
+        long a0 = 0;
         for (int f = -warm; f < frames; f++) {
             int pos = (f + warm) * fs;
             for (int i = 0; i < streams; i++) System.arraycopy(src, (pos + i * 977) % (src.length - fs), x[i], 0, fs);
             if (f == 0) {
                 Profiler.reset();
                 Profiler.enable(true);
+                a0 = allocatedBytes();
             }
             long t0 = System.nanoTime();
             float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
@@ -215,6 +219,7 @@ public final class Bench {
             if (f >= 0) ms[f] = (System.nanoTime() - t0) / 1e6;
         }
         Profiler.enable(false);
+        double kbPerFrame = (allocatedBytes() - a0) / 1e3 / frames;
         for (Profiler.Stage s : Profiler.Stage.values()) {
             nanos[s.ordinal()] = Profiler.nanos(s);
             flops[s.ordinal()] = Profiler.flops(s);
@@ -226,7 +231,8 @@ public final class Bench {
         double totalGflop = 0;
         for (long fl : flops) totalGflop += fl / 1e9;
         String sect = streamSection(streams);
-        rows.add(new Row(sect, "median", med, totalGflop / frames, frameSec * streams, "p99 " + fmt(p99) + " ms, max " + fmt(sorted[sorted.length - 1]) + " ms"));
+        rows.add(new Row(sect, "median", med, totalGflop / frames, frameSec * streams, "p99 " + fmt(p99) + " ms, max " + fmt(sorted[sorted.length - 1]) + " ms"
+                + (a0 < 0 ? "" : "; " + fmt(kbPerFrame) + " KB allocated per frame")));
         for (Profiler.Stage s : Profiler.Stage.values()) {
             if (nanos[s.ordinal()] == 0) continue;
             rows.add(new Row(sect, stageName(s) + " (mean)", nanos[s.ordinal()] / 1e6 / frames, flops[s.ordinal()] / 1e9 / frames, frameSec * streams, ""));
@@ -234,6 +240,7 @@ public final class Bench {
         String key = streams == 1 ? "stream1" : "stream" + streams;
         facts.put(key + "_median_ms", med);
         facts.put(key + "_p99_ms", p99);
+        if (a0 >= 0) facts.put(key + "_allocated_kb_per_frame", kbPerFrame);
         if (streams == 1) {
             double bytes = weightBytesPerFrame(m, nq);
             double boundMs = bytes / (bw * 1e9) * 1e3;
@@ -266,11 +273,24 @@ public final class Bench {
 
     // ---------------------------------------------------------------- helpers
 
-    private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops) {
+    private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops, double allocatedMb) {
+    }
+
+    /**
+     * Bytes allocated on the heap so far by all threads (-1 where the JVM cannot tell): a kernel that allocates in
+     * steady state (e.g. a vector boxed because C2 did not inline a helper) shows here before it shows in the times.
+     */
+    static long allocatedBytes() {
+        return java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemorySupported() && t.isThreadAllocatedMemoryEnabled() ? t.getTotalThreadAllocatedBytes() : -1;
     }
 
     private interface Body<T> {
         T run();
+    }
+
+    private static String allocated(double mb) {
+        return mb < 0 ? "" : fmt(mb) + " MB allocated";
     }
 
     /** Best of a few runs (fewest ms), with that run's stage counters. */
@@ -279,9 +299,9 @@ public final class Bench {
         for (int r = 0; r < (opt.quick() ? 1 : 3); r++) {
             Profiler.reset();
             Profiler.enable(true);
-            long t0 = System.nanoTime();
+            long a0 = allocatedBytes(), t0 = System.nanoTime();
             T v = body.run();
-            double ms = (System.nanoTime() - t0) / 1e6;
+            double ms = (System.nanoTime() - t0) / 1e6, mb = a0 < 0 ? -1 : (allocatedBytes() - a0) / 1e6;
             Profiler.enable(false);
             long[] n = new long[Profiler.Stage.values().length], f = new long[n.length];
             double gflop = 0;
@@ -290,7 +310,7 @@ public final class Bench {
                 f[s.ordinal()] = Profiler.flops(s);
                 gflop += f[s.ordinal()] / 1e9;
             }
-            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f);
+            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f, mb);
         }
         return best;
     }

@@ -90,6 +90,25 @@ class ActivationsTest {
         }
     }
 
+    /** A row with a tail, in place and between offsets of larger arrays: the row's elements only, in place or not. */
+    @Test
+    void eluOfARowTouchesOnlyThatRow() {
+        int n = 37, xo = 5, oo = 11;
+        float[] x = new float[60], out = new float[60];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (2 * Math.cos(i * 1.3));
+        java.util.Arrays.fill(out, 42f);
+        float[] inPlace = x.clone();
+        Activations.elu(x, xo, out, oo, n);
+        Activations.elu(inPlace, xo, inPlace, xo, n);
+        for (int i = 0; i < out.length; i++) {
+            boolean row = i >= oo && i < oo + n;
+            float want = row ? (float) (x[i - oo + xo] > 0 ? x[i - oo + xo] : Math.expm1(x[i - oo + xo])) : 42f;
+            assertEquals(want, out[i], row ? Math.ulp(want) : 0f, "out[" + i + "]");
+            boolean rowIn = i >= xo && i < xo + n;
+            assertEquals(Float.floatToIntBits(rowIn ? out[i - xo + oo] : x[i]), Float.floatToIntBits(inPlace[i]), "in place [" + i + "]");
+        }
+    }
+
     @Test
     void vectorExpIsWithinTwoUlpsOfMathExp() {
         float[] x = new float[16];
