@@ -5,6 +5,7 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.RowOffsets;
 
 /**
  * Causal Conv1d (moshi {@code StreamingConv1d}): the input is left-padded by {@code (k-1)*dilation + 1 - stride}
@@ -22,6 +23,7 @@ public final class StreamingConv1d {
     private final int context;  // samples of left context kept between calls
     private final PackedMatrix w;
     private final float[] bias;
+    private final RowOffsets rows = new RowOffsets(); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
@@ -133,8 +135,7 @@ public final class StreamingConv1d {
         int tOut = tp / stride;
         int rowsIn = inCh * stride;          // channels of the polyphase input
         int ld = context / stride + tOut;    // its length: context + new samples, in polyphase columns
-        int[] rowOff = new int[rowsIn * taps];
-        for (int r = 0; r < rowsIn; r++) for (int q = 0; q < taps; q++) rowOff[r * taps + q] = r * ld + q * (stride == 1 ? dilation : 1);
+        int[] rowOff = rows.get(ld, this::rowOffsets);
         Gemm.Segment[] segs = new Gemm.Segment[x.length];
         float[][] out = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
@@ -164,6 +165,14 @@ public final class StreamingConv1d {
         }
         Gemm.gemm(w, bias, rowOff, segs, false);
         return out;
+    }
+
+    /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
+    private int[] rowOffsets(int ld) {
+        int rowsIn = inCh * stride;
+        int[] off = new int[rowsIn * taps];
+        for (int i = 0; i < rowsIn; i++) for (int q = 0; q < taps; q++) off[i * taps + q] = i * ld + q * (stride == 1 ? dilation : 1);
+        return off;
     }
 
     /**

@@ -5,6 +5,7 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.RowOffsets;
 
 /**
  * Causal ConvTranspose1d (moshi {@code StreamingConvTranspose1d}, trim_right_ratio 1): T inputs give exactly
@@ -21,6 +22,7 @@ public final class StreamingConvTranspose1d {
     private final PackedMatrix w;     // groups 1: [Co*s][Ci*taps]
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
+    private final RowOffsets rows = new RowOffsets(); // the GEMM's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
         this.inCh = inCh;
@@ -99,6 +101,13 @@ public final class StreamingConvTranspose1d {
         return s.out;
     }
 
+    /** Offsets of the GEMM's B rows (channel ci, tap kk) in the input with its context, rows ld long. */
+    private int[] rowOffsets(int ld) {
+        int[] off = new int[inCh * taps];
+        for (int ci = 0; ci < inCh; ci++) for (int kk = 0; kk < taps; kk++) off[ci * taps + kk] = ci * ld + kk;
+        return off;
+    }
+
     /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
         return forward(x, t, st, false);
@@ -128,8 +137,7 @@ public final class StreamingConvTranspose1d {
         }
         float[][] out = new float[x.length][];
         if (w != null) {
-            int[] rowOff = new int[inCh * taps];
-            for (int ci = 0; ci < inCh; ci++) for (int kk = 0; kk < taps; kk++) rowOff[ci * taps + kk] = ci * ld + kk;
+            int[] rowOff = rows.get(ld, this::rowOffsets);
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
             float[][] z = new float[x.length][];
             for (int b = 0; b < x.length; b++) {

@@ -13,6 +13,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical.
  */
 class GemmTest {
+    /** Row offsets j*ld, shared between calls for a streaming step's small ld (one array per k), fresh otherwise. */
+    @org.junit.jupiter.api.Test
+    void rowsOfGivesTheRowStarts() {
+        for (int ld : new int[]{1, 2, 64, 65, 1920}) {
+            for (int k : new int[]{1, 512, 2048}) {
+                int[] r = Gemm.rowsOf(k, ld);
+                assertEquals(k, r.length);
+                for (int j = 0; j < k; j++) assertEquals(j * ld, r[j], "k " + k + ", ld " + ld + ", row " + j);
+                assertEquals(ld <= 64, r == Gemm.rowsOf(k, ld), "shared for ld " + ld);
+            }
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({
             "37, 300, 1, 70, false", "37, 300, 1, 70, true",      // wide, partial tiles, K > KC
