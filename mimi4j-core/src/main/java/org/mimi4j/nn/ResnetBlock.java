@@ -54,7 +54,7 @@ public final class ResnetBlock {
         Gemm.Epilogue[] elu = new Gemm.Epilogue[n], add = new Gemm.Epilogue[n];
         for (int b = 0; b < n; b++) {
             elu[b] = Gemm.Epilogue.ELU;
-            add[b] = Gemm.Epilogue.add(x[b]); // x + conv2(...), added tile by tile
+            add[b] = Gemm.Epilogue.add(x[b]); // x + conv2(...), added block by block while in cache
         }
         float[][] h = conv1.forward(x, t, s1, false, true, elu);
         return conv2.forward(h, t, s2, false, false, add);

@@ -144,7 +144,7 @@ public final class StreamingConvTranspose1d {
                 if (st[b].z.length < outCh * stride * t) st[b].z = new float[outCh * stride * t];
                 z[b] = st[b].z;
                 out[b] = output(st[b], outCh * t * stride);
-                // phase-major rows z[co*stride + p][u] interleaved into y[co][u*stride + p] tile by tile
+                // phase-major rows z[co*stride + p][u] interleaved into y[co][u*stride + p] block by block
                 segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t, Gemm.Epilogue.interleave(out[b], stride));
             }
             Gemm.gemm(w, phaseBias, rowOff, segs, false);

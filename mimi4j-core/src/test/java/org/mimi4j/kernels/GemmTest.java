@@ -45,7 +45,7 @@ class GemmTest {
      */
     @ParameterizedTest
     @CsvSource({
-            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD", "36, 300, 1, 70, INTERLEAVE",  // wide: per finished tile
+            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD", "36, 300, 1, 70, INTERLEAVE",  // wide: per finished block
             "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD", "99, 70, 3, 5, INTERLEAVE",     // narrow
             "100, 300, 1, 2, ELU", "130, 300, 1, 1, ADD", "99, 300, 1, 2, INTERLEAVE",   // narrow, one stream's step
             "300, 40, 5, 10, ELU", "300, 40, 5, 10, ADD", "300, 40, 5, 10, INTERLEAVE",  // narrow and wide in one call
