@@ -199,25 +199,31 @@ public final class Bench {
         int[] items = new int[streams];
         for (int i = 0; i < streams; i++) items[i] = i;
         float[] src = audio(Math.max(1, (frames + 50) * fs / (double) SR + 1));
-        int warm = Math.min(50, frames / 3 + 1);
+        float[][] x = new float[streams][fs];
+        // warm-up: at least 50 frames (a third of short runs), then until the JIT has compiled nothing for 50 frames, for
+        // at most 3000 frames or 60 s (its compiler threads share the cores: compiling the step's big methods, 20 s into
+        // a streaming run, slowed a dozen frames 2-3x)
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        int minWarm = Math.min(50, frames / 3 + 1), maxWarm = opt.quick() ? minWarm : 3000, warmed = 0, quiet = 0;
+        long jitMs = jitTimed ? jit.getTotalCompilationTime() : 0, warmEnd = System.nanoTime() + 60_000_000_000L;
+        while (warmed < minWarm || jitTimed && quiet < 50 && warmed < maxWarm && System.nanoTime() < warmEnd) {
+            frame(m, es, ds, items, x, src, warmed++, nq);
+            long now = jitTimed ? jit.getTotalCompilationTime() : 0;
+            quiet = now == jitMs ? quiet + 1 : 0;
+            jitMs = now;
+        }
         double[] ms = new double[frames];
         long[] nanos = new long[Profiler.Stage.values().length], flops = new long[nanos.length];
-        float[][] x = new float[streams][fs];
-        long a0 = 0;
-        for (int f = -warm; f < frames; f++) {
-            int pos = (f + warm) * fs;
-            for (int i = 0; i < streams; i++) System.arraycopy(src, (pos + i * 977) % (src.length - fs), x[i], 0, fs);
-            if (f == 0) {
-                Profiler.reset();
-                Profiler.enable(true);
-                a0 = allocatedBytes();
-            }
+        Profiler.reset();
+        Profiler.enable(true);
+        long a0 = allocatedBytes();
+        for (int f = 0; f < frames; f++) {
             long t0 = System.nanoTime();
-            float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
-            int[][][] codes = m.quantize(emb, 1, nq);
-            m.decodeStep(codes, 1, ds, null, items);
-            if (f >= 0) ms[f] = (System.nanoTime() - t0) / 1e6;
+            frame(m, es, ds, items, x, src, warmed + f, nq);
+            ms[f] = (System.nanoTime() - t0) / 1e6;
         }
+        long jitDuring = jitTimed ? jit.getTotalCompilationTime() - jitMs : -1;
         Profiler.enable(false);
         double kbPerFrame = (allocatedBytes() - a0) / 1e3 / frames;
         for (Profiler.Stage s : Profiler.Stage.values()) {
@@ -232,7 +238,8 @@ public final class Bench {
         for (long fl : flops) totalGflop += fl / 1e9;
         String sect = streamSection(streams);
         rows.add(new Row(sect, "median", med, totalGflop / frames, frameSec * streams, "p99 " + fmt(p99) + " ms, max " + fmt(sorted[sorted.length - 1]) + " ms"
-                + (a0 < 0 ? "" : "; " + fmt(kbPerFrame) + " KB allocated per frame")));
+                + (a0 < 0 ? "" : "; " + fmt(kbPerFrame) + " KB allocated per frame")
+                + "; after " + warmed + " warm-up frames" + (jitDuring < 0 ? "" : ", JIT compiling " + jitDuring + " ms during the measured ones")));
         for (Profiler.Stage s : Profiler.Stage.values()) {
             if (nanos[s.ordinal()] == 0) continue;
             rows.add(new Row(sect, stageName(s) + " (mean)", nanos[s.ordinal()] / 1e6 / frames, flops[s.ordinal()] / 1e9 / frames, frameSec * streams, ""));
@@ -241,6 +248,7 @@ public final class Bench {
         facts.put(key + "_median_ms", med);
         facts.put(key + "_p99_ms", p99);
         if (a0 >= 0) facts.put(key + "_allocated_kb_per_frame", kbPerFrame);
+        facts.put(key + "_warmup_frames", (double) warmed);
         if (streams == 1) {
             double bytes = weightBytesPerFrame(m, nq);
             double boundMs = bytes / (bw * 1e9) * 1e3;
@@ -251,6 +259,15 @@ public final class Bench {
         } else {
             facts.put(key + "_realtime_streams", streams * frameSec * 1e3 / med);
         }
+    }
+
+    /** One 80 ms frame of every stream: encode step, quantize, decode step (frame f of the test signal). */
+    private static void frame(Mimi m, Mimi.EncoderState[] es, Mimi.DecoderState[] ds, int[] items, float[][] x, float[] src, int f, int nq) {
+        int fs = x[0].length;
+        for (int i = 0; i < x.length; i++) System.arraycopy(src, (f * fs + i * 977) % (src.length - fs), x[i], 0, fs);
+        float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
+        int[][][] codes = m.quantize(emb, 1, nq);
+        m.decodeStep(codes, 1, ds, null, items);
     }
 
     private static String streamSection(int streams) {
