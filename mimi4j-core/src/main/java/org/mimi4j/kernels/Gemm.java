@@ -20,9 +20,10 @@ public final class Gemm {
     public static final int MR = 16;
     static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
     static final int L = S.length();
-    private static final int KC = 256;   // K block: an A half-panel (8 x KC) stays in L1
-    private static final int NC = 256;   // N block per task: packed B (KC x NC, 256 KB) stays in L2
-    private static final int MC = 128;   // M block: A block (MC x KC, 128 KB) stays in L2
+    private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
+                                         // (AbBench on Zen 5: 512 ~3% faster than 256, 128 ~4% slower, 1024 the same)
+    private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
+    private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
     private static final int NG = 8;      // columns per narrow group
 
@@ -232,7 +233,7 @@ public final class Gemm {
 
     /**
      * Rows r0..r1 (r0 a multiple of 8) x columns n0..n1 of one segment. BLIS order: per K block, B is packed into
-     * slivers of NR columns ([KC][NR] each, contiguous, so the micro-kernel streams them from L1), then every MC-row
+     * slivers of NR columns ([KC][NR] each, contiguous, so the micro-kernel streams them in order), then every MC-row
      * block of A runs over every sliver. Sums run over k in ascending order from the bias (or C), as in the narrow
      * kernel, so both give bit-identical results.
      */

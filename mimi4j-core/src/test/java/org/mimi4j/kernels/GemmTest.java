@@ -28,7 +28,7 @@ class GemmTest {
 
     @ParameterizedTest
     @CsvSource({
-            "37, 300, 1, 70, false", "37, 300, 1, 70, true",      // wide, partial tiles, K > KC
+            "37, 600, 1, 70, false", "37, 1100, 1, 70, true",     // wide, partial tiles, K > KC (512)
             "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
             "100, 300, 1, 2, false", "130, 300, 1, 1, true",      // narrow, one stream's step
             "100, 70, 5, 2, false", "100, 70, 9, 1, true",        // narrow, a last group of 2 and of 1 columns
@@ -45,7 +45,7 @@ class GemmTest {
      */
     @ParameterizedTest
     @CsvSource({
-            "37, 300, 1, 70, ELU", "37, 300, 1, 70, ADD", "36, 300, 1, 70, INTERLEAVE",  // wide: per finished block
+            "37, 600, 1, 70, ELU", "37, 600, 1, 70, ADD", "36, 600, 1, 70, INTERLEAVE",  // wide: per finished block
             "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD", "99, 70, 3, 5, INTERLEAVE",     // narrow
             "100, 300, 1, 2, ELU", "130, 300, 1, 1, ADD", "99, 300, 1, 2, INTERLEAVE",   // narrow, one stream's step
             "300, 40, 5, 10, ELU", "300, 40, 5, 10, ADD", "300, 40, 5, 10, INTERLEAVE",  // narrow and wide in one call
