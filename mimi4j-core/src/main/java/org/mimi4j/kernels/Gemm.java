@@ -57,25 +57,8 @@ public final class Gemm {
         }
     }
 
-    /**
-     * Row offsets j*ld for j < k: B given as a row-major [K][ld] matrix. For ld of a streaming step's few time steps
-     * (up to 64) the array is made once and shared, so a step allocates none: the caller must not modify it.
-     */
+    /** Row offsets j*ld for j < k: B given as a row-major [K][ld] matrix (kept per matrix: {@link PackedMatrix#rowsOf}). */
     public static int[] rowsOf(int k, int ld) {
-        if (ld >= ROWS.length()) return rows(k, ld);
-        int[][] have = ROWS.get(ld);
-        if (have != null) for (int[] r : have) if (r.length == k) return r;
-        int[] r = rows(k, ld);
-        int[][] grown = have == null ? new int[1][] : java.util.Arrays.copyOf(have, have.length + 1);
-        grown[grown.length - 1] = r;
-        ROWS.compareAndSet(ld, have, grown); // a lost race only means the next call makes it again
-        return r;
-    }
-
-    /** Shared row-offset arrays by ld, each list holding one array per k seen. */
-    private static final java.util.concurrent.atomic.AtomicReferenceArray<int[][]> ROWS = new java.util.concurrent.atomic.AtomicReferenceArray<>(65);
-
-    private static int[] rows(int k, int ld) {
         int[] r = new int[k];
         for (int j = 0; j < k; j++) r[j] = j * ld;
         return r;

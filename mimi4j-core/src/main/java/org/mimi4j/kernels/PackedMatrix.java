@@ -8,11 +8,13 @@ package org.mimi4j.kernels;
 public final class PackedMatrix {
     final int m, k;
     final float[] data;
+    private final RowOffsets rows; // B row offsets j*ld for the last ld
 
     private PackedMatrix(int m, int k, float[] data) {
         this.m = m;
         this.k = k;
         this.data = data;
+        this.rows = new RowOffsets(ld -> Gemm.rowsOf(k, ld));
     }
 
     /** Packs a[off + i*k + j] for i < m, j < k. */
@@ -44,6 +46,14 @@ public final class PackedMatrix {
 
     public int cols() {
         return k;
+    }
+
+    /**
+     * Offsets j*ld of a right operand's K rows laid out as [K][ld] ({@link Gemm#rowsOf}), kept for the last ld so that
+     * a streaming step's calls allocate none. Shared: do not modify.
+     */
+    public int[] rowsOf(int ld) {
+        return rows.get(ld);
     }
 
     /** Element (i, j) of the original matrix. */

@@ -55,7 +55,7 @@ public final class EuclideanCodebook {
 
     /** Nearest codes for x [d][t] (channel-major), written to codes[0..t); dots: room for [N][t] (overwritten). */
     void encode(float[] x, int t, int[] codes, float[] dots) {
-        Gemm.gemm(packed, null, Gemm.rowsOf(dim, t), new Gemm.Segment(x, 0, dots, 0, t, t), false);
+        Gemm.gemm(packed, null, packed.rowsOf(t), new Gemm.Segment(x, 0, dots, 0, t, t), false);
         float[] best = new float[t], second = new float[t];
         int[] arg = new int[t];
         // columns are independent: the search in parts of whole vectors on the compute threads

@@ -26,7 +26,7 @@ public final class ResidualVectorQuantizer {
     /** x [D][t] -> codes [nq][t] with the first nq codebooks. */
     int[][] encode(float[] x, int t, int nq) {
         float[] r = new float[codebookDim * t];
-        Gemm.gemm(inputProj, null, Gemm.rowsOf(dimension, t), new Gemm.Segment(x, 0, r, 0, t, t), false);
+        Gemm.gemm(inputProj, null, inputProj.rowsOf(t), new Gemm.Segment(x, 0, r, 0, t, t), false);
         int[][] codes = new int[nq][t];
         float[] dots = new float[codebooks[0].size * t]; // one buffer for all codebooks (12 MB for 60 s)
         for (int k = 0; k < nq; k++) {
@@ -41,7 +41,7 @@ public final class ResidualVectorQuantizer {
         float[] q = new float[codebookDim * t];
         for (int k = 0; k < nq; k++) codebooks[k].accumulate(codes[from + k], q, t, 1f);
         float[] y = new float[dimension * t];
-        Gemm.gemm(outputProj, null, Gemm.rowsOf(codebookDim, t), new Gemm.Segment(q, 0, y, 0, t, t), false);
+        Gemm.gemm(outputProj, null, outputProj.rowsOf(t), new Gemm.Segment(q, 0, y, 0, t, t), false);
         return y;
     }
 }

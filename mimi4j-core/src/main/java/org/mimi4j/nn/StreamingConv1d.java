@@ -23,7 +23,7 @@ public final class StreamingConv1d {
     private final int context;  // samples of left context kept between calls
     private final PackedMatrix w;
     private final float[] bias;
-    private final RowOffsets rows = new RowOffsets(); // the GEMM's, for the last row length
+    private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
@@ -135,7 +135,7 @@ public final class StreamingConv1d {
         int tOut = tp / stride;
         int rowsIn = inCh * stride;          // channels of the polyphase input
         int ld = context / stride + tOut;    // its length: context + new samples, in polyphase columns
-        int[] rowOff = rows.get(ld, this::rowOffsets);
+        int[] rowOff = rows.get(ld);
         Gemm.Segment[] segs = new Gemm.Segment[x.length];
         float[][] out = new float[x.length][];
         for (int b = 0; b < x.length; b++) {
@@ -197,7 +197,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        Gemm.gemm(w, bias, Gemm.rowsOf(inCh, t), segs, false);
+        Gemm.gemm(w, bias, w.rowsOf(t), segs, false);
         return out;
     }
 

@@ -22,7 +22,7 @@ public final class StreamingConvTranspose1d {
     private final PackedMatrix w;     // groups 1: [Co*s][Ci*taps]
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
-    private final RowOffsets rows = new RowOffsets(); // the GEMM's, for the last row length
+    private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
         this.inCh = inCh;
@@ -137,7 +137,7 @@ public final class StreamingConvTranspose1d {
         }
         float[][] out = new float[x.length][];
         if (w != null) {
-            int[] rowOff = rows.get(ld, this::rowOffsets);
+            int[] rowOff = rows.get(ld);
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
             float[][] z = new float[x.length][];
             for (int b = 0; b < x.length; b++) {

@@ -211,7 +211,7 @@ public final class Transformer {
     private static void linear(org.mimi4j.kernels.PackedMatrix w, float[][] x, int t, float[][] y) {
         Gemm.Segment[] segs = new Gemm.Segment[x.length];
         for (int b = 0; b < x.length; b++) segs[b] = new Gemm.Segment(x[b], 0, y[b], 0, t, t);
-        Gemm.gemm(w, null, Gemm.rowsOf(w.cols(), t), segs, false);
+        Gemm.gemm(w, null, w.rowsOf(t), segs, false);
     }
 
     /** h += scale (per channel) * u, both [D][t] (LayerScale and the residual connection). */

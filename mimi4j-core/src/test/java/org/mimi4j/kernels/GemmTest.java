@@ -13,15 +13,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical.
  */
 class GemmTest {
-    /** Row offsets j*ld, shared between calls for a streaming step's small ld (one array per k), fresh otherwise. */
+    /** Row offsets j*ld; a matrix keeps those of the last ld, so repeated calls (streaming steps) share one array. */
     @org.junit.jupiter.api.Test
     void rowsOfGivesTheRowStarts() {
-        for (int ld : new int[]{1, 2, 64, 65, 1920}) {
-            for (int k : new int[]{1, 512, 2048}) {
-                int[] r = Gemm.rowsOf(k, ld);
+        for (int k : new int[]{1, 512, 2048}) {
+            PackedMatrix a = PackedMatrix.pack(new float[3 * k], 3, k);
+            for (int ld : new int[]{1, 2, 64, 65, 1920}) {
+                int[] r = a.rowsOf(ld), fresh = Gemm.rowsOf(k, ld);
                 assertEquals(k, r.length);
                 for (int j = 0; j < k; j++) assertEquals(j * ld, r[j], "k " + k + ", ld " + ld + ", row " + j);
-                assertEquals(ld <= 64, r == Gemm.rowsOf(k, ld), "shared for ld " + ld);
+                assertArrayEquals(fresh, r);
+                assertEquals(true, r == a.rowsOf(ld), "shared for ld " + ld);
             }
         }
     }
