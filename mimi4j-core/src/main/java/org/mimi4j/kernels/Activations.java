@@ -23,12 +23,6 @@ public final class Activations {
         Parallel.forEach(chunks, c -> elu(x, c * CHUNK, out, c * CHUNK, Math.min(CHUNK, n - c * CHUNK)));
     }
 
-    /**
-     * Rows shorter than this (a streaming step's few samples per channel) are better given to {@link #elu} many
-     * channels at once: a call's tail goes through a scratch row.
-     */
-    public static final int SHORT_ROW = 64;
-
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[S.length()]);
 
     /** ELU of x[xo..xo+n) into out[oo..oo+n), on the calling thread (for fusing into a copy). */

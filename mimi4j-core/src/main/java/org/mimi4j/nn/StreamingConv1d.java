@@ -150,14 +150,7 @@ public final class StreamingConv1d {
             int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
             Parallel.forEach(parts, part -> {
                 int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-                if (elu && t < Activations.SHORT_ROW) { // short rows (a streaming step): the part's elu(x) in one call, then plain copies
-                    float[] e = ELU_ROW.get();
-                    if (e.length < (c1 - c0) * t) ELU_ROW.set(e = new float[(c1 - c0) * t]);
-                    Activations.elu(xb, c0 * t, e, 0, (c1 - c0) * t);
-                    for (int ci = c0; ci < c1; ci++) polyphase(e, (ci - c0) * t, t, tpad, ci, s.prev, xp, ld, false);
-                } else {
-                    for (int ci = c0; ci < c1; ci++) polyphase(xb, ci * t, t, tpad, ci, s.prev, xp, ld, elu);
-                }
+                for (int ci = c0; ci < c1; ci++) polyphase(xb, ci * t, t, tpad, ci, s.prev, xp, ld, elu);
             });
             if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
             out[b] = s.out;
@@ -206,7 +199,7 @@ public final class StreamingConv1d {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
     }
 
-    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see forward
+    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see polyphase
 
     /**
      * Channel ci of [prev, x, end padding] (context + tp samples; its x at x[xo..xo+t)) into polyphase rows

@@ -75,7 +75,6 @@ public final class StreamingConvTranspose1d {
     public static final class State {
         final float[] prev;
         float[] xp = new float[0], z = new float[0]; // a call's padded input and phase-major output, reused
-        float[] elu = new float[0];                  // elu(x) of a short call, reused
         float[] out;                                 // the last call's output, overwritten by the next call
 
         State(float[] prev) {
@@ -121,15 +120,9 @@ public final class StreamingConvTranspose1d {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
             float[] xp = s.xp, prev = s.prev, xb = x[b];
-            boolean eluFirst = elu && t < Activations.SHORT_ROW; // short rows (a streaming step): elu(x) of all channels in one call
-            if (eluFirst) {
-                if (s.elu.length < inCh * t) s.elu = new float[inCh * t];
-                Activations.elu(xb, 0, s.elu, 0, inCh * t);
-                xb = s.elu;
-            }
             for (int ci = 0; ci < inCh; ci++) {
                 System.arraycopy(prev, ci * c, xp, ci * ld, c);
-                if (elu && !eluFirst) Activations.elu(xb, ci * t, xp, ci * ld + c, t); // fused into the copy
+                if (elu) Activations.elu(xb, ci * t, xp, ci * ld + c, t); // fused into the copy
                 else System.arraycopy(xb, ci * t, xp, ci * ld + c, t);
                 System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
             }

@@ -23,7 +23,7 @@ class GemmTest {
                 assertEquals(k, r.length);
                 for (int j = 0; j < k; j++) assertEquals(j * ld, r[j], "k " + k + ", ld " + ld + ", row " + j);
                 assertArrayEquals(fresh, r);
-                assertEquals(true, r == a.rowsOf(ld), "shared for ld " + ld);
+                org.junit.jupiter.api.Assertions.assertSame(r, a.rowsOf(ld), "shared for ld " + ld);
             }
         }
     }
