@@ -70,14 +70,14 @@ final class HttpApi extends Handler.Abstract {
             status = route(path, method, req, resp, cb);
         } catch (HttpError e) {
             status = e.status;
-            error(resp, cb, e.status, e.getMessage());
+            error(req, resp, cb, e.status, e.getMessage());
         } catch (AudioFormatException | MimiException | IllegalArgumentException e) {
             status = 400;
-            error(resp, cb, 400, e.getMessage());
+            error(req, resp, cb, 400, e.getMessage());
         } catch (Throwable e) {
             status = 500;
             server.metrics.error("internal");
-            error(resp, cb, 500, "internal error: " + e);
+            error(req, resp, cb, 500, "internal error: " + e);
         }
         server.metrics.http(endpoint, status);
         return true;
@@ -163,12 +163,14 @@ final class HttpApi extends Handler.Abstract {
         }
     }
 
-    /** Bytes of a refused body read and dropped before the 413 goes out (see {@link #drain}). */
+    /** Bytes of a refused body read and dropped before the error goes out (see {@link #drain}). */
     private static final long DRAIN_BYTES = 16L << 20;
 
     /**
-     * Reads and drops what is left of a refused body, up to {@link #DRAIN_BYTES}: a client still sending its body
-     * when the connection closes with unread data gets a TCP reset and may never see the 413. Longer bodies are cut.
+     * Reads and drops what is left of a refused body, up to {@link #DRAIN_BYTES}. Unread, Jetty closes the
+     * connection after the error reply: a client still sending its body gets a TCP reset and may never see the
+     * error, and one that already sent it may reuse the kept-alive connection for its next request and get no reply.
+     * Longer bodies are cut (the connection closes).
      */
     private static void drain(InputStream in) {
         byte[] buf = new byte[65536];
@@ -187,10 +189,7 @@ final class HttpApi extends Handler.Abstract {
     private Path body(Request req, String suffix) throws IOException {
         long max = server.config.maxUploadBytes();
         long declared = req.getLength();
-        if (declared > max) {
-            drain(Request.asInputStream(req));
-            throw new HttpError(413, "body of " + declared + " bytes exceeds the limit of " + max);
-        }
+        if (declared > max) throw new HttpError(413, "body of " + declared + " bytes exceeds the limit of " + max);
         Path tmp = Files.createTempFile("mimi-serve-", suffix);
         try (InputStream in = Request.asInputStream(req); OutputStream out = Files.newOutputStream(tmp)) {
             byte[] buf = new byte[65536];
@@ -354,7 +353,8 @@ final class HttpApi extends Handler.Abstract {
         return status;
     }
 
-    private static void error(Response resp, Callback cb, int status, String message) {
+    private static void error(Request req, Response resp, Callback cb, int status, String message) {
+        drain(Request.asInputStream(req));
         if (resp.isCommitted()) {
             cb.failed(new IOException(message));
             return;

@@ -61,6 +61,22 @@ class SecurityTest {
         assertTrue(server.metrics().rejectedCount("unauthorized") >= 4);
     }
 
+    /**
+     * A refused POST (its body never read by the handler) must not leave a kept-alive connection the server then
+     * closes: the client's next request on it would get no reply ("header parser received no bytes").
+     */
+    @Test
+    void refusedPostsLeaveConnectionsUsable() throws Exception {
+        byte[] body = HttpApi.wav16(new float[96000], 48000, 24000);
+        for (int i = 0; i < 40; i++) {
+            HttpRequest.Builder refused = HttpRequest.newBuilder(server.uri().resolve("v1/encode"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+            if (i % 2 == 1) refused.header("Origin", "http://evil.example");
+            assertEquals(i % 2 == 1 ? 403 : 401, HTTP.send(refused.build(), HttpResponse.BodyHandlers.discarding()).statusCode(), "round " + i);
+            assertEquals(200, status("healthz", null, false), "round " + i);
+        }
+    }
+
     @Test
     void websocketNeedsToken() throws Exception {
         assertEquals(401, handshake("/v1/stream/encode", Map.of()));
