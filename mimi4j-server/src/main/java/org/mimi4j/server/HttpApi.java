@@ -138,9 +138,11 @@ final class HttpApi extends Handler.Abstract {
             throw new HttpError(503, "busy: " + server.config.maxHttpJobs() + " HTTP job(s) already running; retry later");
         }
         Reply r;
+        server.metrics.httpJobs.incrementAndGet();
         try {
             r = j.run();
         } finally {
+            server.metrics.httpJobs.decrementAndGet();
             jobs.release();
         }
         if (r.disposition() != null) resp.getHeaders().put(HttpHeader.CONTENT_DISPOSITION, r.disposition());

@@ -50,6 +50,7 @@ public final class Metrics {
     final ConcurrentHashMap<String, AtomicLong> errors = new ConcurrentHashMap<>();
     final ConcurrentHashMap<String, AtomicLong> http = new ConcurrentHashMap<>();
     final AtomicLong streamsOpened = new AtomicLong();
+    final AtomicInteger httpJobs = new AtomicInteger();
     // frames per second over the last 10 s: per-second snapshots of the frame counters
     private final long[] ringTime = new long[11], ringFrames = new long[11];
     private int ringPos, ringFill;
@@ -79,6 +80,11 @@ public final class Metrics {
 
     public int activeStreams() {
         return activeEncode.get() + activeDecode.get() + activeRoundtrip.get();
+    }
+
+    /** POST /v1/encode and /v1/decode requests inside their job (reading the body, computing or replying). */
+    public int httpJobsRunning() {
+        return httpJobs.get();
     }
 
     public long framesEncoded() {
@@ -112,6 +118,8 @@ public final class Metrics {
         sb.append("mimi_active_streams{kind=\"encode\"} ").append(activeEncode.get()).append('\n');
         sb.append("mimi_active_streams{kind=\"decode\"} ").append(activeDecode.get()).append('\n');
         sb.append("mimi_active_streams{kind=\"roundtrip\"} ").append(activeRoundtrip.get()).append('\n');
+        head(sb, "mimi_http_jobs_running", "gauge", "POST /v1/encode and /v1/decode requests being served.");
+        sb.append("mimi_http_jobs_running ").append(httpJobs.get()).append('\n');
         head(sb, "mimi_streams_opened_total", "counter", "WebSocket streams accepted since start.");
         sb.append("mimi_streams_opened_total ").append(streamsOpened.get()).append('\n');
         head(sb, "mimi_frames_total", "counter", "Code frames (80 ms each) computed, by direction.");

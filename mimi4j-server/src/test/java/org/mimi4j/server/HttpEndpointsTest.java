@@ -144,7 +144,9 @@ class HttpEndpointsTest {
         var first = HTTP.sendAsync(HttpRequest.newBuilder(server.uri().resolve("v1/encode"))
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> slow)).build(), HttpResponse.BodyHandlers.ofByteArray());
         assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
-        Thread.sleep(300); // the first request is inside its job
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (server.metrics().httpJobsRunning() < 1 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertEquals(1, server.metrics().httpJobsRunning(), "the first request is inside its job");
         long busy0 = server.metrics().rejectedCount("busy");
         HttpResponse<byte[]> second = post("v1/encode", wav);
         assertEquals(503, second.statusCode(), new String(second.body()));
@@ -152,6 +154,7 @@ class HttpEndpointsTest {
         assertEquals(busy0 + 1, server.metrics().rejectedCount("busy"));
         release.countDown();
         assertEquals(200, first.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+        assertEquals(0, server.metrics().httpJobsRunning());
         assertEquals(200, post("v1/encode", wav).statusCode(), "free again");
     }
 
