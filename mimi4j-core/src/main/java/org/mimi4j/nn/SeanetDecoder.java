@@ -146,16 +146,23 @@ public final class SeanetDecoder {
         return s;
     }
 
-    /** The layer after the first transposed conv's residual blocks: before it, time steps are few and weights large. */
+    /**
+     * Where the high-rate layers start: after the residual blocks of the second transposed conv (of the only one if
+     * there is one; 0 if none). Before it (1200 Hz and below in the released model) time steps are few and weights
+     * large, so an offline call runs those layers over all its steps at once rather than slice by slice (mirroring
+     * {@link SeanetEncoder#lowRateStart}; after the first transposed conv's blocks instead, the 200 Hz transposed conv
+     * read its 6 MB of weights once per 7680-sample slice: AbBench decode 0.967 and, swapped, 1.037).
+     */
     public int highRateStart() {
-        for (int li = 0; li < layers.size(); li++) {
+        int start = 0;
+        for (int li = 0, seen = 0; li < layers.size() && seen < 2; li++) {
             if (layers.get(li) instanceof StreamingConvTranspose1d) {
-                int j = li + 1;
-                while (j < layers.size() && layers.get(j) instanceof ResnetBlock) j++;
-                return j;
+                seen++;
+                start = li + 1;
+                while (start < layers.size() && layers.get(start) instanceof ResnetBlock) start++;
             }
         }
-        return 0;
+        return start;
     }
 
     @SuppressWarnings("unchecked")
