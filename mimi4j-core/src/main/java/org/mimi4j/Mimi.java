@@ -679,8 +679,9 @@ public final class Mimi {
 
     /**
      * The SEANet encoder, its high-rate layers over consecutive slices of at most {@link #SEANET_SAMPLES} samples
-     * (multiples of the hop) so that their activations stay in cache, then its low-rate layers (from the last
-     * strided conv: few steps, large weights) over the whole call so that each weight is read once for many steps.
+     * (multiples of the hop) so that their activations stay in cache, then its low-rate layers (from
+     * {@link SeanetEncoder#lowRateStart}: few steps, large weights) over the whole call so that each weight is read
+     * once for many steps.
      * The conv states make this identical to one call.
      */
     private float[][] seanetEncode(float[][] x, int samples, SeanetEncoder.State[] ss, boolean padEnd, int[] steps) {
@@ -705,7 +706,7 @@ public final class Mimi {
     }
 
     /**
-     * The SEANet decoder, mirrored: its low-rate layers (up to the first transposed conv's residual blocks) over the
+     * The SEANet decoder, mirrored: its low-rate layers (up to {@link SeanetDecoder#highRateStart}) over the
      * whole call, then the high-rate layers over slices of at most {@link #SEANET_SAMPLES} output samples.
      */
     private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
