@@ -53,9 +53,9 @@ public final class Activations {
         for (int i = 0; i < n; i += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, xo + i);
             FloatVector a = v.blend(-87.3f, v.compare(VectorOperators.LT, -87.3f));
-            FloatVector fx = a.mul(1.44269504088896341f);
-            fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
-            IntVector k = (IntVector) fx.convert(VectorOperators.F2I, 0);
+            // n = round(x / ln2), half away from zero: x <= 0 in every lane whose result is kept, so truncating
+            // x/ln2 - 1/2 toward zero (F2I) rounds it; the lanes above 0 get a wrong n that the final blend drops
+            IntVector k = (IntVector) a.mul(1.44269504088896341f).sub(0.5f).convert(VectorOperators.F2I, 0);
             FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
             FloatVector r = kf.fma(FloatVector.broadcast(S, -0.693359375f), a).add(kf.mul(2.12194440e-4f));
             FloatVector p = FloatVector.broadcast(S, 1.9841269841e-04f);
