@@ -720,7 +720,7 @@ public final class Mimi {
         for (int pos = 0; pos < total; pos += sliceSteps) {
             int len = Math.min(sliceSteps, total - pos);
             for (int b = 0; b < n; b++) {
-                hs[b] = new float[ch * len];
+                if (hs[b] == null || hs[b].length != ch * len) hs[b] = new float[ch * len]; // read, not kept, by the layers
                 for (int c = 0; c < ch; c++) System.arraycopy(mid[b], c * total + pos, hs[b], c * len, len);
             }
             float[][] y = decoder.forward(hs, len, ss, split, decoder.layers());
