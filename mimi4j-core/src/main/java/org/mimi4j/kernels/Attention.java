@@ -210,7 +210,7 @@ public final class Attention {
         FloatVector o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
         for (int j = 0; j < un; j++) {
             int vo = row * d + ho;
-            if (++row == capacity) row = 0;
+            row = nextRow(row, capacity);
             FloatVector v0 = FloatVector.fromArray(S, v, vo), v1 = FloatVector.fromArray(S, v, vo + L);
             FloatVector v2 = FloatVector.fromArray(S, v, vo + 2 * L), v3 = FloatVector.fromArray(S, v, vo + 3 * L);
             FloatVector w = FloatVector.broadcast(S, p[j]);
@@ -260,7 +260,7 @@ public final class Attention {
             for (int jj = 0; jj < n; jj++) {
                 FloatVector w = FloatVector.broadcast(S, p[po + jj]);
                 int vo = row * d + ho;
-                if (++row == capacity) row = 0;
+                row = nextRow(row, capacity);
                 o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
                 o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
                 o2 = w.fma(FloatVector.fromArray(S, v, vo + 2 * L), o2);
@@ -274,10 +274,22 @@ public final class Attention {
             float[] acc = new float[hd];
             for (int jj = 0; jj < n; jj++) {
                 axpy(p[po + jj], v, row * d + ho, acc, hd);
-                if (++row == capacity) row = 0;
+                row = nextRow(row, capacity);
             }
             for (int c = 0; c < hd; c++) out[qo + c] = acc[c] * inv;
         }
+    }
+
+    /**
+     * The ring row after {@code row} (0 after {@code capacity - 1}), without a branch. As {@code if (++row == capacity)
+     * row = 0} the wrap was a branch that no warm-up shorter than the context (250 steps, 10 s) ever takes, so C2
+     * compiled it as a trap: the first wrap (10 s into an encode or a stream) deoptimized the attention kernel back to
+     * the interpreter, where every vector is a heap object, until it was compiled again (-Xlog:deoptimization showed
+     * "unstable_if" in valuesGroup; that first 60 s encode allocated 750 MB instead of 177).
+     */
+    private static int nextRow(int row, int capacity) {
+        row++;
+        return row - (capacity & ((capacity - 1 - row) >> 31));
     }
 
     /** The plain version, for head sizes that are not a multiple of the vector length. */
