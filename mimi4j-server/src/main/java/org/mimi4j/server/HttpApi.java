@@ -200,7 +200,7 @@ final class HttpApi extends Handler.Abstract {
             while ((n = in.read(buf)) >= 0) {
                 total += n;
                 if (total > max) {
-                    drain(in);
+                    drain(in); // here, not only in error(): closing this stream with data unread fails the request's content
                     throw new HttpError(413, "body exceeds the limit of " + max + " bytes");
                 }
                 out.write(buf, 0, n);
