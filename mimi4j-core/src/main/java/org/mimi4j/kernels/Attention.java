@@ -5,12 +5,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Multi-head scaled dot-product attention: q [NQ][H*hd] time-major, keys channel-major (so scores go 16 keys per
+ * Multi-head scaled dot-product attention: q [NQ][H*hd] time-major, keys channel-major (so scores go L keys per
  * vector without a transpose per call), values time-major, out [NQ][H*hd]. Query i attends keys lo[i]..hi[i]
  * (inclusive), which is how causal, sliding-window and ring-cache masks reach it.
  */
 public final class Attention {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Float> S = Simd.S;
 
     private Attention() {
     }
@@ -38,7 +38,7 @@ public final class Attention {
     public static void attend(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
                               int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
-        if (hd % L != 0 || hd > 4 * L) {
+        if (hd % L != 0) {
             attendScalar(q, nq, kT, ldk, kStart, v, vStart, vCap, heads, hd, lo, hi, out);
             return;
         }
@@ -59,12 +59,15 @@ public final class Attention {
                     for (int g = 1; g < GROUP; g++) uhi = Math.max(uhi, hi[i + g]);
                     int un = uhi - ulo + 1;
                     scoresGroup(q, i * d + ho, d, kT, ldk, kOff + ulo, hd, un, scale, p, ldp);
-                    if (hd == 4 * L) {
+                    if (hd % (4 * L) == 0) {
                         float inv0 = softmaxInUnion(p, 0, ulo, lo[i], hi[i], un);
                         float inv1 = softmaxInUnion(p, ldp, ulo, lo[i + 1], hi[i + 1], un);
                         float inv2 = softmaxInUnion(p, 2 * ldp, ulo, lo[i + 2], hi[i + 2], un);
                         float inv3 = softmaxInUnion(p, 3 * ldp, ulo, lo[i + 3], hi[i + 3], un);
-                        valuesGroup(p, ldp, un, v, d, ho, (int) (((long) vStart + ulo) % vCap), vCap, out, i * d + ho, inv0, inv1, inv2, inv3);
+                        int row = (int) (((long) vStart + ulo) % vCap);
+                        for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
+                            valuesGroup(p, ldp, un, v, d, ho + c0, row, vCap, out, i * d + ho + c0, inv0, inv1, inv2, inv3);
+                        }
                     } else {
                         for (int g = 0; g < GROUP; g++) {
                             softmaxValues(p, g * ldp + lo[i + g] - ulo, v, d, ho, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
@@ -84,7 +87,7 @@ public final class Attention {
 
     /**
      * The first key of the union of queries i..i+GROUP-1 (before i1) when they can share one pass over the keys:
-     * all present, each with keys, and the union at most 16 keys wider than any of them; else -1.
+     * all present, each with keys, and the union at most L keys wider than any of them; else -1.
      */
     private static int union(int[] lo, int[] hi, int i, int i1) {
         if (i + GROUP > i1) return -1;
@@ -101,7 +104,7 @@ public final class Attention {
     private static final int L = S.length();
 
     /**
-     * Scaled scores of one query over n keys (16 per vector, two vectors at a time for two FMA chains) into p[0..n);
+     * Scaled scores of one query over n keys (L per vector, two vectors at a time for two FMA chains) into p[0..n);
      * lanes past n are garbage. Each lane is one key's FMA chain over c from zero, as in {@link #scoresGroup}.
      */
     private static void scores(float[] q, int qo, float[] kt, int ldt, int base0, int hd, int n, float scale, float[] p) {
@@ -200,8 +203,8 @@ public final class Attention {
     }
 
     /**
-     * The weighted sums of value rows for a group of 4 queries (head_dim 4L) over the union's un keys at once: each
-     * value vector is loaded once for the 4. A query's keys outside its own range have weight 0, which adds exactly
+     * The weighted sums of value rows for a group of 4 queries, 4L channels from ho, over the union's un keys at once:
+     * each value vector is loaded once for the 4. A query's keys outside its own range have weight 0, which adds exactly
      * 0 to its sums, so each query's sum is the FMA chain of {@link #softmaxValues} over its own keys.
      */
     private static void valuesGroup(float[] p, int ldp, int un, float[] v, int d, int ho, int row, int capacity, float[] out, int qo,
@@ -253,24 +256,28 @@ public final class Attention {
         }
         int n = hi - lo + 1;
         float inv = softmax(p, po, n);
-        // weighted sum of value rows (time-major), up to 4 vectors of head_dim in registers
-        FloatVector o0 = FloatVector.zero(S), o1 = FloatVector.zero(S), o2 = FloatVector.zero(S), o3 = FloatVector.zero(S);
-        int row = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring
-        if (hd == 4 * L) {
-            for (int jj = 0; jj < n; jj++) {
-                FloatVector w = FloatVector.broadcast(S, p[po + jj]);
-                int vo = row * d + ho;
-                row = nextRow(row, capacity);
-                o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
-                o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
-                o2 = w.fma(FloatVector.fromArray(S, v, vo + 2 * L), o2);
-                o3 = w.fma(FloatVector.fromArray(S, v, vo + 3 * L), o3);
+        // weighted sum of value rows (time-major), 4 vectors of channels in registers at a time
+        int first = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring
+        if (hd % (4 * L) == 0) {
+            for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
+                FloatVector o0 = FloatVector.zero(S), o1 = o0, o2 = o0, o3 = o0;
+                int row = first;
+                for (int jj = 0; jj < n; jj++) {
+                    FloatVector w = FloatVector.broadcast(S, p[po + jj]);
+                    int vo = row * d + ho + c0;
+                    row = nextRow(row, capacity);
+                    o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
+                    o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
+                    o2 = w.fma(FloatVector.fromArray(S, v, vo + 2 * L), o2);
+                    o3 = w.fma(FloatVector.fromArray(S, v, vo + 3 * L), o3);
+                }
+                o0.mul(inv).intoArray(out, qo + c0);
+                o1.mul(inv).intoArray(out, qo + c0 + L);
+                o2.mul(inv).intoArray(out, qo + c0 + 2 * L);
+                o3.mul(inv).intoArray(out, qo + c0 + 3 * L);
             }
-            o0.mul(inv).intoArray(out, qo);
-            o1.mul(inv).intoArray(out, qo + L);
-            o2.mul(inv).intoArray(out, qo + 2 * L);
-            o3.mul(inv).intoArray(out, qo + 3 * L);
         } else {
+            int row = first;
             float[] acc = new float[hd];
             for (int jj = 0; jj < n; jj++) {
                 axpy(p[po + jj], v, row * d + ho, acc, hd);

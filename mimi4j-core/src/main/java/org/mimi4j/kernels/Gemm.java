@@ -12,14 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
  * A convolution passes the shifted input rows (rowOff = ci*ld + k*dilation), so no im2col buffer is built;
  * a linear layer passes rowOff = j*ld. C rows are {@code s.c[s.cOff + i*s.ldc ...]}.
  *
- * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, 8x32 tiles with vectors
- * along N (B rows streamed from cache, A broadcast); for narrow segments (a few time steps, as in streaming), one
- * vector along M per column, the whole K reduced in registers, columns of all narrow segments grouped together.
+ * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, 8 x 2L tiles (L lanes of
+ * {@link Simd#S}: 8x32 with AVX-512, 8x16 with AVX2) with vectors along N (B rows streamed from cache, A
+ * broadcast); for narrow segments (a few time steps, as in streaming), vectors of L rows along M per column, the
+ * whole K reduced in registers, columns of all narrow segments grouped together. Every output is one FMA chain over
+ * k ascending, so the result does not depend on the kernel, the tiling or the vector width.
  */
 public final class Gemm {
-    public static final int MR = 16;
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    public static final int MR = 16;      // rows of a packed panel of A (whatever the vector width)
+    static final VectorSpecies<Float> S = Simd.S;
     static final int L = S.length();
+    private static final int VPP = MR / L; // vectors of L rows per panel (1 with AVX-512, 2 with AVX2, 4 with NEON)
     private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
                                          // (AbBench on Zen 5: 512 ~3% faster than 256, 128 ~4% slower, 1024 the same)
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
@@ -41,7 +44,7 @@ public final class Gemm {
      * Applied to a finished block of C (at most 128 rows x 256 columns) while it is still in cache: nothing,
      * C = elu(C), C = R + C (a residual connection; R laid out as C), or the interleave of a transposed conv's phases:
      * C row ch*phases + p, column u (cOff 0) goes to Y[ch][u*phases + p] (Y rows ldc*phases long). Per block rather
-     * than per 8x32 tile: rows of up to 256 columns instead of 8 calls on 32 (decode 7% faster).
+     * than per micro-tile: rows of up to 256 columns instead of 8 calls on 32 (AVX-512) (decode 7% faster).
      */
     public record Epilogue(Kind kind, float[] to, int phases) {
         public enum Kind { NONE, ELU, ADD, INTERLEAVE }
@@ -237,7 +240,7 @@ public final class Gemm {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
                     for (int row0 = ic; row0 < ie; row0 += 8) {
                         int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
-                        micro8x32(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
+                        microTile(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
                     }
                 }
                 // the block is done (rows ic..ie x columns n0..n1, at most 128 KB, in L2): its epilogue over rows of n1 - n0
@@ -295,7 +298,7 @@ public final class Gemm {
     }
 
     /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver. */
-    private static void micro8x32(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
+    private static void microTile(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
                                   float[] bias, boolean init, float[] tile) {
         boolean full = w == NR && rows == 8;
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -382,7 +385,7 @@ public final class Gemm {
      * Narrow segments (a few columns each, as in streaming): all their columns are gathered into groups of
      * {@link #NG}, each group packed k-major ([K][NG]; [K][2] when there are at most 2 columns, as in one stream's step;
      * columns past the last hold leftovers whose sums are never stored), and A is streamed once per group:
-     * per k one vector of MR rows from each of several panels times NG broadcast B values. Memory-bound on A.
+     * per k one vector of L rows from each of several row vectors times NG broadcast B values. Memory-bound on A.
      */
     private static void narrow(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int nCols, boolean accumulate, int threads) {
         int k = a.k;
@@ -408,8 +411,8 @@ public final class Gemm {
                 for (int kk = 0; kk < k; kk++) bt[base + kk * ng + j] = b[o + rowOff[kk]];
             }
         }
-        int panels = (a.m + MR - 1) / MR;
-        int quads = (panels + 3) / 4;
+        int vecs = (a.m + MR - 1) / MR * VPP; // row vectors: L rows each, VPP per packed panel
+        int quads = (vecs + 3) / 4;
         // 8 chunks per thread: a memory-bound call ends with one thread waiting for the other's last chunk
         int chunks = Math.min(quads, Math.max(1, threads == 1 || (long) a.m * k < 65536 ? 1 : threads * 8));
         Parallel.forEach(chunks, t -> {
@@ -417,25 +420,31 @@ public final class Gemm {
             int q0 = quads * t / chunks, q1 = quads * (t + 1) / chunks;
             for (int q = 0; q < groupsN; q++) {
                 int nc = Math.min(NG, nCols - q * NG);
-                for (int p = q0 * 4; p < Math.min(panels, q1 * 4); p += nc <= 2 ? 4 : 2) {
-                    if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, p, Math.min(4, panels - p), accumulate, tmp);
-                    else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, p, Math.min(2, panels - p), accumulate, tmp);
+                for (int v = q0 * 4; v < Math.min(vecs, q1 * 4); v += nc <= 2 ? 4 : 2) {
+                    if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, v, Math.min(4, vecs - v), accumulate, tmp);
+                    else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, v, Math.min(2, vecs - v), accumulate, tmp);
                 }
             }
         });
     }
 
+    /** Where row vector v (rows v*L .. v*L+L-1) starts in A's packed panels, at k = 0 (k advances by MR floats). */
+    private static int rowVector(int v, int k) {
+        return v / VPP * k * MR + v % VPP * L;
+    }
+
     /**
-     * Start values (bias, or C when accumulating; zeros where a panel or column does not exist) of the accumulators
-     * (panel p+i, column col0+j) of a tile of np x cols, at acc[(i*cols + j)*MR ...], in tmp.
+     * Start values (bias, or C when accumulating; zeros where a row or column does not exist) of the accumulators
+     * (row vector v+i, column col0+j) of a tile of nv x cols, at acc[(i*cols + j)*L ...], in tmp.
      */
     private static float[] startNarrow(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols,
-                                       int p, int np, int panels, boolean accumulate, float[] tmp) {
-        java.util.Arrays.fill(tmp, 0, panels * cols * MR, 0f);
-        for (int i = 0; i < np; i++) {
-            int row0 = (p + i) * MR, rows = Math.min(MR, a.m - row0);
+                                       int v, int nv, int maxVecs, boolean accumulate, float[] tmp) {
+        java.util.Arrays.fill(tmp, 0, maxVecs * cols * L, 0f);
+        for (int i = 0; i < nv; i++) {
+            int row0 = (v + i) * L, rows = Math.min(L, a.m - row0);
+            if (rows <= 0) break; // the padding of the last panel
             for (int j = 0; j < nc; j++) {
-                int o = (i * cols + j) * MR;
+                int o = (i * cols + j) * L;
                 if (accumulate) {
                     Segment g = segs[colSeg[col0 + j]];
                     int ci = g.cOff + row0 * g.ldc + colN[col0 + j];
@@ -446,24 +455,25 @@ public final class Gemm {
         return tmp;
     }
 
-    private static void storeNarrow(PackedMatrix a, float[] acc, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols, int p, int np) {
-        for (int i = 0; i < np; i++) {
-            int row0 = (p + i) * MR, rows = Math.min(MR, a.m - row0);
+    private static void storeNarrow(PackedMatrix a, float[] acc, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols, int v, int nv) {
+        for (int i = 0; i < nv; i++) {
+            int row0 = (v + i) * L, rows = Math.min(L, a.m - row0);
+            if (rows <= 0) break;
             for (int j = 0; j < nc; j++) {
                 Segment g = segs[colSeg[col0 + j]];
                 float[] c = g.c;
-                int ci = g.cOff + row0 * g.ldc + colN[col0 + j], ld = g.ldc, o = (i * cols + j) * MR;
+                int ci = g.cOff + row0 * g.ldc + colN[col0 + j], ld = g.ldc, o = (i * cols + j) * L;
                 for (int r = 0; r < rows; r++) c[ci + r * ld] = acc[o + r];
             }
         }
     }
 
-    /** Up to 4 panels (64 rows) x up to 2 columns: 8 independent FMA chains. */
+    /** Up to 4 row vectors (4L rows) x up to 2 columns: 8 independent FMA chains. */
     private static void narrow4x2(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
-                                  int p, int np, boolean accumulate, float[] tmp) {
+                                  int v, int nv, boolean accumulate, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
-        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, p, np, 4, accumulate, tmp);
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, accumulate, tmp);
         FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
         FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
         FloatVector s10 = FloatVector.fromArray(S, acc, 2 * L);
@@ -472,8 +482,8 @@ public final class Gemm {
         FloatVector s21 = FloatVector.fromArray(S, acc, 5 * L);
         FloatVector s30 = FloatVector.fromArray(S, acc, 6 * L);
         FloatVector s31 = FloatVector.fromArray(S, acc, 7 * L);
-        int last = p + np - 1;  // missing panels re-read the last one (results dropped)
-        int a0 = p * k * MR, a1 = Math.min(p + 1, last) * k * MR, a2 = Math.min(p + 2, last) * k * MR, a3 = Math.min(p + 3, last) * k * MR;
+        int last = v + nv - 1;  // missing row vectors re-read the last one (results dropped)
+        int a0 = rowVector(v, k), a1 = rowVector(Math.min(v + 1, last), k), a2 = rowVector(Math.min(v + 2, last), k), a3 = rowVector(Math.min(v + 3, last), k);
         for (int kk = 0; kk < k; kk++) {
             FloatVector x0 = FloatVector.broadcast(S, bt[bBase + kk * ng]);
             FloatVector x1 = FloatVector.broadcast(S, bt[bBase + kk * ng + 1]);
@@ -489,15 +499,15 @@ public final class Gemm {
         }
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
         s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
-        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, p, np);
+        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, v, nv);
     }
 
-    /** Up to 2 panels (32 rows) x up to 8 columns: 16 independent FMA chains. */
+    /** Up to 2 row vectors (2L rows) x up to 8 columns: 16 independent FMA chains. */
     private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
-                                  int p, int np, boolean accumulate, float[] tmp) {
+                                  int v, int nv, boolean accumulate, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
-        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, p, np, 2, accumulate, tmp);
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, accumulate, tmp);
         FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
         FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
         FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
@@ -514,7 +524,7 @@ public final class Gemm {
         FloatVector s15 = FloatVector.fromArray(S, acc, 13 * L);
         FloatVector s16 = FloatVector.fromArray(S, acc, 14 * L);
         FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
-        int a0 = p * k * MR, a1 = (np > 1 ? p + 1 : p) * k * MR;
+        int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
         for (int kk = 0; kk < k; kk++) {
             int ko = kk * MR, bo = bBase + kk * ng;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
@@ -541,6 +551,6 @@ public final class Gemm {
         s04.intoArray(acc, 4 * L); s05.intoArray(acc, 5 * L); s06.intoArray(acc, 6 * L); s07.intoArray(acc, 7 * L);
         s10.intoArray(acc, 8 * L); s11.intoArray(acc, 9 * L); s12.intoArray(acc, 10 * L); s13.intoArray(acc, 11 * L);
         s14.intoArray(acc, 12 * L); s15.intoArray(acc, 13 * L); s16.intoArray(acc, 14 * L); s17.intoArray(acc, 15 * L);
-        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 8, p, np);
+        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 8, v, nv);
     }
 }

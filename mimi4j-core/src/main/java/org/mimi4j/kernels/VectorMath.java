@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * before and after JIT compilation, so a model's output does not depend on how warm the JVM is.
  */
 final class VectorMath {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    static final VectorSpecies<Float> S = Simd.S;
 
     private VectorMath() {
     }

@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
+import org.mimi4j.kernels.Simd;
 import org.mimi4j.kernels.Parallel;
 
 /**
@@ -19,7 +20,7 @@ import org.mimi4j.kernels.Parallel;
  */
 public final class EuclideanCodebook {
     private static final float EPSILON = 1e-5f;
-    private static final VectorSpecies<Float> SP = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Float> SP = Simd.S;
     final int size, dim;
     final float[] embedding;    // [N][d]
     private final PackedMatrix packed;

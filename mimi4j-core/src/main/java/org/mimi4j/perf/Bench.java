@@ -9,6 +9,7 @@ import org.mimi4j.io.Checkpoint;
 import org.mimi4j.io.RandomCheckpoint;
 import org.mimi4j.io.SafeTensors;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.Simd;
 import org.mimi4j.nn.Transformer;
 
 import java.io.IOException;
@@ -109,11 +110,13 @@ public final class Bench {
         Path modelPath = opt.model() != null ? opt.model() : randomModel();
         say("model: " + modelPath + (opt.model() == null ? " (random weights, released shapes)" : ""));
         double peak1 = FmaPeak.measure(1), peakN = FmaPeak.measure(threads);
-        say(String.format(Locale.ROOT, "FMA peak: %.0f GFLOP/s on 1 thread, %.0f on %d", peak1, peakN, threads));
+        say(String.format(Locale.ROOT, "FMA peak: %.0f GFLOP/s on 1 thread, %.0f on %d (%d-bit vectors)", peak1, peakN, threads,
+                Simd.S.vectorBitSize()));
         double bw = bandwidth();
         say(String.format(Locale.ROOT, "reading heap memory: %.1f GB/s on %d threads", bw, threads));
         List<Row> rows = new ArrayList<>();
         Map<String, Double> facts = new LinkedHashMap<>();
+        facts.put("vector_bits", (double) Simd.S.vectorBitSize()); // of every kernel (org.mimi4j.kernels.Simd)
 
         // load
         double[] loads = new double[opt.quick() ? 2 : 5];
@@ -405,8 +408,8 @@ public final class Bench {
     /** The table as Markdown. */
     public static String table(Report r) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "FMA peak measured in this run: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads); memory read %.1f GB/s%n%n",
-                r.peak1(), r.peakN(), r.threads(), r.bandwidthGBs()));
+        b.append(String.format(Locale.ROOT, "FMA peak measured in this run: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads), %.0f-bit vectors; memory read %.1f GB/s%n%n",
+                r.peak1(), r.peakN(), r.threads(), r.facts().getOrDefault("vector_bits", Double.NaN), r.bandwidthGBs()));
         String sect = null;
         for (Row row : r.rows()) {
             if (!row.section().equals(sect)) {

@@ -2,6 +2,7 @@ package org.mimi4j.perf;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.mimi4j.kernels.Simd;
 
 import java.util.concurrent.CyclicBarrier;
 
@@ -10,7 +11,7 @@ import java.util.concurrent.CyclicBarrier;
  * traffic. The reference every kernel's efficiency is quoted against, measured in the same run.
  */
 public final class FmaPeak {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = Simd.S;
     private static volatile float sink;
 
     private FmaPeak() {

@@ -8,9 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The attention kernel against a plain double-precision softmax(q k^T / sqrt(hd)) v, for the vector path (head size
- * 64, the released model's) and the scalar one (8, the tiny goldens'), with time-major keys and with a ring cache
- * read in place.
+ * The attention kernel against a plain double-precision softmax(q k^T / sqrt(hd)) v, with time-major keys and with a
+ * ring cache read in place. Which path a head size takes depends on the vector width L (the build runs these tests at
+ * 128, 256 and 512 bits): 4L channels at a time for multiples of 4L (64, the released model's, at every width), one
+ * query at a time for other multiples of L, scalar otherwise (8, the tiny goldens', with AVX-512).
  */
 class AttentionTest {
     @Test
@@ -18,6 +19,7 @@ class AttentionTest {
         check(8, 64, 40, 300);
         check(2, 64, 2, 251);   // a streaming step: few queries, a full window
         check(3, 32, 17, 70);
+        check(2, 128, 9, 40);
     }
 
     @Test

@@ -1,0 +1,33 @@
+package org.mimi4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The float vector species of every kernel: the widest this CPU runs natively ({@code SPECIES_PREFERRED}: 16 lanes
+ * with AVX-512, 8 with AVX2, 4 with NEON), at most 512 bits. A species wider than the hardware's is not compiled to
+ * vector instructions: the Vector API runs it as plain Java objects, 50-100x slower, so it must never be fixed at
+ * 512 bits. {@code -Dmimi4j.vectorBits=128|256|512} picks one (tests run the kernels at each width; one wider than
+ * the CPU's is correct but slow).
+ *
+ * <p>Results do not depend on the width where a sum is one FMA chain per output (GEMM, convolutions); reductions
+ * across lanes (attention's softmax sum, LayerNorm is scalar) are summed in lane order, so they differ across widths
+ * in the last bits, as between any two BLAS builds.
+ */
+public final class Simd {
+    public static final VectorSpecies<Float> S = species(Integer.getInteger("mimi4j.vectorBits", 0));
+    /** Lanes per vector. */
+    public static final int L = S.length();
+
+    private Simd() {
+    }
+
+    private static VectorSpecies<Float> species(int bits) {
+        if (bits == 0) bits = Math.min(512, FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        if (bits != 128 && bits != 256 && bits != 512) {
+            throw new IllegalArgumentException("mimi4j.vectorBits must be 128, 256 or 512, got " + bits);
+        }
+        return VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
+    }
+}
