@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * a linear layer passes rowOff = j*ld. C rows are {@code s.c[s.cOff + i*s.ldc ...]}.
  *
  * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, 8 x 2L tiles (L lanes of
- * {@link Simd#S}: 8x32 with AVX-512, 8x16 with AVX2) with vectors along N (B rows streamed from cache, A
+ * {@link Simd#S}: 8x32 with AVX-512, 4x16 with AVX2) with vectors along N (B rows streamed from cache, A
  * broadcast); for narrow segments (a few time steps, as in streaming), vectors of L rows along M per column, the
  * whole K reduced in registers, columns of all narrow segments grouped together. Every output is one FMA chain over
  * k ascending, so the result does not depend on the kernel, the tiling or the vector width.
@@ -23,12 +23,21 @@ public final class Gemm {
     static final VectorSpecies<Float> S = Simd.S;
     static final int L = S.length();
     private static final int VPP = MR / L; // vectors of L rows per panel (1 with AVX-512, 2 with AVX2, 4 with NEON)
+    /*
+     * Micro-tile shape: TR rows x 2 vectors, all accumulators in registers next to the B vectors and the broadcasts
+     * (C2 loads all of a k step's broadcasts before its FMAs). 32 vector registers (AVX-512, NEON): 8 x 2 (8x32 with
+     * AVX-512). AVX2 has 16: there 8 x 2 kept 3 accumulators on the stack (a store and reload per k step: 59% of the
+     * FMA peak on a 512x1536x256 GEMM on one Zen 3 thread; 4 x 3, 12 accumulators, also spilled: 44%), 4 x 2 fits: 93%.
+     */
+    private static final boolean FEW_REGISTERS = L == 8;
+    private static final int TR = FEW_REGISTERS ? 4 : 8;
+    private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
     private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
                                          // (AbBench on Zen 5: 512 ~3% faster than 256, 128 ~4% slower, 1024 the same)
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
     private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
-    private static final int NG = 8;      // columns per narrow group
+    private static final int NG = FEW_REGISTERS ? 4 : 8; // columns per narrow group (2 x NG accumulators in registers)
 
     private Gemm() {
     }
@@ -214,7 +223,6 @@ public final class Gemm {
 
     // ---------------------------------------------------------------- wide kernel: vectors along N, B packed
 
-    private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
     private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * NC]);
 
     /**
@@ -238,9 +246,10 @@ public final class Gemm {
                 int ie = Math.min(r1, ic + MC);
                 for (int s = 0; s < slivers; s++) {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
-                    for (int row0 = ic; row0 < ie; row0 += 8) {
-                        int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR;
-                        microTile(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, Math.min(8, a.m - row0), bias, init, tile);
+                    for (int row0 = ic; row0 < ie; row0 += TR) {
+                        int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR, rows = Math.min(TR, a.m - row0);
+                        if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, rows, bias, init, tile);
+                        else micro8x2(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, rows, bias, init, tile);
                     }
                 }
                 // the block is done (rows ic..ie x columns n0..n1, at most 128 KB, in L2): its epilogue over rows of n1 - n0
@@ -260,8 +269,7 @@ public final class Gemm {
             if (w == NR) {
                 for (int kk = 0; kk < kc; kk++) {
                     int bi = src + rowOff[kb + kk], d = base + kk * NR;
-                    FloatVector.fromArray(S, b, bi).intoArray(bp, d);
-                    FloatVector.fromArray(S, b, bi + L).intoArray(bp, d + L);
+                    for (int j = 0; j < NR; j += L) FloatVector.fromArray(S, b, bi + j).intoArray(bp, d + j);
                 }
             } else {
                 for (int kk = 0; kk < kc; kk++) {
@@ -273,15 +281,15 @@ public final class Gemm {
         }
     }
 
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[8 * NR]);
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[TR * NR]);
 
     /**
-     * Start values of a partial 8 x NR micro-tile (last rows or columns) continuing a sum: C ([8][NR], rows past
+     * Start values of a partial TR x NR micro-tile (last rows or columns) continuing a sum: C ([TR][NR], rows past
      * {@code rows} and columns past w zero). Vectors never cross a method boundary into the micro-kernel (a boxed
      * vector there defeats C2's intrinsics), so the kernel loads its accumulators from this array.
      */
     private static void continueTile(float[] tile, Segment g, int row0, int n, int w, int rows) {
-        for (int r = 0; r < 8; r++) {
+        for (int r = 0; r < TR; r++) {
             int o = r * NR;
             if (r >= rows) {
                 java.util.Arrays.fill(tile, o, o + NR, 0f);
@@ -297,8 +305,8 @@ public final class Gemm {
         return r < rows && bias != null ? bias[row0 + r] : 0f;
     }
 
-    /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver. */
-    private static void microTile(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
+    /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver of 2 vectors. */
+    private static void micro8x2(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
                                   float[] bias, boolean init, float[] tile) {
         boolean full = w == NR && rows == 8;
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -379,6 +387,59 @@ public final class Gemm {
         }
     }
 
+    /** As {@link #micro8x2} for 4 rows (AVX2: 8 accumulators, 2 B vectors and 4 broadcasts in 16 registers). */
+    private static void micro4x2(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
+                                 float[] bias, boolean init, float[] tile) {
+        boolean full = w == NR && rows == 4;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        if (init) {
+            c00 = FloatVector.broadcast(S, startValue(bias, row0, 0, rows));
+            c10 = FloatVector.broadcast(S, startValue(bias, row0, 1, rows));
+            c20 = FloatVector.broadcast(S, startValue(bias, row0, 2, rows));
+            c30 = FloatVector.broadcast(S, startValue(bias, row0, 3, rows));
+            c01 = c00;
+            c11 = c10;
+            c21 = c20;
+            c31 = c30;
+        } else {
+            float[] from = full ? g.c : tile;
+            int fo = full ? g.cOff + row0 * g.ldc + n : 0, fl = full ? g.ldc : NR;
+            if (!full) continueTile(tile, g, row0, n, w, rows);
+            c00 = FloatVector.fromArray(S, from, fo);
+            c01 = FloatVector.fromArray(S, from, fo + L);
+            c10 = FloatVector.fromArray(S, from, fo + fl);
+            c11 = FloatVector.fromArray(S, from, fo + fl + L);
+            c20 = FloatVector.fromArray(S, from, fo + 2 * fl);
+            c21 = FloatVector.fromArray(S, from, fo + 2 * fl + L);
+            c30 = FloatVector.fromArray(S, from, fo + 3 * fl);
+            c31 = FloatVector.fromArray(S, from, fo + 3 * fl + L);
+        }
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bBase + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            int ai = aBase + kk * MR;
+            FloatVector x;
+            x = FloatVector.broadcast(S, ad[ai]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ad[ai + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ad[ai + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ad[ai + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        float[] c = full ? g.c : tile;
+        int ci = full ? g.cOff + row0 * g.ldc + n : 0, ld = full ? g.ldc : NR;
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ld); c11.intoArray(c, ci + ld + L);
+        c20.intoArray(c, ci + 2 * ld); c21.intoArray(c, ci + 2 * ld + L);
+        c30.intoArray(c, ci + 3 * ld); c31.intoArray(c, ci + 3 * ld + L);
+        if (!full) {
+            for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, g.c, g.cOff + (row0 + r) * g.ldc + n, w);
+        }
+    }
+
     // ---------------------------------------------------------------- narrow kernel: vectors along M
 
     /**
@@ -422,6 +483,7 @@ public final class Gemm {
                 int nc = Math.min(NG, nCols - q * NG);
                 for (int v = q0 * 4; v < Math.min(vecs, q1 * 4); v += nc <= 2 ? 4 : 2) {
                     if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, v, Math.min(4, vecs - v), accumulate, tmp);
+                    else if (FEW_REGISTERS) narrow2x4(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, v, Math.min(2, vecs - v), accumulate, tmp);
                     else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, q * k * ng, ng, v, Math.min(2, vecs - v), accumulate, tmp);
                 }
             }
@@ -500,6 +562,40 @@ public final class Gemm {
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
         s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
         storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, v, nv);
+    }
+
+    /** Up to 2 row vectors x up to 4 columns: 8 FMA chains (AVX2: 8 accumulators, 2 A vectors, 4 broadcasts). */
+    private static void narrow2x4(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
+                                  int v, int nv, boolean accumulate, float[] tmp) {
+        int k = a.k;
+        float[] ad = a.data;
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, accumulate, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0);
+        FloatVector s01 = FloatVector.fromArray(S, acc, L);
+        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s12 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s13 = FloatVector.fromArray(S, acc, 7 * L);
+        int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
+        for (int kk = 0; kk < k; kk++) {
+            int ko = kk * MR, bo = bBase + kk * ng;
+            FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
+            FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
+            FloatVector x;
+            x = FloatVector.broadcast(S, bt[bo]);
+            s00 = v0.fma(x, s00); s10 = v1.fma(x, s10);
+            x = FloatVector.broadcast(S, bt[bo + 1]);
+            s01 = v0.fma(x, s01); s11 = v1.fma(x, s11);
+            x = FloatVector.broadcast(S, bt[bo + 2]);
+            s02 = v0.fma(x, s02); s12 = v1.fma(x, s12);
+            x = FloatVector.broadcast(S, bt[bo + 3]);
+            s03 = v0.fma(x, s03); s13 = v1.fma(x, s13);
+        }
+        s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
+        s10.intoArray(acc, 4 * L); s11.intoArray(acc, 5 * L); s12.intoArray(acc, 6 * L); s13.intoArray(acc, 7 * L);
+        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 4, v, nv);
     }
 
     /** Up to 2 row vectors (2L rows) x up to 8 columns: 16 independent FMA chains. */
