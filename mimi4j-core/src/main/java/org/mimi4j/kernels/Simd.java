@@ -24,9 +24,14 @@ public final class Simd {
     }
 
     private static VectorSpecies<Float> species(int bits) {
-        if (bits == 0) bits = Math.min(512, FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        int cpu = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (bits == 0) bits = Math.min(512, cpu);
         if (bits != 128 && bits != 256 && bits != 512) {
             throw new IllegalArgumentException("mimi4j.vectorBits must be 128, 256 or 512, got " + bits);
+        }
+        if (bits > cpu) {
+            System.getLogger(Simd.class.getName()).log(System.Logger.Level.WARNING, "mimi4j.vectorBits=" + bits
+                    + " is wider than this CPU's " + cpu + "-bit vectors: the kernels run emulated, 50-100x slower");
         }
         return VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
     }
