@@ -99,7 +99,8 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "mimi-serve-shutdown"));
         spec.commandLine().getOut().println("mimi serve: " + mimi.source() + " on " + server.uri() + " (max " + maxStreams + " streams"
-                + (t != null ? ", token required" : "") + "); Ctrl-C to stop");
+                + (t != null ? ", token required" : "") + "; " + org.mimi4j.kernels.Parallel.threads() + " compute threads, "
+                + org.mimi4j.kernels.Simd.S.vectorBitSize() + "-bit vectors); Ctrl-C to stop");
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;

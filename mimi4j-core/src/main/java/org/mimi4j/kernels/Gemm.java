@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * A convolution passes the shifted input rows (rowOff = ci*ld + k*dilation), so no im2col buffer is built;
  * a linear layer passes rowOff = j*ld. C rows are {@code s.c[s.cOff + i*s.ldc ...]}.
  *
- * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, 8 x 2L tiles (L lanes of
+ * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, TR x 2L tiles (L lanes of
  * {@link Simd#S}: 8x32 with AVX-512, 4x16 with AVX2) with vectors along N (B rows streamed from cache, A
  * broadcast); for narrow segments (a few time steps, as in streaming), vectors of L rows along M per column, the
  * whole K reduced in registers, columns of all narrow segments grouped together. Every output is one FMA chain over
