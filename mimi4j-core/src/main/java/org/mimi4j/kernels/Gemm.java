@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * a linear layer passes rowOff = j*ld. C rows are {@code s.c[s.cOff + i*s.ldc ...]}.
  *
  * <p>Two micro-kernels read the same packed panels of {@link #MR} rows: for wide segments, TR x 2L tiles (L lanes of
- * {@link Simd#S}: 8x32 with AVX-512, 4x16 with AVX2) with vectors along N (B rows streamed from cache, A
+ * {@link Simd#S}: 8x32 with AVX-512, 4x16 with AVX2, 8x8 with NEON) with vectors along N (B rows streamed from cache, A
  * broadcast); for narrow segments (a few time steps, as in streaming), vectors of L rows along M per column, the
  * whole K reduced in registers, columns of all narrow segments grouped together. Every output is one FMA chain over
  * k ascending, so the result does not depend on the kernel, the tiling or the vector width.
@@ -25,11 +25,12 @@ public final class Gemm {
     private static final int VPP = MR / L; // vectors of L rows per panel (1 with AVX-512, 2 with AVX2, 4 with NEON)
     /*
      * Micro-tile shape: TR rows x 2 vectors, all accumulators in registers next to the B vectors and the broadcasts
-     * (C2 loads all of a k step's broadcasts before its FMAs). 32 vector registers (AVX-512, NEON): 8 x 2 (8x32 with
-     * AVX-512). AVX2 has 16: there 8 x 2 kept 3 accumulators on the stack (a store and reload per k step: 59% of the
-     * FMA peak on a 512x1536x256 GEMM on one Zen 3 thread; 4 x 3, 12 accumulators, also spilled: 44%), 4 x 2 fits: 93%.
+     * (C2 loads all of a k step's broadcasts before its FMAs). 32 vector registers (AVX-512, NEON, SVE): 8 x 2 (8x32
+     * with AVX-512). AVX2 has 16 ({@link Simd#REGISTERS}): there 8 x 2 kept 3 accumulators on the stack (a store and
+     * reload per k step: 59% of the FMA peak on a 512x1536x256 GEMM on one Zen 3 thread; 4 x 3, 12 accumulators, also
+     * spilled: 44%), 4 x 2 fits: 93%.
      */
-    private static final boolean FEW_REGISTERS = L == 8;
+    private static final boolean FEW_REGISTERS = Simd.REGISTERS < 32;
     private static final int TR = FEW_REGISTERS ? 4 : 8;
     private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
     private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
