@@ -16,9 +16,9 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|stream1|stream16|quantize32 [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|quantize32 [rounds]
  * </pre>
- * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), or the median ms of
+ * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames, or the quantizer alone on the latent of
  * the 60 s at N codebooks. Prints each round and the medians.
  */
@@ -27,9 +27,9 @@ public final class AbBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|stream1|stream16|quantize32 [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|quantize32 [rounds]");
         String what = args[2];
-        if (!what.matches("encode|decode|(stream|quantize)[1-9][0-9]*")) fail("workload " + what + ": encode, decode, streamN (e.g. stream16) or quantizeN (e.g. quantize32)");
+        if (!what.matches("encode|decode|load|(stream|quantize)[1-9][0-9]*")) fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16) or quantizeN (e.g. quantize32)");
         int rounds = 10;
         if (args.length > 3) {
             try {

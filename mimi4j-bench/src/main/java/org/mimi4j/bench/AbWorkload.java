@@ -43,8 +43,8 @@ public final class AbWorkload implements Callable<Double> {
             Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
             int samples = audio.length / m.frameSize() * m.frameSize();
             emb = m.encodeToLatent(new float[][]{Arrays.copyOf(audio, samples)}, samples, st, false, null, new int[]{0});
-        } else if (!what.equals("encode") && !what.equals("decode")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode, streamN or quantizeN");
+        } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load")) {
+            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN or quantizeN");
         }
     }
 
@@ -55,6 +55,16 @@ public final class AbWorkload implements Callable<Double> {
                 long t0 = System.nanoTime();
                 codes = m.encode(audio, 8);
                 return (System.nanoTime() - t0) / 1e6;
+            }
+            case "load" -> { // the full-size float32 checkpoint, from a clean heap (as Bench's load row)
+                System.gc();
+                try {
+                    long t0 = System.nanoTime();
+                    Mimi.load(Bench.randomModel());
+                    return (System.nanoTime() - t0) / 1e6;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
             }
             case "decode" -> {
                 if (codes == null) codes = m.encode(audio, 8);
