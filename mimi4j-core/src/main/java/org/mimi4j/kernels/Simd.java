@@ -31,13 +31,16 @@ public final class Simd {
 
     private static VectorSpecies<Float> species(int bits) {
         int cpu = FloatVector.SPECIES_PREFERRED.vectorBitSize();
-        if (bits == 0) bits = Math.min(512, cpu);
-        if (bits != 128 && bits != 256 && bits != 512) {
-            throw new IllegalArgumentException("mimi4j.vectorBits must be 128, 256 or 512, got " + bits);
+        System.Logger log = System.getLogger(Simd.class.getName());
+        if (bits != 0 && bits != 128 && bits != 256 && bits != 512) {
+            log.log(System.Logger.Level.WARNING, "mimi4j.vectorBits must be 128, 256 or 512, not " + bits + "; using the CPU's width");
+            bits = 0;
         }
+        // the CPU's width as a power of two in 128..512 (below 128, no SIMD the JIT knows: 128, emulated)
+        if (bits == 0) bits = Integer.highestOneBit(Math.clamp(cpu, 128, 512));
         if (bits > cpu) {
-            System.getLogger(Simd.class.getName()).log(System.Logger.Level.WARNING, "mimi4j.vectorBits=" + bits
-                    + " is wider than this CPU's " + cpu + "-bit vectors: the kernels run emulated, 50-100x slower");
+            log.log(System.Logger.Level.WARNING, "the kernels' " + bits + "-bit vectors are wider than this CPU's " + cpu
+                    + "-bit ones: they run emulated, 50-100x slower");
         }
         return VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
     }
