@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /** Element-wise activations, in place. */
 public final class Activations {
-    private static final VectorSpecies<Float> S = Simd.S;
+    static final VectorSpecies<Float> S = Simd.S;
     private static final int CHUNK = 1 << 16;
 
     private Activations() {

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * (inclusive), which is how causal, sliding-window and ring-cache masks reach it.
  */
 public final class Attention {
-    private static final VectorSpecies<Float> S = Simd.S;
+    static final VectorSpecies<Float> S = Simd.S;
 
     private Attention() {
     }
