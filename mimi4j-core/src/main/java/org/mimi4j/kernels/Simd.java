@@ -17,8 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Simd {
     public static final VectorSpecies<Float> S = species(Integer.getInteger("mimi4j.vectorBits", 0));
-    /** Lanes per vector. */
-    public static final int L = S.length();
     /**
      * Vector registers the kernels' register tiles are sized for: 16 on x86 below AVX-512 (AVX2, AVX, SSE), 32 with
      * AVX-512 and on AArch64 (NEON, SVE). {@code -Dmimi4j.vectorRegisters=16|32} overrides it (tests of both tilings).

@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
-import org.mimi4j.kernels.Simd;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.Simd;
 
 /**
  * One codebook (moshi {@code EuclideanCodebook}): vectors embedding = embedding_sum / clamp(cluster_usage, 1e-5),
