@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.mimi4j.Mimi;
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
+import org.mimi4j.io.Json;
 import org.mimi4j.io.RandomCheckpoint;
 import org.mimi4j.io.SafeTensors;
 import org.mimi4j.kernels.Parallel;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -408,8 +410,14 @@ public final class Bench {
     /** The table as Markdown. */
     public static String table(Report r) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "FMA peak measured in this run: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads), %.0f-bit vectors; memory read %.1f GB/s%n%n",
-                r.peak1(), r.peakN(), r.threads(), r.facts().getOrDefault("vector_bits", Double.NaN), r.bandwidthGBs()));
+        // on a shared machine the peak drifts within minutes: the one at the start may be far from the sections' own
+        String around = "";
+        if (!r.sectionPeaks().isEmpty()) {
+            double lo = Collections.min(r.sectionPeaks().values()), hi = Collections.max(r.sectionPeaks().values());
+            around = String.format(Locale.ROOT, " at the start, %s around the sections", lo == hi ? fmt0(lo) : fmt0(lo) + "-" + fmt0(hi));
+        }
+        b.append(String.format(Locale.ROOT, "FMA peak measured in this run: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads)%s; %.0f-bit vectors; memory read %.1f GB/s%n%n",
+                r.peak1(), r.peakN(), r.threads(), around, r.facts().getOrDefault("vector_bits", Double.NaN), r.bandwidthGBs()));
         String sect = null;
         for (Row row : r.rows()) {
             if (!row.section().equals(sect)) {
@@ -435,17 +443,17 @@ public final class Bench {
         StringBuilder b = new StringBuilder("{\n");
         b.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"fma_peak_gflops_1thread\": %.2f,%n  \"fma_peak_gflops\": %.2f,%n  \"memory_read_gbs\": %.2f,%n",
                 r.threads(), r.peak1(), r.peakN(), r.bandwidthGBs()));
-        b.append("  \"model\": \"").append(r.modelPath().replace("\\", "\\\\").replace("\"", "\\\"")).append("\",\n  \"rows\": [\n");
+        b.append("  \"model\": ").append(Json.write(r.modelPath())).append(",\n  \"rows\": [\n");
         for (int i = 0; i < r.rows().size(); i++) {
             Row row = r.rows().get(i);
-            b.append(String.format(Locale.ROOT, "    {\"section\": \"%s\", \"name\": \"%s\", \"ms\": %.4f, \"gflop\": %.4f, \"gflops\": %s, \"peak_fraction\": %s, \"peak_gflops\": %s, \"realtime\": %s, \"note\": \"%s\"}%s%n",
-                    row.section(), row.name(), row.ms(), row.gflop(), num(row.gflops()), num(row.gflops() / r.peak(row.section())), num(r.peak(row.section())), num(row.realTime()), row.note(),
+            b.append(String.format(Locale.ROOT, "    {\"section\": %s, \"name\": %s, \"ms\": %.4f, \"gflop\": %.4f, \"gflops\": %s, \"peak_fraction\": %s, \"peak_gflops\": %s, \"realtime\": %s, \"note\": %s}%s%n",
+                    Json.write(row.section()), Json.write(row.name()), row.ms(), row.gflop(), num(row.gflops()), num(row.gflops() / r.peak(row.section())), num(r.peak(row.section())), num(row.realTime()), Json.write(row.note()),
                     i + 1 < r.rows().size() ? "," : ""));
         }
         b.append("  ],\n  \"facts\": {");
         int i = 0;
         for (Map.Entry<String, Double> e : r.facts().entrySet()) {
-            b.append(i++ == 0 ? "\n" : ",\n").append("    \"").append(e.getKey()).append("\": ").append(num(e.getValue()));
+            b.append(i++ == 0 ? "\n" : ",\n").append("    ").append(Json.write(e.getKey())).append(": ").append(num(e.getValue()));
         }
         return b.append("\n  }\n}\n").toString();
     }
