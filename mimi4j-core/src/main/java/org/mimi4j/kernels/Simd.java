@@ -24,6 +24,14 @@ public final class Simd {
     public static final int REGISTERS = Integer.getInteger("mimi4j.vectorRegisters",
             S.vectorBitSize() < 512 && !"aarch64".equals(System.getProperty("os.arch")) ? 16 : 32);
 
+    /**
+     * Whether a gather (a vector loaded from lanes at given offsets, e.g. every s-th sample) is one instruction here:
+     * on x86-64 (AVX2, AVX-512) it is; NEON has none, and the Vector API would run it lane by lane.
+     * {@code -Dmimi4j.gather=true|false} overrides it (the tests take both paths).
+     */
+    public static final boolean GATHER = Boolean.parseBoolean(System.getProperty("mimi4j.gather",
+            String.valueOf("amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch")))));
+
     private Simd() {
     }
 

@@ -6,6 +6,7 @@ import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.Strided;
 
 /**
  * Causal Conv1d (moshi {@code StreamingConv1d}): the input is left-padded by {@code (k-1)*dilation + 1 - stride}
@@ -229,8 +230,10 @@ public final class StreamingConv1d {
             int row = (ci * stride + p) * ld;
             int u = 0, i = p;
             for (; i < context; i += stride, u++) xp[row + u] = prev[po + i];
-            int end = context + t;
-            for (; i < end; i += stride, u++) xp[row + u] = x[xo + i - context];
+            int end = context + t, m = i < end ? (end - 1 - i) / stride + 1 : 0; // samples of x in this row
+            Strided.copy(x, xo + i - context, stride, xp, row + u, m);
+            i += m * stride;
+            u += m;
             for (; i < n; i += stride, u++) xp[row + u] = pad;
         }
         // the new left context: the last `context` samples of [prev, x, pad], i.e. samples tp .. tp+context-1

@@ -120,12 +120,15 @@ public final class StreamingConvTranspose1d {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
             float[] xp = s.xp, prev = s.prev, xb = x[b];
-            for (int ci = 0; ci < inCh; ci++) {
-                System.arraycopy(prev, ci * c, xp, ci * ld, c);
-                if (elu) Activations.elu(xb, ci * t, xp, ci * ld + c, t); // fused into the copy
-                else System.arraycopy(xb, ci * t, xp, ci * ld + c, t);
-                System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
-            }
+            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1); // on the compute threads when long
+            Parallel.forEach(parts, part -> {
+                for (int ci = inCh * part / parts; ci < inCh * (part + 1) / parts; ci++) {
+                    System.arraycopy(prev, ci * c, xp, ci * ld, c);
+                    if (elu) Activations.elu(xb, ci * t, xp, ci * ld + c, t); // fused into the copy
+                    else System.arraycopy(xb, ci * t, xp, ci * ld + c, t);
+                    System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
+                }
+            });
             xs[b] = xp;
         }
         float[][] out = new float[x.length][];
