@@ -107,6 +107,20 @@ public final class StreamingConvTranspose1d {
         return off;
     }
 
+    /**
+     * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
+     * prev), then the last taps-1 columns become the new prev.
+     */
+    private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu) {
+        int c = taps - 1, ld = c + t;
+        for (int ci = ci0; ci < ci1; ci++) {
+            System.arraycopy(prev, ci * c, xp, ci * ld, c);
+            if (elu) Activations.elu(x, ci * t, xp, ci * ld + c, t); // fused into the copy
+            else System.arraycopy(x, ci * t, xp, ci * ld + c, t);
+            System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
+        }
+    }
+
     /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
         return forward(x, t, st, false);
@@ -120,15 +134,9 @@ public final class StreamingConvTranspose1d {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
             float[] xp = s.xp, prev = s.prev, xb = x[b];
-            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1); // on the compute threads when long
-            Parallel.forEach(parts, part -> {
-                for (int ci = inCh * part / parts; ci < inCh * (part + 1) / parts; ci++) {
-                    System.arraycopy(prev, ci * c, xp, ci * ld, c);
-                    if (elu) Activations.elu(xb, ci * t, xp, ci * ld + c, t); // fused into the copy
-                    else System.arraycopy(xb, ci * t, xp, ci * ld + c, t);
-                    System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
-                }
-            });
+            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1);
+            if (parts == 1) withContext(xb, prev, xp, 0, inCh, t, elu); // a streaming step: no task, no lambda
+            else Parallel.forEach(parts, part -> withContext(xb, prev, xp, inCh * part / parts, inCh * (part + 1) / parts, t, elu));
             xs[b] = xp;
         }
         float[][] out = new float[x.length][];
