@@ -95,17 +95,8 @@ public final class Gemm {
         int threads = Parallel.threads();
         int groups = (a.m + 7) / 8; // 8-row groups
         if (pieces > 0) {
-            int[] ps = new int[pieces], pn0 = new int[pieces], pn1 = new int[pieces];
-            int q = 0;
-            for (int s = 0; s < segs.length; s++) {
-                Segment g = segs[s];
-                if (g.n < NARROW) continue;
-                for (int n0 = 0; n0 < g.n; n0 += NC) {
-                    ps[q] = s;
-                    pn0[q] = n0;
-                    pn1[q++] = Math.min(g.n, n0 + NC);
-                }
-            }
+            Pieces p = Pieces.of(segs, pieces);
+            int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
             // tasks: N pieces, and when there are few of them, also ranges of 8-row groups (each task packs its own B)
             long flops = 2L * a.m * a.k * (long) pieces * NC;
             int want = threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
@@ -145,6 +136,64 @@ public final class Gemm {
                 if (g.n > 0 && g.n < NARROW) finish(g, 0, a.m, 0, g.n);
             });
         }
+    }
+
+    /** The wide segments' columns in pieces of at most {@link #NC}: piece q is columns n0[q]..n1[q] of segment seg[q]. */
+    private record Pieces(int[] seg, int[] n0, int[] n1) {
+        static Pieces of(Segment[] segs, int pieces) {
+            Pieces p = new Pieces(new int[pieces], new int[pieces], new int[pieces]);
+            int q = 0;
+            for (int s = 0; s < segs.length; s++) {
+                Segment g = segs[s];
+                if (g.n < NARROW) continue;
+                for (int n0 = 0; n0 < g.n; n0 += NC) {
+                    p.seg[q] = s;
+                    p.n0[q] = n0;
+                    p.n1[q++] = Math.min(g.n, n0 + NC);
+                }
+            }
+            return p;
+        }
+    }
+
+    /**
+     * Two products in a chain: {@code gemm(a1, bias1, rowOff1, first, false)}, then the same for a2, bias2 and second,
+     * whose B is first's result: second[s] reads first[s].c (rows first[s].ldc apart; second[s].b is not used). A
+     * residual block's conv1 then conv2. When every segment is wide and there are pieces of columns enough for all
+     * threads, each task runs one piece through both: the first product (and its epilogue, NONE or ELU) into a
+     * per-thread [a1.m][NC] buffer, in L2, which the second reads back as its B; first[s].c is then not written. Else
+     * the two calls. The same FMA chains either way: bit-identical results.
+     */
+    public static void chain(PackedMatrix a1, float[] bias1, int[] rowOff1, Segment[] first, PackedMatrix a2, float[] bias2, Segment[] second) {
+        if (a2.k != a1.m) throw new IllegalArgumentException("a chain's second matrix has " + a2.k + " columns, the first " + a1.m + " rows");
+        int pieces = 0;
+        boolean wide = a1.m >= 8 && a2.m >= 8;
+        for (Segment g : first) {
+            wide &= g.n >= NARROW && (g.after.kind == Epilogue.Kind.NONE || g.after.kind == Epilogue.Kind.ELU);
+            pieces += (g.n + NC - 1) / NC;
+        }
+        int threads = Parallel.threads();
+        if (!wide || threads > 1 && pieces < 4 * threads) { // few pieces: gemm splits each one's rows between tasks
+            gemm(a1, bias1, rowOff1, first, false);
+            Segment[] from = new Segment[second.length];
+            for (int s = 0; s < second.length; s++) {
+                Segment g = second[s], f = first[s];
+                if (f.ldc != first[0].ldc) throw new IllegalArgumentException("a chain's segments have different row lengths");
+                from[s] = new Segment(f.c, f.cOff, g.c, g.cOff, g.ldc, g.n, g.after);
+            }
+            gemm(a2, bias2, a2.rowsOf(first[0].ldc), from, false);
+            return;
+        }
+        Pieces p = Pieces.of(first, pieces);
+        int[] mid = a2.rowsOf(NC); // the buffer's rows, NC floats apart
+        Parallel.forEach(pieces, q -> {
+            Segment g1 = first[p.seg[q]], g2 = second[p.seg[q]];
+            int n0 = p.n0[q], n1 = p.n1[q];
+            float[] h = Scratch.floats(Scratch.GEMM_CHAIN_MID, a1.m * NC);
+            // columns n0..n1 of the first product at h[i*NC + n - n0], then read from there as the second's B
+            wide(a1, bias1, rowOff1, new Segment(g1.b, g1.bOff, h, -n0, NC, g1.n, g1.after), n0, n1, 0, a1.m, false, null, 0);
+            wide(a2, bias2, mid, new Segment(h, -n0, g2.c, g2.cOff, g2.ldc, g2.n, g2.after), n0, n1, 0, a2.m, false, null, 0);
+        });
     }
 
     /** The segment's epilogue on rows row0..row0+rows x columns n..n+w of its C. */

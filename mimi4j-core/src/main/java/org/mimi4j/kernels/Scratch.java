@@ -8,10 +8,11 @@ package org.mimi4j.kernels;
 final class Scratch {
     /**
      * What each slot holds; a thread uses a slot for one array at a time. GEMM_SHARED_B is the calling thread's B
-     * packed once for a GEMM call, which the compute threads read during that call.
+     * packed once for a GEMM call, which the compute threads read during that call. GEMM_CHAIN_MID is a task's
+     * intermediate piece in {@link Gemm#chain}.
      */
-    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3;
-    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[4][]);
+    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4;
+    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[5][]);
 
     private Scratch() {
     }

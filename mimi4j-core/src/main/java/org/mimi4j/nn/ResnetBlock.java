@@ -1,7 +1,6 @@
 package org.mimi4j.nn;
 
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.Gemm;
 
 /**
  * SEANet residual block (moshi {@code SEANetResnetBlock}, true_skip): y = x + conv2(elu(conv1(elu(x)))),
@@ -50,13 +49,8 @@ public final class ResnetBlock {
             s1[b] = st[b].s1;
             s2[b] = st[b].s2;
         }
-        // elu(conv1(elu(x))): the first ELU fused into conv1's input copy, the second into its GEMM's output tiles
-        Gemm.Epilogue[] elu = new Gemm.Epilogue[n], add = new Gemm.Epilogue[n];
-        for (int b = 0; b < n; b++) {
-            elu[b] = Gemm.Epilogue.ELU;
-            add[b] = Gemm.Epilogue.add(x[b]); // x + conv2(...), added block by block while in cache
-        }
-        float[][] h = conv1.forward(x, t, s1, false, true, elu);
-        return conv2.forward(h, t, s2, false, false, add);
+        // elu(conv1(elu(x))): the first ELU fused into conv1's input copy, the second into its GEMM's output tiles;
+        // conv2 reads them per piece of columns while in cache, and adds x
+        return StreamingConv1d.residual(conv1, s1, conv2, s2, x, t);
     }
 }

@@ -127,7 +127,45 @@ public final class StreamingConv1d {
      * it is in cache (elu(y), or a residual + y); null: nothing.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
-        if (context == 0) return forwardPointwise(x, t, st, elu, after);
+        Call c = prepare(x, t, st, padEnd, elu, after);
+        Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
+        return c.out;
+    }
+
+    /**
+     * residual(x) + b.conv(elu(a.conv(x))) per stream, as {@code b.forward(a.forward(x, t, sa, false, true, ELU), t,
+     * sb, false, false, add(x))} for a pointwise b, with the two GEMMs chained ({@link Gemm#chain}: a's output need not
+     * leave the cache). Returns b's outputs.
+     */
+    static float[][] residual(StreamingConv1d a, State[] sa, StreamingConv1d b, State[] sb, float[][] x, int t) {
+        if (b.context != 0) throw new IllegalArgumentException("the second conv of a chain must be pointwise");
+        int n = x.length;
+        Gemm.Epilogue[] elu = new Gemm.Epilogue[n], add = new Gemm.Epilogue[n];
+        for (int i = 0; i < n; i++) {
+            elu[i] = Gemm.Epilogue.ELU;
+            add[i] = Gemm.Epilogue.add(x[i]); // x + conv2(...), added block by block while in cache
+        }
+        Call ca = a.prepare(x, t, sa, false, true, elu), cb = b.prepare(ca.out, t, sb, false, false, add);
+        Gemm.chain(a.w, a.bias, ca.rowOff(a.w, t), ca.segs, b.w, b.bias, cb.segs);
+        return cb.out;
+    }
+
+    /**
+     * One call's GEMM, ready to run: the segments, the outputs, and B's row offsets, or null for a pointwise conv (rows t
+     * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout).
+     */
+    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out) {
+        int[] rowOff(PackedMatrix w, int t) {
+            return offsets != null ? offsets : w.rowsOf(t);
+        }
+    }
+
+    /**
+     * Everything of a call but its GEMM: the inputs copied next to their left context (polyphase for a strided conv,
+     * elu(x) when {@code elu}), the states advanced, the outputs (the states' arrays) in place.
+     */
+    private Call prepare(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
+        if (context == 0) return preparePointwise(x, t, st, elu, after);
         int tp = t;
         if (t % stride != 0) {
             if (!padEnd) throw new IllegalArgumentException("steps " + t + " not a multiple of stride " + stride);
@@ -157,8 +195,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        Gemm.gemm(w, bias, rowOff, segs, false);
-        return out;
+        return new Call(rowOff, segs, out);
     }
 
     /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
@@ -172,9 +209,9 @@ public final class StreamingConv1d {
     /**
      * A 1x1 conv (no left context): the GEMM reads x itself, no copy (elu(x) when {@code elu}, into the buffer).
      * (A split of wider stride-1 kernels into direct columns and a [prev, x] head was measured slower: the head's
-     * GEMM reads all of the weights again.)
+     * GEMM reads all of the weights again.) Its row offsets come when the GEMM runs: a chain needs others.
      */
-    private float[][] forwardPointwise(float[][] x, int t, State[] st, boolean elu, Gemm.Epilogue[] after) {
+    private Call preparePointwise(float[][] x, int t, State[] st, boolean elu, Gemm.Epilogue[] after) {
         int n = x.length;
         float[][] out = new float[n][];
         Gemm.Segment[] segs = new Gemm.Segment[n];
@@ -191,8 +228,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        Gemm.gemm(w, bias, w.rowsOf(t), segs, false);
-        return out;
+        return new Call(null, segs, out);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

@@ -57,6 +57,43 @@ class GemmTest {
         check(m, k, segments, n, false, after);
     }
 
+    /**
+     * A chain of two products (a residual block's conv1, its ELU, then conv2 plus the residual) gives bit for bit what
+     * the two calls give: per piece of columns through a per-thread buffer (enough wide pieces: the first four cases,
+     * K past a K block in the third, rows not a whole tile in the second), or as the two calls (few pieces, narrow).
+     */
+    @ParameterizedTest
+    @CsvSource({
+            "32, 192, 64, 1, 7680, ELU", "37, 100, 45, 2, 1100, ELU", "20, 600, 30, 1, 2100, NONE", "64, 96, 128, 9, 256, ELU",
+            "32, 192, 64, 1, 300, ELU", "32, 64, 64, 3, 2, ELU", "16, 40, 24, 2, 40, NONE"})
+    void aChainIsItsTwoProducts(int m1, int k1, int m2, int segments, int n, Gemm.Epilogue.Kind mid) {
+        SplittableRandom r = new SplittableRandom(m1 * 31L + n);
+        PackedMatrix a1 = PackedMatrix.pack(random(r, m1 * k1), m1, k1), a2 = PackedMatrix.pack(random(r, m2 * m1), m2, m1);
+        float[] bias1 = random(r, m1), bias2 = random(r, m2);
+        int ld = n + 2; // B rows of the first product: k1 rows ld apart (as a conv's shifted rows, offset 1)
+        int[] rows = Gemm.rowsOf(k1, ld);
+        Gemm.Epilogue epi = mid == Gemm.Epilogue.Kind.ELU ? Gemm.Epilogue.ELU : Gemm.Epilogue.NONE;
+        Gemm.Segment[] first = new Gemm.Segment[segments], second = new Gemm.Segment[segments];
+        Gemm.Segment[] one = new Gemm.Segment[segments], two = new Gemm.Segment[segments];
+        for (int s = 0; s < segments; s++) {
+            float[] b = random(r, 1 + k1 * ld), residual = random(r, m2 * n);
+            first[s] = new Gemm.Segment(b, 1, new float[m1 * n], 0, n, n, epi);
+            second[s] = new Gemm.Segment(null, 0, new float[m2 * n], 0, n, n, Gemm.Epilogue.add(residual));
+            one[s] = new Gemm.Segment(b, 1, new float[m1 * n], 0, n, n, epi);
+            two[s] = new Gemm.Segment(one[s].c(), 0, new float[m2 * n], 0, n, n, Gemm.Epilogue.add(residual));
+        }
+        Gemm.chain(a1, bias1, rows, first, a2, bias2, second);
+        Gemm.gemm(a1, bias1, rows, one, false);
+        Gemm.gemm(a2, bias2, Gemm.rowsOf(m1, n), two, false);
+        for (int s = 0; s < segments; s++) assertArrayEquals(two[s].c(), second[s].c(), "segment " + s);
+    }
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() - 0.5);
+        return a;
+    }
+
     private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue.Kind after) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
         float[] w = new float[m * k];
