@@ -137,7 +137,7 @@ public final class StreamingConv1d {
      * sb, false, false, add(x))} for a pointwise b, with the two GEMMs chained ({@link Gemm#chain}: a's output need not
      * leave the cache). Returns b's outputs.
      */
-    static float[][] residual(StreamingConv1d a, State[] sa, StreamingConv1d b, State[] sb, float[][] x, int t) {
+    public static float[][] residual(StreamingConv1d a, State[] sa, StreamingConv1d b, State[] sb, float[][] x, int t) {
         if (b.context != 0) throw new IllegalArgumentException("the second conv of a chain must be pointwise");
         int n = x.length;
         Gemm.Epilogue[] elu = new Gemm.Epilogue[n], add = new Gemm.Epilogue[n];
