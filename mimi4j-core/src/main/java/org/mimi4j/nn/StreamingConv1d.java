@@ -133,9 +133,9 @@ public final class StreamingConv1d {
     }
 
     /**
-     * residual(x) + b.conv(elu(a.conv(x))) per stream, as {@code b.forward(a.forward(x, t, sa, false, true, ELU), t,
-     * sb, false, false, add(x))} for a pointwise b, with the two GEMMs chained ({@link Gemm#chain}: a's output need not
-     * leave the cache). Returns b's outputs.
+     * A SEANet residual block's convs, x + b(elu(a(elu(x)))) per stream: {@code b.forward(a.forward(x, t, sa, false,
+     * true, ELU), t, sb, false, false, add(x))} for a pointwise b, with the two GEMMs chained ({@link Gemm#chain}: a's
+     * output need not leave the cache). Returns b's outputs.
      */
     public static float[][] residual(StreamingConv1d a, State[] sa, StreamingConv1d b, State[] sb, float[][] x, int t) {
         if (b.context != 0) throw new IllegalArgumentException("the second conv of a chain must be pointwise");
