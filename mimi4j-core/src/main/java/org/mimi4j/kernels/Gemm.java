@@ -513,15 +513,20 @@ public final class Gemm {
         }
         int ng = nCols <= 2 ? 2 : NG; // floats per k in a packed group
         float[] bt = Scratch.floats(Scratch.GEMM_NARROW_B, groupsN * k * ng);
-        for (int q = 0; q < groupsN; q++) {
-            int base = q * k * ng;
-            for (int j = 0; j < NG && q * NG + j < nCols; j++) {
-                Segment g = segs[colSeg[q * NG + j]];
-                float[] b = g.b;
-                int o = g.bOff + colN[q * NG + j];
-                for (int kk = 0; kk < k; kk++) bt[base + kk * ng + j] = b[o + rowOff[kk]];
+        // packed in K ranges on the compute threads when it is large (a batch of streams: ~5% of its step, serial)
+        int packParts = threads > 1 && (long) nCols * k >= 16384 ? 2 * threads : 1;
+        Parallel.forEach(packParts, part -> {
+            int k0 = k * part / packParts, k1 = k * (part + 1) / packParts;
+            for (int q = 0; q < groupsN; q++) {
+                int base = q * k * ng;
+                for (int j = 0; j < NG && q * NG + j < nCols; j++) {
+                    Segment g = segs[colSeg[q * NG + j]];
+                    float[] b = g.b;
+                    int o = g.bOff + colN[q * NG + j];
+                    for (int kk = k0; kk < k1; kk++) bt[base + kk * ng + j] = b[o + rowOff[kk]];
+                }
             }
-        }
+        });
         int vecs = (a.m + MR - 1) / MR * VPP; // row vectors: L rows each, VPP per packed panel
         int quads = (vecs + 3) / 4;
         // 8 chunks per thread: a memory-bound call ends with one thread waiting for the other's last chunk
