@@ -99,7 +99,7 @@ public final class Gemm {
             int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
             // tasks: N pieces, and when there are few of them, also ranges of 8-row groups (each task packs its own B)
             long flops = 2L * a.m * a.k * (long) pieces * NC;
-            int want = threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
+            int want = tasksWanted(flops, threads);
             int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
             int tasks = pieces * split;
             if (a.m < 8) { // fewer rows than a tile (a conv to 1 channel): vectors along N, nothing packed
@@ -138,6 +138,11 @@ public final class Gemm {
         }
     }
 
+    /** Tasks a wide call wants: a few per thread so that the last ones even out, one for a small call or one thread. */
+    private static int tasksWanted(long flops, int threads) {
+        return threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
+    }
+
     /** The wide segments' columns in pieces of at most {@link #NC}: piece q is columns n0[q]..n1[q] of segment seg[q]. */
     private record Pieces(int[] seg, int[] n0, int[] n1) {
         static Pieces of(Segment[] segs, int pieces) {
@@ -172,8 +177,8 @@ public final class Gemm {
             wide &= g.n >= NARROW && (g.after.kind == Epilogue.Kind.NONE || g.after.kind == Epilogue.Kind.ELU);
             pieces += (g.n + NC - 1) / NC;
         }
-        int threads = Parallel.threads();
-        if (!wide || threads > 1 && pieces < 4 * threads) { // few pieces: gemm splits each one's rows between tasks
+        long flops = 2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * pieces * NC;
+        if (!wide || pieces < tasksWanted(flops, Parallel.threads())) { // few pieces: gemm splits each one's rows between tasks
             gemm(a1, bias1, rowOff1, first, false);
             Segment[] from = new Segment[second.length];
             for (int s = 0; s < second.length; s++) {

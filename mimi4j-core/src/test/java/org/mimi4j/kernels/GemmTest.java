@@ -60,7 +60,8 @@ class GemmTest {
     /**
      * A chain of two products (a residual block's conv1, its ELU, then conv2 plus the residual) gives bit for bit what
      * the two calls give: per piece of columns through a per-thread buffer (enough wide pieces: the first four cases,
-     * K past a K block in the third, rows not a whole tile in the second), or as the two calls (few pieces, narrow).
+     * K past a K block in the third, rows not a whole tile in the second; and the last, too small to split), or as the
+     * two calls (few pieces of a large product, narrow).
      */
     @ParameterizedTest
     @CsvSource({
