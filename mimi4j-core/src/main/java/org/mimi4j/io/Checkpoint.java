@@ -1,6 +1,7 @@
 package org.mimi4j.io;
 
 import org.mimi4j.CheckpointException;
+import org.mimi4j.kernels.RowSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,13 +46,15 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
+    private static final Pattern HF_TRANSFORMER = Pattern.compile("(en|de)coder_transformer\\.layers\\.");
+
     static Layout detect(SafeTensors st) {
         int moshi = 0, hf = 0;
         for (String n : st.tensors().keySet()) {
             if (n.startsWith("encoder.model.") || n.startsWith("decoder.model.") || n.startsWith("quantizer.rvq_")
                     || n.contains(".transformer.layers.")) moshi++;
             if (n.startsWith("encoder.layers.") || n.startsWith("decoder.layers.") || n.startsWith("quantizer.semantic_residual")
-                    || n.startsWith("quantizer.acoustic_residual") || n.matches("(en|de)coder_transformer\\.layers\\..*")) hf++;
+                    || n.startsWith("quantizer.acoustic_residual") || HF_TRANSFORMER.matcher(n).lookingAt()) hf++;
         }
         if (moshi > 0 && hf > 0) {
             throw new CheckpointException(st.path() + ": mixed checkpoint layout (" + moshi + " tensors with moshi names, " + hf +
@@ -128,10 +131,28 @@ public final class Checkpoint implements AutoCloseable {
 
     /** A tensor by its moshi name, checked to have exactly this shape, as float32. */
     public float[] tensor(String moshiName, long... shape) {
-        return read(fileName(moshiName), shape);
+        String name = fileName(moshiName);
+        check(name, shape);
+        return file.floats(name);
     }
 
-    private float[] read(String name, long... shape) {
+    /**
+     * A tensor by its moshi name, checked as {@link #tensor}, as rows of {@code shape[1] * shape[2] * ...} floats
+     * read from the file when asked for (a matrix packed at load without a float32 copy of the whole tensor first).
+     */
+    public RowSource rows(String moshiName, long... shape) {
+        String name = fileName(moshiName);
+        check(name, shape);
+        return rowsOf(name, shape);
+    }
+
+    private RowSource rowsOf(String name, long... shape) {
+        int k = (int) (Arrays.stream(shape).reduce(1, Math::multiplyExact) / shape[0]);
+        SafeTensors.TensorInfo t = file.info(name);
+        return (i, dst, off) -> file.read(t, (long) i * k, dst, off, k);
+    }
+
+    private void check(String name, long... shape) {
         if (!file.has(name)) {
             throw new CheckpointException(file.path() + ": missing tensor " + name + " (expected shape " + Arrays.toString(shape) + ")");
         }
@@ -143,7 +164,6 @@ public final class Checkpoint implements AutoCloseable {
             throw new CheckpointException(file.path() + ": tensor " + name + " has dtype " + t.dtype() + ", expected F32, F16 or BF16");
         }
         used.add(name);
-        return file.floats(name);
     }
 
     /** Marks a tensor as known but not needed for inference (e.g. a codebook's {@code _initialized} flag). */
@@ -152,27 +172,28 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     /**
-     * The attention input projection {@code prefix.in_proj_weight} [3D][D] in moshi's order (q, k, v; RoPE pairs
-     * interleaved). From a transformers file it is assembled from q/k/v_proj, undoing the half-split permutation of
-     * q and k rows that transformers' conversion script applies.
+     * The rows of the attention input projection {@code prefix.in_proj_weight} [3D][D] in moshi's order (q, k, v;
+     * RoPE pairs interleaved). From a transformers file they are read from q/k/v_proj, undoing the half-split
+     * permutation of q and k rows that transformers' conversion script applies.
      */
-    public float[] inProj(String prefix, int dim, int heads) {
-        if (layout == Layout.MOSHI) return read(prefix + ".in_proj_weight", 3L * dim, dim);
+    public RowSource inProj(String prefix, int dim, int heads) {
+        if (layout == Layout.MOSHI) return rows(prefix + ".in_proj_weight", 3L * dim, dim);
         String p = fileName(prefix + ".x").replaceAll("\\.x$", "");
-        float[] q = read(p + ".q_proj.weight", dim, dim), k = read(p + ".k_proj.weight", dim, dim), v = read(p + ".v_proj.weight", dim, dim);
-        float[] out = new float[3 * dim * dim];
-        int hd = dim / heads;
-        for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < hd / 2; i++) {
-                for (int half = 0; half < 2; half++) {
-                    int moshiRow = h * hd + 2 * i + half, hfRow = h * hd + half * (hd / 2) + i; // inverse of toHalfSplit
-                    System.arraycopy(q, hfRow * dim, out, moshiRow * dim, dim);
-                    System.arraycopy(k, hfRow * dim, out, (dim + moshiRow) * dim, dim);
-                }
-            }
+        String[] names = {p + ".q_proj.weight", p + ".k_proj.weight", p + ".v_proj.weight"};
+        RowSource[] qkv = new RowSource[3];
+        for (int i = 0; i < 3; i++) {
+            check(names[i], dim, dim);
+            qkv[i] = rowsOf(names[i], dim, dim);
         }
-        System.arraycopy(v, 0, out, 2 * dim * dim, dim * dim);
-        return out;
+        int hd = dim / heads;
+        return (row, dst, off) -> {
+            int part = row / dim, r = row % dim;
+            if (part < 2) { // moshi row h*hd + 2i + half is transformers row h*hd + half*hd/2 + i (inverse of toHalfSplit)
+                int h = r / hd, i = r % hd / 2, half = r % 2;
+                r = h * hd + half * (hd / 2) + i;
+            }
+            qkv[part].read(r, dst, off);
+        };
     }
 
     /** Tensors of the file that the model did not use, sorted. */

@@ -209,29 +209,48 @@ public final class SafeTensors implements AutoCloseable {
     /** The tensor converted to float32, row-major. */
     public float[] floats(String name) {
         TensorInfo t = info(name);
-        if (!t.dtype.isFloat()) throw new SafeTensorsException(path + ": tensor " + name + " is " + t.dtype + ", expected a float type");
         if (t.numel() > Integer.MAX_VALUE - 8) throw new SafeTensorsException(path + ": tensor " + name + " is too large");
-        int n = (int) t.numel();
-        float[] out = new float[n];
-        MemorySegment s = segment(name);
+        float[] out = new float[(int) t.numel()];
+        read(name, 0, out, 0, out.length);
+        return out;
+    }
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Elements from .. from + n of the tensor (row-major) converted to float32 into dst[off ..): a part of a tensor
+     * without a copy of the whole of it. Safe to call from several threads.
+     */
+    public void read(String name, long from, float[] dst, int off, int n) {
+        read(info(name), from, dst, off, n);
+    }
+
+    /** {@link #read(String, long, float[], int, int)} of a tensor of this file by its {@link #info}. */
+    public void read(TensorInfo t, long from, float[] dst, int off, int n) {
+        if (!t.dtype.isFloat()) throw new SafeTensorsException(path + ": tensor " + t.name + " is " + t.dtype + ", expected a float type");
+        if (from < 0 || n < 0 || from + n > t.numel()) {
+            throw new IndexOutOfBoundsException(t.name + ": elements " + from + ".." + (from + n) + " of " + t.numel());
+        }
+        MemorySegment s = data.asSlice(t.begin, t.end - t.begin);
         switch (t.dtype) {
-            case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, n);
+            case F32 -> MemorySegment.copy(s, F32_LE, 4 * from, dst, off, n);
             case F64 -> {
-                for (int k = 0; k < n; k++) out[k] = (float) s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), k);
+                for (int k = 0; k < n; k++) dst[off + k] = (float) s.getAtIndex(F64_LE, from + k);
             }
-            case F16 -> {
-                short[] h = new short[n];
-                MemorySegment.copy(s, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, h, 0, n);
-                for (int k = 0; k < n; k++) out[k] = Float.float16ToFloat(h[k]);
-            }
-            case BF16 -> {
-                short[] h = new short[n];
-                MemorySegment.copy(s, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, h, 0, n);
-                for (int k = 0; k < n; k++) out[k] = Float.intBitsToFloat((h[k] & 0xffff) << 16);
+            case F16, BF16 -> { // bulk copies of the 16-bit values, converted in chunks
+                short[] h = new short[Math.min(n, 1 << 16)];
+                boolean bf = t.dtype == DType.BF16;
+                for (int k0 = 0; k0 < n; k0 += h.length) {
+                    int c = Math.min(h.length, n - k0);
+                    MemorySegment.copy(s, I16_LE, 2 * (from + k0), h, 0, c);
+                    if (bf) for (int k = 0; k < c; k++) dst[off + k0 + k] = Float.intBitsToFloat((h[k] & 0xffff) << 16);
+                    else for (int k = 0; k < c; k++) dst[off + k0 + k] = Float.float16ToFloat(h[k]);
+                }
             }
             default -> throw new AssertionError();
         }
-        return out;
     }
 
     /** The tensor converted to int64, row-major (any integer dtype). */

@@ -19,25 +19,31 @@ public final class PackedMatrix {
 
     /** Packs a[off + i*k + j] for i < m, j < k. */
     public static PackedMatrix pack(float[] a, int off, int m, int k) {
-        int panels = (m + Gemm.MR - 1) / Gemm.MR;
-        float[] d = new float[panels * k * Gemm.MR];
-        // load time: panels in parallel; within a panel, 16 source rows read in step, written contiguously
-        int parts = (int) Math.min(panels, Math.max(1, (long) m * k / 65536));
-        Parallel.forEach(parts, part -> {
-            for (int p = panels * part / parts, pe = panels * (part + 1) / parts; p < pe; p++) {
-                int base = p * k * Gemm.MR;
-                int rows = Math.min(Gemm.MR, m - p * Gemm.MR);
-                for (int r = 0; r < rows; r++) {
-                    int src = off + (p * Gemm.MR + r) * k;
-                    for (int j = 0; j < k; j++) d[base + j * Gemm.MR + r] = a[src + j];
-                }
-            }
-        });
-        return new PackedMatrix(m, k, d);
+        return pack(m, k, RowSource.of(a, off, k));
     }
 
     public static PackedMatrix pack(float[] a, int m, int k) {
         return pack(a, 0, m, k);
+    }
+
+    /** Packs the m rows of k floats that {@code rows} reads (each row read once). */
+    public static PackedMatrix pack(int m, int k, RowSource rows) {
+        int panels = (m + Gemm.MR - 1) / Gemm.MR;
+        float[] d = new float[panels * k * Gemm.MR];
+        // load time: panels in parallel; a panel's MR rows read into a block, then written k-major
+        int parts = (int) Math.min(panels, Math.max(1, (long) m * k / 65536));
+        Parallel.forEach(parts, part -> {
+            float[] block = new float[Gemm.MR * k];
+            for (int p = panels * part / parts, pe = panels * (part + 1) / parts; p < pe; p++) {
+                int base = p * k * Gemm.MR;
+                int n = Math.min(Gemm.MR, m - p * Gemm.MR);
+                for (int r = 0; r < n; r++) rows.read(p * Gemm.MR + r, block, r * k);
+                for (int r = 0; r < n; r++) {
+                    for (int j = 0; j < k; j++) d[base + j * Gemm.MR + r] = block[r * k + j];
+                }
+            }
+        });
+        return new PackedMatrix(m, k, d);
     }
 
     public int rows() {

@@ -8,6 +8,7 @@ import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Simd;
 
 /**
@@ -30,7 +31,7 @@ public final class EuclideanCodebook {
     EuclideanCodebook(Checkpoint ck, String prefix, int size, int dim) {
         this.size = size;
         this.dim = dim;
-        float[] sum = ck.tensor(prefix + ".embedding_sum", size, dim);
+        RowSource sum = ck.rows(prefix + ".embedding_sum", size, dim);
         float[] usage = ck.tensor(prefix + ".cluster_usage", size);
         if (ck.has(prefix + "._initialized")) ck.ignore(prefix + "._initialized");
         embedding = new float[size * dim];
@@ -40,8 +41,9 @@ public final class EuclideanCodebook {
             for (int i = size * part / parts, ie = size * (part + 1) / parts; i < ie; i++) {
                 float u = Math.max(usage[i], EPSILON);
                 double nn = 0;
+                sum.read(i, embedding, i * dim); // embedding_sum's row, divided in place
                 for (int j = 0; j < dim; j++) {
-                    float e = sum[i * dim + j] / u;
+                    float e = embedding[i * dim + j] / u;
                     embedding[i * dim + j] = e;
                     nn += (double) e * e;
                 }

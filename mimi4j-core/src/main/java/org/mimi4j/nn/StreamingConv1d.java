@@ -5,6 +5,7 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.RowOffsets;
 import org.mimi4j.kernels.Strided;
 
@@ -27,6 +28,11 @@ public final class StreamingConv1d {
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
+        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate);
+    }
+
+    /** weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel. */
+    public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
         this.inCh = inCh;
         this.outCh = outCh;
@@ -38,30 +44,31 @@ public final class StreamingConv1d {
         if (stride == 1) {
             taps = kernel;
             context = (kernel - 1) * dilation;
-            w = PackedMatrix.pack(weight, outCh, inCh * kernel);
+            w = PackedMatrix.pack(outCh, inCh * kernel, weight);
         } else {
             taps = (kernel + stride - 1) / stride;
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
             context = taps * stride - stride;
-            float[] wp = new float[outCh * inCh * stride * taps];
-            Parallel.forEach(outCh, co -> {
+            // GEMM row co: [Ci][stride][taps], tap q of phase p being kernel index q * stride + p - shift
+            w = PackedMatrix.pack(outCh, inCh * stride * taps, (co, dst, off) -> {
+                float[] row = new float[inCh * kernel];
+                weight.read(co, row, 0);
                 for (int ci = 0; ci < inCh; ci++) {
                     for (int p = 0; p < stride; p++) {
                         for (int q = 0; q < taps; q++) {
                             int k = q * stride + p - shift;
-                            if (k >= 0) wp[((co * inCh + ci) * stride + p) * taps + q] = weight[(co * inCh + ci) * kernel + k];
+                            dst[off + (ci * stride + p) * taps + q] = k >= 0 ? row[ci * kernel + k] : 0f;
                         }
                     }
                 }
             });
-            w = PackedMatrix.pack(wp, outCh, inCh * stride * taps);
         }
     }
 
     /** Loads {@code prefix.weight} [Co][Ci][K] and, if {@code hasBias}, {@code prefix.bias} [Co] (moshi names). */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
                                        boolean replicate, boolean hasBias) {
-        float[] wt = ck.tensor(prefix + ".weight", outCh, inCh, kernel);
+        RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
         return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate);
     }

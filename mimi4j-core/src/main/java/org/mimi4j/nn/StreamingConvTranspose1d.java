@@ -33,18 +33,17 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            float[] wp = new float[outCh * stride * inCh * taps];
-            Parallel.forEach(outCh, co -> {
-                for (int p = 0; p < stride; p++) {
-                    for (int ci = 0; ci < inCh; ci++) {
-                        for (int kk = 0; kk < taps; kk++) {
-                            int k = (taps - 1 - kk) * stride + p;
-                            if (k < kernel) wp[((co * stride + p) * inCh + ci) * taps + kk] = weight[(ci * outCh + co) * kernel + k];
-                        }
+            // GEMM row co * stride + p (phase p of output channel co): [Ci][taps], tap kk being kernel index
+            // (taps - 1 - kk) * stride + p
+            w = PackedMatrix.pack(outCh * stride, inCh * taps, (row, dst, off) -> {
+                int co = row / stride, p = row % stride;
+                for (int ci = 0; ci < inCh; ci++) {
+                    for (int kk = 0; kk < taps; kk++) {
+                        int k = (taps - 1 - kk) * stride + p;
+                        dst[off + ci * taps + kk] = k < kernel ? weight[(ci * outCh + co) * kernel + k] : 0f;
                     }
                 }
             });
-            w = PackedMatrix.pack(wp, outCh * stride, inCh * taps);
             depthwise = null;
             if (bias != null) {
                 phaseBias = new float[outCh * stride];

@@ -21,9 +21,9 @@ final class TransformerLayer {
         norm2B = ck.tensor(p + ".norm2.bias", d);
         scale1 = ck.tensor(p + ".layer_scale_1.scale", d);
         scale2 = ck.tensor(p + ".layer_scale_2.scale", d);
-        inProj = PackedMatrix.pack(ck.inProj(p + ".self_attn", d, heads), 3 * d, d);
-        outProj = PackedMatrix.pack(ck.tensor(p + ".self_attn.out_proj.weight", d, d), d, d);
-        linear1 = PackedMatrix.pack(ck.tensor(p + ".linear1.weight", ff, d), ff, d);
-        linear2 = PackedMatrix.pack(ck.tensor(p + ".linear2.weight", d, ff), d, ff);
+        inProj = PackedMatrix.pack(3 * d, d, ck.inProj(p + ".self_attn", d, heads));
+        outProj = PackedMatrix.pack(d, d, ck.rows(p + ".self_attn.out_proj.weight", d, d));
+        linear1 = PackedMatrix.pack(ff, d, ck.rows(p + ".linear1.weight", ff, d));
+        linear2 = PackedMatrix.pack(d, ff, ck.rows(p + ".linear2.weight", d, ff));
     }
 }
