@@ -147,7 +147,9 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     private RowSource rowsOf(String name, long... shape) {
-        int k = (int) (Arrays.stream(shape).reduce(1, Math::multiplyExact) / shape[0]);
+        long row = 1;
+        for (int i = 1; i < shape.length; i++) row *= shape[i];
+        int k = Math.toIntExact(row);
         SafeTensors.TensorInfo t = file.info(name);
         return (i, dst, off) -> file.read(t, (long) i * k, dst, off, k);
     }
