@@ -37,7 +37,7 @@ public final class PackedMatrix {
             for (int p = panels * part / parts, pe = panels * (part + 1) / parts; p < pe; p++) {
                 int base = p * k * Gemm.MR;
                 int n = Math.min(Gemm.MR, m - p * Gemm.MR);
-                for (int r = 0; r < n; r++) rows.read(p * Gemm.MR + r, block, r * k);
+                rows.read(p * Gemm.MR, n, k, block);
                 for (int r = 0; r < n; r++) {
                     for (int j = 0; j < k; j++) d[base + j * Gemm.MR + r] = block[r * k + j];
                 }
