@@ -5,8 +5,8 @@ import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
-import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Strided;
 
 /**

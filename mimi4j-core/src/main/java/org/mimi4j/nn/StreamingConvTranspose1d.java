@@ -4,9 +4,9 @@ import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Activations;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
-import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.RowSource;
 
 /**
  * Causal ConvTranspose1d (moshi {@code StreamingConvTranspose1d}, trim_right_ratio 1): T inputs give exactly
