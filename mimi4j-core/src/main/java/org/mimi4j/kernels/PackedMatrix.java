@@ -38,7 +38,17 @@ public final class PackedMatrix {
                 int base = p * k * Gemm.MR;
                 int n = Math.min(Gemm.MR, m - p * Gemm.MR);
                 rows.read(p * Gemm.MR, n, k, block);
-                for (int r = 0; r < n; r++) {
+                int r = 0;
+                for (; r + 4 <= n; r += 4) { // four rows at a time: 16 contiguous bytes written per k
+                    int b0 = r * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+                    for (int j = 0, o = base + r; j < k; j++, o += Gemm.MR) {
+                        d[o] = block[b0 + j];
+                        d[o + 1] = block[b1 + j];
+                        d[o + 2] = block[b2 + j];
+                        d[o + 3] = block[b3 + j];
+                    }
+                }
+                for (; r < n; r++) {
                     for (int j = 0; j < k; j++) d[base + j * Gemm.MR + r] = block[r * k + j];
                 }
             }
