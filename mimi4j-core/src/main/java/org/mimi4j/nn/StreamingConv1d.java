@@ -53,12 +53,11 @@ public final class StreamingConv1d {
             w = PackedMatrix.pack(outCh, inCh * stride * taps, (co, dst, off) -> {
                 float[] row = new float[inCh * kernel];
                 weight.read(co, row, 0);
+                java.util.Arrays.fill(dst, off, off + inCh * stride * taps, 0f); // the taps left of the kernel stay 0
                 for (int ci = 0; ci < inCh; ci++) {
-                    for (int p = 0; p < stride; p++) {
-                        for (int q = 0; q < taps; q++) {
-                            int k = q * stride + p - shift;
-                            dst[off + (ci * stride + p) * taps + q] = k >= 0 ? row[ci * kernel + k] : 0f;
-                        }
+                    for (int k = 0; k < kernel; k++) {
+                        int e = k + shift; // tap q = e / stride of phase p = e % stride
+                        dst[off + (ci * stride + e % stride) * taps + e / stride] = row[ci * kernel + k];
                     }
                 }
             });
