@@ -202,7 +202,10 @@ public final class SafeTensors implements AutoCloseable {
 
     /** The raw bytes of a tensor, a slice of the mapping (valid until {@link #close()}). */
     public MemorySegment segment(String name) {
-        TensorInfo t = info(name);
+        return segment(info(name));
+    }
+
+    private MemorySegment segment(TensorInfo t) {
         return data.asSlice(t.begin, t.end - t.begin);
     }
 
@@ -233,7 +236,7 @@ public final class SafeTensors implements AutoCloseable {
         if (from < 0 || n < 0 || from + n > t.numel()) {
             throw new IndexOutOfBoundsException(t.name + ": elements " + from + ".." + (from + n) + " of " + t.numel());
         }
-        MemorySegment s = data.asSlice(t.begin, t.end - t.begin);
+        MemorySegment s = segment(t);
         switch (t.dtype) {
             case F32 -> MemorySegment.copy(s, F32_LE, 4 * from, dst, off, n);
             case F64 -> {
