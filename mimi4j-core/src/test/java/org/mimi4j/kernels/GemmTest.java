@@ -97,8 +97,7 @@ class GemmTest {
 
     private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue.Kind after) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
-        float[] w = new float[m * k];
-        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextDouble() - 0.5);
+        float[] w = random(r, m * k);
         PackedMatrix a = PackedMatrix.pack(w, m, k);
         float[] bias = new float[m];
         for (int i = 0; i < m; i++) bias[i] = (float) r.nextDouble();
@@ -107,8 +106,7 @@ class GemmTest {
         int[] rows = Gemm.rowsOf(k, n + 3);
         for (int s = 0; s < segments; s++) {
             int ns = s == segments - 1 && segments == 5 ? 40 : n;   // mixed case: one wide segment
-            float[] b = new float[2 + k * (n + 3) + 40];
-            for (int i = 0; i < b.length; i++) b[i] = (float) (r.nextDouble() - 0.5);
+            float[] b = random(r, 2 + k * (n + 3) + 40);
             float[] c = new float[m * (ns + 1)];
             for (int i = 0; i < c.length; i++) c[i] = (float) r.nextDouble();
             want[s] = c.clone();
@@ -119,8 +117,7 @@ class GemmTest {
                     want[s][i * (ns + 1) + j] = acc;
                 }
             }
-            float[] res = new float[c.length];
-            for (int i = 0; i < res.length; i++) res[i] = (float) (r.nextDouble() - 0.5);
+            float[] res = random(r, c.length);
             Gemm.Epilogue epi = Gemm.Epilogue.NONE;
             switch (after) {
                 case ELU, ADD -> {
