@@ -35,6 +35,7 @@ class GemmTest {
             "100, 300, 1, 2, false", "130, 300, 1, 1, true",      // narrow, one stream's step
             "100, 70, 5, 2, false", "100, 70, 9, 1, true",        // narrow, a last group of 2 and of 1 columns
             "70, 600, 20, 2, false", "70, 600, 20, 2, true",      // narrow, 40 columns of 20 segments
+            "20, 17000, 5, 2, false", "40, 17000, 3, 5, true",    // narrow, several groups, a chunk of A past 1 MB: K blocks
             "9, 33, 17, 31, false", "300, 40, 5, 10, false",      // narrow and wide segments in one call
             "1, 192, 1, 300, false", "3, 40, 2, 70, true"})       // fewer rows than a tile: the thin kernel
     void allPathsAreTheFmaChain(int m, int k, int segments, int n, boolean accumulate) {
@@ -52,6 +53,7 @@ class GemmTest {
             "100, 300, 1, 2, ELU", "130, 300, 1, 1, ADD", "99, 300, 1, 2, INTERLEAVE",   // narrow, one stream's step
             "300, 40, 5, 10, ELU", "300, 40, 5, 10, ADD", "300, 40, 5, 10, INTERLEAVE",  // narrow and wide in one call
             "99, 70, 5, 2, INTERLEAVE",                                                   // a last narrow group of 2 columns
+            "20, 17000, 8, 2, ELU", "20, 17000, 8, 2, ADD",                               // narrow, K blocks, then the epilogue
             "3, 40, 2, 70, ELU", "1, 192, 1, 300, ADD", "6, 40, 2, 70, INTERLEAVE"})      // thin
     void epiloguesApplyToTheFinishedSums(int m, int k, int segments, int n, Gemm.Epilogue.Kind after) {
         check(m, k, segments, n, false, after);
