@@ -3,7 +3,8 @@ package org.mimi4j.kernels;
 /**
  * Rows of a row-major [M][K] float32 matrix, read by index (one, or a packed panel's at a time): how
  * {@link PackedMatrix#pack(int, int, RowSource)} takes weights straight from a checkpoint's mapping (or a reordering
- * of them) without a float32 copy of the whole tensor first. Called from the compute threads, so implementations must be safe to call concurrently.
+ * of them) without a float32 copy of the whole tensor first. Called from the compute threads, so implementations must
+ * be safe to call concurrently.
  */
 @FunctionalInterface
 public interface RowSource {
