@@ -6,8 +6,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Multi-head scaled dot-product attention: q [NQ][H*hd] time-major, keys channel-major (so scores go L keys per
- * vector without a transpose per call), values time-major, out [NQ][H*hd]. Query i attends keys lo[i]..hi[i]
- * (inclusive), which is how causal, sliding-window and ring-cache masks reach it.
+ * vector without a transpose per call), values head-major [H][NK][hd] (a head's values one contiguous block, read
+ * front to back), out [NQ][H*hd]. Query i attends keys lo[i]..hi[i] (inclusive), which is how causal, sliding-window
+ * and ring-cache masks reach it.
  */
 public final class Attention {
     static final VectorSpecies<Float> S = Simd.S;
@@ -20,20 +21,25 @@ public final class Attention {
         return n + 2 * L;
     }
 
-    /** Keys and values both time-major [NK][H*hd] (the keys are transposed here, once for all queries). */
+    /** Keys and values both time-major [NK][H*hd] (rearranged here, once for all queries). */
     public static void attend(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
-        int d = heads * hd, nk = 0;
+        int d = heads * hd, nk = 1;
         for (int h : hi) nk = Math.max(nk, h + 1);
         int ldk = keyRowLength(nk);
-        float[] kT = new float[d * ldk];
-        for (int j = 0; j < nk; j++) for (int c = 0; c < d; c++) kT[c * ldk + j] = k[j * d + c];
-        attend(q, nq, kT, ldk, 0, v, 0, Integer.MAX_VALUE, heads, hd, lo, hi, out);
+        float[] kT = new float[d * ldk], vh = new float[nk * d];
+        for (int j = 0; j < nk; j++) {
+            for (int c = 0; c < d; c++) kT[c * ldk + j] = k[j * d + c];
+            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vh, (h * nk + j) * hd, hd);
+        }
+        attend(q, nq, kT, ldk, 0, vh, 0, nk, heads, hd, lo, hi, out);
     }
 
     /**
      * The kernel. Key j (counted from the first key a query may see) of channel c is {@code kT[c*ldk + kStart + j]},
-     * rows of at least {@code kStart +} keys {@code +} 2 vectors ({@link #keyRowLength}); value j is row
-     * {@code (vStart + j) % vCap} of v, so a ring cache is attended in place.
+     * rows of at least {@code kStart +} keys {@code +} 2 vectors ({@link #keyRowLength}); value j of head h is
+     * {@code v[(h*vCap + (vStart + j) % vCap)*hd ...]}, so a ring cache of vCap steps is attended in place. Head-major
+     * values: a time-major ring ([vCap][H*hd]) gave each head 256 bytes of every 2 KB row, and read from memory
+     * (a stream's 16 layers cycle 16 MB of cache between its steps) the kernel took ~20% longer.
      */
     public static void attend(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
                               int[] lo, int[] hi, float[] out) {
@@ -66,17 +72,17 @@ public final class Attention {
                         float inv3 = softmaxInUnion(p, 3 * ldp, ulo, lo[i + 3], hi[i + 3], un);
                         int row = (int) (((long) vStart + ulo) % vCap);
                         for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
-                            valuesGroup(p, ldp, un, v, d, ho + c0, row, vCap, out, i * d + ho + c0, inv0, inv1, inv2, inv3);
+                            valuesGroup(p, ldp, un, v, h * vCap * hd + c0, hd, row, vCap, out, i * d + ho + c0, d, inv0, inv1, inv2, inv3);
                         }
                     } else {
                         for (int g = 0; g < GROUP; g++) {
-                            softmaxValues(p, g * ldp + lo[i + g] - ulo, v, d, ho, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
+                            softmaxValues(p, g * ldp + lo[i + g] - ulo, v, h * vCap * hd, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
                         }
                     }
                     i += GROUP;
                 } else {
                     if (hi[i] >= lo[i]) scores(q, i * d + ho, kT, ldk, kOff + lo[i], hd, hi[i] - lo[i] + 1, scale, p);
-                    softmaxValues(p, 0, v, d, ho, hd, lo[i], hi[i], vStart, vCap, out, i * d + ho);
+                    softmaxValues(p, 0, v, h * vCap * hd, hd, lo[i], hi[i], vStart, vCap, out, i * d + ho);
                     i++;
                 }
             }
@@ -203,16 +209,17 @@ public final class Attention {
     }
 
     /**
-     * The weighted sums of value rows for a group of 4 queries, 4L channels from ho, over the union's un keys at once:
-     * each value vector is loaded once for the 4. A query's keys outside its own range have weight 0, which adds exactly
-     * 0 to its sums, so each query's sum is the FMA chain of {@link #softmaxValues} over its own keys.
+     * The weighted sums of value rows (v[vo + row*hd ...], rows of a ring of capacity rows) for a group of 4 queries (out
+     * rows qo, qo+d, ...), 4L channels, over the union's un keys at once: each value vector is loaded once for the 4. A
+     * query's keys outside its own range have weight 0, which adds exactly 0 to its sums, so each query's sum is the FMA
+     * chain of {@link #softmaxValues} over its own keys.
      */
-    private static void valuesGroup(float[] p, int ldp, int un, float[] v, int d, int ho, int row, int capacity, float[] out, int qo,
+    private static void valuesGroup(float[] p, int ldp, int un, float[] v, int vo0, int hd, int row, int capacity, float[] out, int qo, int d,
                                     float inv0, float inv1, float inv2, float inv3) {
         FloatVector o00 = FloatVector.zero(S), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00, o13 = o00;
         FloatVector o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
         for (int j = 0; j < un; j++) {
-            int vo = row * d + ho;
+            int vo = vo0 + row * hd;
             row = nextRow(row, capacity);
             FloatVector v0 = FloatVector.fromArray(S, v, vo), v1 = FloatVector.fromArray(S, v, vo + L);
             FloatVector v2 = FloatVector.fromArray(S, v, vo + 2 * L), v3 = FloatVector.fromArray(S, v, vo + 3 * L);
@@ -246,9 +253,10 @@ public final class Attention {
 
     /**
      * One query of one head, given its scores over keys lo..hi at p[po..]: softmax, then the weighted sum of the
-     * value rows, into out[qo..qo+hd) (zeros when the query has no key).
+     * head's value rows (v[vo0 + row*hd ...], a ring of capacity rows), into out[qo..qo+hd) (zeros when the query has
+     * no key).
      */
-    private static void softmaxValues(float[] p, int po, float[] v, int d, int ho, int hd, int lo, int hi, int row0, int capacity,
+    private static void softmaxValues(float[] p, int po, float[] v, int vo0, int hd, int lo, int hi, int row0, int capacity,
                                       float[] out, int qo) {
         if (hi < lo) {
             java.util.Arrays.fill(out, qo, qo + hd, 0f);
@@ -256,7 +264,7 @@ public final class Attention {
         }
         int n = hi - lo + 1;
         float inv = softmax(p, po, n);
-        // weighted sum of value rows (time-major), 4 vectors of channels in registers at a time
+        // weighted sum of value rows, 4 vectors of channels in registers at a time
         int first = (int) (((long) row0 + lo) % capacity); // value rows of keys lo.. in the ring
         if (hd % (4 * L) == 0) {
             for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
@@ -264,7 +272,7 @@ public final class Attention {
                 int row = first;
                 for (int jj = 0; jj < n; jj++) {
                     FloatVector w = FloatVector.broadcast(S, p[po + jj]);
-                    int vo = row * d + ho + c0;
+                    int vo = vo0 + row * hd + c0;
                     row = nextRow(row, capacity);
                     o0 = w.fma(FloatVector.fromArray(S, v, vo), o0);
                     o1 = w.fma(FloatVector.fromArray(S, v, vo + L), o1);
@@ -280,7 +288,7 @@ public final class Attention {
             int row = first;
             float[] acc = new float[hd];
             for (int jj = 0; jj < n; jj++) {
-                axpy(p[po + jj], v, row * d + ho, acc, hd);
+                axpy(p[po + jj], v, vo0 + row * hd, acc, hd);
                 row = nextRow(row, capacity);
             }
             for (int c = 0; c < hd; c++) out[qo + c] = acc[c] * inv;
@@ -331,7 +339,7 @@ public final class Attention {
                 }
                 float inv = (float) (1.0 / sum);
                 java.util.Arrays.fill(acc, 0f);
-                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (int) ((vStart + (long) lo[i] + j) % vCap) * d + ho, acc, hd);
+                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (h * vCap + (int) ((vStart + (long) lo[i] + j) % vCap)) * hd, acc, hd);
                 System.arraycopy(acc, 0, out, qo, hd);
             }
         });

@@ -53,8 +53,8 @@ public final class Transformer {
     public static final class State {
         final CacheMode mode;
         final int stepsPerCall;
-        final int layers, context, d;
-        float[][] keys, values; // per layer: keys channel-major [D][ldk], values time-major [capacity][D]
+        final int layers, context, d, headDim;
+        float[][] keys, values; // per layer: keys channel-major [D][ldk], values head-major [heads][capacity][D/heads]
         int capacity;           // >= context + steps of a call: a call writes its keys beside the window
         int ldk;                // key rows: step p at columns p % capacity and p % capacity + capacity, so any
                                 // window of at most capacity steps is contiguous (the attention reads it in place)
@@ -62,12 +62,13 @@ public final class Transformer {
         long offset;            // steps seen so far
         final Work work = new Work(); // one call's activations, reused from call to call (not part of the state)
 
-        State(int layers, int context, int d, CacheMode mode, int stepsPerCall) {
+        State(int layers, int context, int d, int headDim, CacheMode mode, int stepsPerCall) {
             this.mode = mode;
             this.stepsPerCall = stepsPerCall;
             this.layers = layers;
             this.context = context;
             this.d = d;
+            this.headDim = headDim;
             allocate(context + Math.max(1, stepsPerCall));
         }
 
@@ -77,6 +78,7 @@ public final class Transformer {
             layers = o.layers;
             context = o.context;
             d = o.d;
+            headDim = o.headDim;
             capacity = o.capacity;
             ldk = o.ldk;
             keys = new float[layers][];
@@ -106,7 +108,9 @@ public final class Transformer {
                 int from = (int) (p % oc), to = (int) (p % capacity);
                 for (int l = 0; l < layers; l++) {
                     for (int c = 0; c < d; c++) keys[l][c * ldk + to] = keys[l][c * ldk + to + capacity] = ok[l][c * ol + from];
-                    System.arraycopy(ov[l], from * d, values[l], to * d, d);
+                    for (int h = 0; h < d / headDim; h++) {
+                        System.arraycopy(ov[l], (h * oc + from) * headDim, values[l], (h * capacity + to) * headDim, headDim);
+                    }
                 }
             }
         }
@@ -146,7 +150,7 @@ public final class Transformer {
     }
 
     public State newState(CacheMode mode, int stepsPerCall) {
-        return new State(layers.length, context, d, mode, stepsPerCall);
+        return new State(layers.length, context, d, headDim, mode, stepsPerCall);
     }
 
     /** Floating-point operations of one stream's call over t steps with {@code past} cached steps. */
@@ -264,7 +268,7 @@ public final class Transformer {
                     rk[c * ldk + slot] = rk[c * ldk + slot + cap] = kr;
                     rk[(c + 1) * ldk + slot] = rk[(c + 1) * ldk + slot + cap] = ki;
                 }
-                for (int c = c0; c < c1; c++) rv[slot * d + c] = qkv[(2 * d + c) * t + i];
+                for (int c = c0, vo = (hh * cap + slot) * headDim - c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
             }
         });
         int[] lo = new int[t], hi = new int[t];
