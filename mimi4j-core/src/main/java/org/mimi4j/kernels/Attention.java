@@ -5,84 +5,103 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Multi-head scaled dot-product attention: q [NQ][H*hd] time-major, keys channel-major (so scores go L keys per
- * vector without a transpose per call), values head-major [H][NK][hd] (a head's values one contiguous block, read
- * front to back), out [NQ][H*hd]. Query i attends keys lo[i]..hi[i] (inclusive), which is how causal, sliding-window
- * and ring-cache masks reach it.
+ * Multi-head scaled dot-product attention over a ring cache of keys and values, read in place: q [NQ][H*hd]
+ * time-major, out [NQ][H*hd]. Query i attends keys lo[i]..hi[i] (inclusive, counted from the first key any query
+ * may see), which is how causal, sliding-window and ring-cache masks reach it.
+ *
+ * <p>Ring layouts (slot s of a ring of {@code cap} slots, cap a multiple of {@link #KEY_BLOCK}): keys in blocks of
+ * KEY_BLOCK steps, channel-major within a block ({@link #keyIndex}: [cap/KEY_BLOCK][H*hd][KEY_BLOCK]), so scores go
+ * L keys per vector without a transpose, one step's keys are consecutive cache lines, and a head's part of a block is
+ * one contiguous 4 KB read; values head-major [H][cap][hd], a head's values one contiguous block read front to back.
  */
 public final class Attention {
     static final VectorSpecies<Float> S = Simd.S;
+    private static final int L = S.length();
+    /** Steps per block of the key ring (a multiple of every vector length used: 4, 8, 16 lanes). */
+    public static final int KEY_BLOCK = 16;
 
     private Attention() {
     }
 
-    /** Row length of channel-major keys holding n keys: the vector loops read up to two vectors past the last key. */
-    public static int keyRowLength(int n) {
-        return n + 2 * L;
+    /** Where channel c of the key in ring slot s lives, for d channels. */
+    public static int keyIndex(int slot, int c, int d) {
+        return (slot / KEY_BLOCK * d + c) * KEY_BLOCK + slot % KEY_BLOCK;
     }
 
-    /** Keys and values both time-major [NK][H*hd] (rearranged here, once for all queries). */
+    /** The smallest ring capacity (a whole number of key blocks) that holds n steps. */
+    public static int ringCapacity(int n) {
+        return (n + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
+    }
+
+    /** Keys and values both time-major [NK][H*hd] (put in a ring of the kernel's layouts here, once for all queries). */
     public static void attend(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi, float[] out) {
         int d = heads * hd, nk = 1;
         for (int h : hi) nk = Math.max(nk, h + 1);
-        int ldk = keyRowLength(nk);
-        float[] kT = new float[d * ldk], vh = new float[nk * d];
+        int cap = ringCapacity(nk);
+        float[] kb = new float[cap * d], vh = new float[cap * d];
         for (int j = 0; j < nk; j++) {
-            for (int c = 0; c < d; c++) kT[c * ldk + j] = k[j * d + c];
-            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vh, (h * nk + j) * hd, hd);
+            for (int c = 0; c < d; c++) kb[keyIndex(j, c, d)] = k[j * d + c];
+            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vh, (h * cap + j) * hd, hd);
         }
-        attend(q, nq, kT, ldk, 0, vh, 0, nk, heads, hd, lo, hi, out);
+        attend(q, nq, kb, vh, 0, cap, heads, hd, lo, hi, out);
     }
 
     /**
-     * The kernel. Key j (counted from the first key a query may see) of channel c is {@code kT[c*ldk + kStart + j]},
-     * rows of at least {@code kStart +} keys {@code +} 2 vectors ({@link #keyRowLength}); value j of head h is
-     * {@code v[(h*vCap + (vStart + j) % vCap)*hd ...]}, so a ring cache of vCap steps is attended in place. Head-major
-     * values: a time-major ring ([vCap][H*hd]) gave each head 256 bytes of every 2 KB row, and read from memory
-     * (a stream's 16 layers cycle 16 MB of cache between its steps) the kernel took ~20% longer.
+     * The kernel. Key and value j (counted from the first key a query may see) are in ring slot {@code (start + j) %
+     * cap}: keys at {@link #keyIndex}, value of head h at {@code v[(h*cap + slot)*hd ...]}. (Values time-major,
+     * [cap][H*hd], gave each head 256 bytes of every 2 KB row, and keys channel-major over a doubled ring, [H*hd][2 cap],
+     * 1 KB of every 2 KB row and two cache lines written per channel and step; from memory, as a stream's 16 layers
+     * cycle 16 MB of cache between its steps, a streaming step's attention took ~20% longer with each of the two.)
      */
-    public static void attend(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
+    public static void attend(float[] q, int nq, float[] k, float[] v, int start, int cap, int heads, int hd,
                               int[] lo, int[] hi, float[] out) {
+        if (cap % KEY_BLOCK != 0) throw new IllegalArgumentException("ring capacity " + cap + " is not a multiple of " + KEY_BLOCK);
         int d = heads * hd;
         if (hd % L != 0) {
-            attendScalar(q, nq, kT, ldk, kStart, v, vStart, vCap, heads, hd, lo, hi, out);
+            attendScalar(q, nq, k, v, start, cap, heads, hd, lo, hi, out);
             return;
         }
         float scale = (float) (1.0 / Math.sqrt(hd));
         int keys = 0;
         for (int i = 0; i < nq; i++) keys = Math.max(keys, hi[i] - lo[i] + 1);
-        int ldp = keys + 4 * L; // a union of a group is up to L keys wider; vector writes and reads run 2L past the end
+        // a row of scores: whole key blocks from the one that holds the first key (< KEY_BLOCK before it, the rest after
+        // the last), a group's union up to L keys wider; the softmax's vectors read and write 2L past the end
+        int ldp = keys + 2 * KEY_BLOCK + 4 * L;
         int qBlocks = Math.max(1, Math.min((nq + 15) / 16, 4 * Parallel.threads() / Math.max(1, heads) + 1));
         Parallel.forEach(heads * qBlocks, task -> {
             int h = task / qBlocks, qb = task % qBlocks;
             int i0 = nq * qb / qBlocks, i1 = nq * (qb + 1) / qBlocks;
-            int ho = h * hd, kOff = ho * ldk + kStart;
+            int ho = h * hd, vo = h * cap * hd;
             float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, GROUP * ldp);
             for (int i = i0; i < i1; ) {
                 int ulo = union(lo, hi, i, i1);
                 if (ulo >= 0) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
                     int uhi = hi[i];
                     for (int g = 1; g < GROUP; g++) uhi = Math.max(uhi, hi[i + g]);
-                    int un = uhi - ulo + 1;
-                    scoresGroup(q, i * d + ho, d, kT, ldk, kOff + ulo, hd, un, scale, p, ldp);
+                    int un = uhi - ulo + 1, first = (int) (((long) start + ulo) % cap), a = first % KEY_BLOCK;
+                    scoresGroup(q, i * d + ho, d, k, ho, first - a, cap, hd, a + un, scale, p, ldp);
                     if (hd % (4 * L) == 0) {
-                        float inv0 = softmaxInUnion(p, 0, ulo, lo[i], hi[i], un);
-                        float inv1 = softmaxInUnion(p, ldp, ulo, lo[i + 1], hi[i + 1], un);
-                        float inv2 = softmaxInUnion(p, 2 * ldp, ulo, lo[i + 2], hi[i + 2], un);
-                        float inv3 = softmaxInUnion(p, 3 * ldp, ulo, lo[i + 3], hi[i + 3], un);
-                        int row = (int) (((long) vStart + ulo) % vCap);
+                        float inv0 = softmaxInUnion(p, a, ulo, lo[i], hi[i], un);
+                        float inv1 = softmaxInUnion(p, ldp + a, ulo, lo[i + 1], hi[i + 1], un);
+                        float inv2 = softmaxInUnion(p, 2 * ldp + a, ulo, lo[i + 2], hi[i + 2], un);
+                        float inv3 = softmaxInUnion(p, 3 * ldp + a, ulo, lo[i + 3], hi[i + 3], un);
                         for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
-                            valuesGroup(p, ldp, un, v, h * vCap * hd + c0, hd, row, vCap, out, i * d + ho + c0, d, inv0, inv1, inv2, inv3);
+                            valuesGroup(p, a, ldp, un, v, vo + c0, hd, first, cap, out, i * d + ho + c0, d, inv0, inv1, inv2, inv3);
                         }
                     } else {
                         for (int g = 0; g < GROUP; g++) {
-                            softmaxValues(p, g * ldp + lo[i + g] - ulo, v, h * vCap * hd, hd, lo[i + g], hi[i + g], vStart, vCap, out, (i + g) * d + ho);
+                            softmaxValues(p, g * ldp + a + lo[i + g] - ulo, v, vo, hd, lo[i + g], hi[i + g], start, cap, out, (i + g) * d + ho);
                         }
                     }
                     i += GROUP;
                 } else {
-                    if (hi[i] >= lo[i]) scores(q, i * d + ho, kT, ldk, kOff + lo[i], hd, hi[i] - lo[i] + 1, scale, p);
-                    softmaxValues(p, 0, v, h * vCap * hd, hd, lo[i], hi[i], vStart, vCap, out, i * d + ho);
+                    int a = 0;
+                    if (hi[i] >= lo[i]) {
+                        int first = (int) (((long) start + lo[i]) % cap);
+                        a = first % KEY_BLOCK;
+                        scores(q, i * d + ho, k, d, ho, first - a, cap, hd, a + hi[i] - lo[i] + 1, scale, p);
+                    }
+                    softmaxValues(p, a, v, vo, hd, lo[i], hi[i], start, cap, out, i * d + ho);
                     i++;
                 }
             }
@@ -107,41 +126,44 @@ public final class Attention {
         return uhi - ulo + 1 <= minN + L ? ulo : -1;
     }
 
-    private static final int L = S.length();
+    /**
+     * Where vector w (keys w*L .. w*L+L-1 from ring slot s0, s0 a block's first slot) of the key ring holds channel
+     * ho; channel ho+c is KEY_BLOCK floats further.
+     */
+    private static int keyVector(int s0, int w, int cap, int d, int ho) {
+        int slot = (s0 + w * L) % cap;
+        return keyIndex(slot, ho, d);
+    }
 
     /**
-     * Scaled scores of one query over n keys (L per vector, two vectors at a time for two FMA chains) into p[0..n);
-     * lanes past n are garbage. Each lane is one key's FMA chain over c from zero, as in {@link #scoresGroup}.
+     * Scaled scores of one query over n keys from ring slot s0 (a block's first slot), L per vector, two vectors at a
+     * time for two FMA chains, into p[0..n); lanes past n are garbage. Each lane is one key's FMA chain over c from
+     * zero, as in {@link #scoresGroup}.
      */
-    private static void scores(float[] q, int qo, float[] kt, int ldt, int base0, int hd, int n, float scale, float[] p) {
-        int j = 0;
-        for (; j + 2 * L <= n + L - 1; j += 2 * L) {
+    private static void scores(float[] q, int qo, float[] k, int d, int ho, int s0, int cap, int hd, int n, float scale, float[] p) {
+        int nv = (n + L - 1) / L;
+        for (int w = 0; w < nv; w += 2) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            int base = base0 + j;
+            int b0 = keyVector(s0, w, cap, d, ho), b1 = keyVector(s0, Math.min(w + 1, nv - 1), cap, d, ho);
             for (int c = 0; c < hd; c++) {
                 FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
-                a0 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
-                a1 = qc.fma(FloatVector.fromArray(S, kt, c * ldt + base + L), a1);
+                a0 = qc.fma(FloatVector.fromArray(S, k, b0 + c * KEY_BLOCK), a0);
+                a1 = qc.fma(FloatVector.fromArray(S, k, b1 + c * KEY_BLOCK), a1);
             }
-            a0.mul(scale).intoArray(p, j);
-            a1.mul(scale).intoArray(p, j + L);
-        }
-        for (; j < n; j += L) {
-            FloatVector a0 = FloatVector.zero(S);
-            int base = base0 + j;
-            for (int c = 0; c < hd; c++) a0 = FloatVector.broadcast(S, q[qo + c]).fma(FloatVector.fromArray(S, kt, c * ldt + base), a0);
-            a0.mul(scale).intoArray(p, j);
+            a0.mul(scale).intoArray(p, w * L);
+            a1.mul(scale).intoArray(p, w * L + L);
         }
     }
 
     /** Scores of GROUP (4) consecutive queries (rows qo, qo+d, ...) over the same n keys into rows of p (stride ldp). */
-    private static void scoresGroup(float[] q, int qo, int d, float[] kt, int ldt, int base0, int hd, int n, float scale, float[] p, int ldp) {
-        for (int j = 0; j < n; j += 2 * L) {
+    private static void scoresGroup(float[] q, int qo, int d, float[] k, int ho, int s0, int cap, int hd, int n, float scale, float[] p, int ldp) {
+        int nv = (n + L - 1) / L;
+        for (int w = 0; w < nv; w += 2) {
             FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
             FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
-            int base = base0 + j;
+            int b0 = keyVector(s0, w, cap, d, ho), b1 = keyVector(s0, Math.min(w + 1, nv - 1), cap, d, ho);
             for (int c = 0; c < hd; c++) {
-                FloatVector k0 = FloatVector.fromArray(S, kt, c * ldt + base), k1 = FloatVector.fromArray(S, kt, c * ldt + base + L);
+                FloatVector k0 = FloatVector.fromArray(S, k, b0 + c * KEY_BLOCK), k1 = FloatVector.fromArray(S, k, b1 + c * KEY_BLOCK);
                 FloatVector x = FloatVector.broadcast(S, q[qo + c]);
                 a00 = x.fma(k0, a00);
                 a01 = x.fma(k1, a01);
@@ -155,6 +177,7 @@ public final class Attention {
                 a30 = x.fma(k0, a30);
                 a31 = x.fma(k1, a31);
             }
+            int j = w * L;
             a00.mul(scale).intoArray(p, j);
             a01.mul(scale).intoArray(p, j + L);
             a10.mul(scale).intoArray(p, ldp + j);
@@ -214,7 +237,7 @@ public final class Attention {
      * query's keys outside its own range have weight 0, which adds exactly 0 to its sums, so each query's sum is the FMA
      * chain of {@link #softmaxValues} over its own keys.
      */
-    private static void valuesGroup(float[] p, int ldp, int un, float[] v, int vo0, int hd, int row, int capacity, float[] out, int qo, int d,
+    private static void valuesGroup(float[] p, int po, int ldp, int un, float[] v, int vo0, int hd, int row, int capacity, float[] out, int qo, int d,
                                     float inv0, float inv1, float inv2, float inv3) {
         FloatVector o00 = FloatVector.zero(S), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00, o13 = o00;
         FloatVector o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
@@ -223,13 +246,13 @@ public final class Attention {
             row = nextRow(row, capacity);
             FloatVector v0 = FloatVector.fromArray(S, v, vo), v1 = FloatVector.fromArray(S, v, vo + L);
             FloatVector v2 = FloatVector.fromArray(S, v, vo + 2 * L), v3 = FloatVector.fromArray(S, v, vo + 3 * L);
-            FloatVector w = FloatVector.broadcast(S, p[j]);
+            FloatVector w = FloatVector.broadcast(S, p[po + j]);
             o00 = w.fma(v0, o00); o01 = w.fma(v1, o01); o02 = w.fma(v2, o02); o03 = w.fma(v3, o03);
-            w = FloatVector.broadcast(S, p[ldp + j]);
+            w = FloatVector.broadcast(S, p[po + ldp + j]);
             o10 = w.fma(v0, o10); o11 = w.fma(v1, o11); o12 = w.fma(v2, o12); o13 = w.fma(v3, o13);
-            w = FloatVector.broadcast(S, p[2 * ldp + j]);
+            w = FloatVector.broadcast(S, p[po + 2 * ldp + j]);
             o20 = w.fma(v0, o20); o21 = w.fma(v1, o21); o22 = w.fma(v2, o22); o23 = w.fma(v3, o23);
-            w = FloatVector.broadcast(S, p[3 * ldp + j]);
+            w = FloatVector.broadcast(S, p[po + 3 * ldp + j]);
             o30 = w.fma(v0, o30); o31 = w.fma(v1, o31); o32 = w.fma(v2, o32); o33 = w.fma(v3, o33);
         }
         // written out: vectors passed to a helper that C2 does not inline would be boxed
@@ -308,7 +331,7 @@ public final class Attention {
     }
 
     /** The plain version, for head sizes that are not a multiple of the vector length. */
-    static void attendScalar(float[] q, int nq, float[] kT, int ldk, int kStart, float[] v, int vStart, int vCap, int heads, int hd,
+    static void attendScalar(float[] q, int nq, float[] k, float[] v, int start, int cap, int heads, int hd,
                              int[] lo, int[] hi, float[] out) {
         int d = heads * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -324,9 +347,9 @@ public final class Attention {
                 int n = hi[i] - lo[i] + 1;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) {
-                    int col = kStart + lo[i] + j;
+                    int slot = (int) ((start + (long) lo[i] + j) % cap);
                     float s = 0f;
-                    for (int c = 0; c < hd; c++) s += q[qo + c] * kT[(ho + c) * ldk + col];
+                    for (int c = 0; c < hd; c++) s += q[qo + c] * k[keyIndex(slot, ho + c, d)];
                     s *= scale;
                     p[j] = s;
                     if (s > max) max = s;
@@ -339,7 +362,7 @@ public final class Attention {
                 }
                 float inv = (float) (1.0 / sum);
                 java.util.Arrays.fill(acc, 0f);
-                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (h * vCap + (int) ((vStart + (long) lo[i] + j) % vCap)) * hd, acc, hd);
+                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (h * cap + (int) ((start + (long) lo[i] + j) % cap)) * hd, acc, hd);
                 System.arraycopy(acc, 0, out, qo, hd);
             }
         });

@@ -54,10 +54,9 @@ public final class Transformer {
         final CacheMode mode;
         final int stepsPerCall;
         final int layers, context, d, headDim;
-        float[][] keys, values; // per layer: keys channel-major [D][ldk], values head-major [heads][capacity][D/heads]
-        int capacity;           // >= context + steps of a call: a call writes its keys beside the window
-        int ldk;                // key rows: step p at columns p % capacity and p % capacity + capacity, so any
-                                // window of at most capacity steps is contiguous (the attention reads it in place)
+        float[][] keys, values; // per layer, step p in ring slot p % capacity: the layouts of Attention (keys in blocks
+                                // of 16 steps, channel-major within a block; values head-major [heads][capacity][D/heads])
+        int capacity;           // >= context + steps of a call (a call writes its keys beside the window), whole key blocks
         int count;              // valid entries before the current call (<= context)
         long offset;            // steps seen so far
         final Work work = new Work(); // one call's activations, reused from call to call (not part of the state)
@@ -69,7 +68,7 @@ public final class Transformer {
             this.context = context;
             this.d = d;
             this.headDim = headDim;
-            allocate(context + Math.max(1, stepsPerCall));
+            allocate(Attention.ringCapacity(context + Math.max(1, stepsPerCall)));
         }
 
         State(State o) {
@@ -80,7 +79,6 @@ public final class Transformer {
             d = o.d;
             headDim = o.headDim;
             capacity = o.capacity;
-            ldk = o.ldk;
             keys = new float[layers][];
             values = new float[layers][];
             for (int i = 0; i < layers; i++) {
@@ -93,8 +91,7 @@ public final class Transformer {
 
         private void allocate(int cap) {
             capacity = cap;
-            ldk = Attention.keyRowLength(2 * cap);
-            keys = new float[layers][d * ldk];
+            keys = new float[layers][cap * d];
             values = new float[layers][cap * d];
         }
 
@@ -102,12 +99,12 @@ public final class Transformer {
         void reserve(int t) {
             if (t <= capacity - context) return;
             float[][] ok = keys, ov = values;
-            int oc = capacity, ol = ldk;
-            allocate(context + t);
+            int oc = capacity;
+            allocate(Attention.ringCapacity(context + t));
             for (long p = offset - count; p < offset; p++) {
                 int from = (int) (p % oc), to = (int) (p % capacity);
                 for (int l = 0; l < layers; l++) {
-                    for (int c = 0; c < d; c++) keys[l][c * ldk + to] = keys[l][c * ldk + to + capacity] = ok[l][c * ol + from];
+                    for (int c = 0; c < d; c++) keys[l][Attention.keyIndex(to, c, d)] = ok[l][Attention.keyIndex(from, c, d)];
                     for (int h = 0; h < d / headDim; h++) {
                         System.arraycopy(ov[l], (h * oc + from) * headDim, values[l], (h * capacity + to) * headDim, headDim);
                     }
@@ -246,7 +243,7 @@ public final class Transformer {
      */
     private void attention(float[] qkv, int t, State st, int layer, float[] out) {
         long pos0 = st.offset;
-        int past = st.count, cap = st.capacity, ldk = st.ldk, half = headDim / 2;
+        int past = st.count, cap = st.capacity, half = headDim / 2;
         Work w = st.work;
         float[] q = w.q, o = w.o, cos = w.cos, sin = w.sin;
         float[] rk = st.keys[layer], rv = st.values[layer];
@@ -265,8 +262,8 @@ public final class Transformer {
                     re = qkv[(d + c) * t + i];
                     im = qkv[(d + c + 1) * t + i];
                     float kr = re * cs - im * sn, ki = re * sn + im * cs;
-                    rk[c * ldk + slot] = rk[c * ldk + slot + cap] = kr;
-                    rk[(c + 1) * ldk + slot] = rk[(c + 1) * ldk + slot + cap] = ki;
+                    rk[Attention.keyIndex(slot, c, d)] = kr;
+                    rk[Attention.keyIndex(slot, c + 1, d)] = ki;
                 }
                 for (int c = c0, vo = (hh * cap + slot) * headDim - c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
             }
@@ -275,7 +272,7 @@ public final class Transformer {
         long firstKey = pos0 - past;
         window(st, pos0, firstKey, t, lo, hi);
         int first = (int) (firstKey % cap);
-        Attention.attend(q, t, rk, ldk, first, rv, first, cap, heads, headDim, lo, hi, o);
+        Attention.attend(q, t, rk, rv, first, cap, heads, headDim, lo, hi, o);
         Parallel.forEach(heads, hh -> {
             for (int c = hh * headDim; c < (hh + 1) * headDim; c++) for (int i = 0; i < t; i++) out[c * t + i] = o[i * d + c];
         });

@@ -44,17 +44,17 @@ class AttentionTest {
         Attention.attend(q, nq, k, v, heads, hd, lo, hi, out);
         assertClose(want, out);
 
-        // the same keys and values in a ring of capacity nk + 5 starting at slot 7, keys channel-major and doubled,
-        // values head-major
-        int cap = nk + 5, start = 7, ldk = Attention.keyRowLength(2 * cap);
-        float[] kT = new float[d * ldk], vr = new float[cap * d];
+        // the same keys and values in a ring of the kernel's layouts, starting 9 slots before its end (in the middle of
+        // a key block) and wrapping around
+        int cap = Attention.ringCapacity(nk + 5), start = cap - 9;
+        float[] kr = new float[cap * d], vr = new float[cap * d];
         for (int j = 0; j < nk; j++) {
             int slot = (start + j) % cap;
-            for (int c = 0; c < d; c++) kT[c * ldk + slot] = kT[c * ldk + slot + cap] = k[j * d + c];
+            for (int c = 0; c < d; c++) kr[Attention.keyIndex(slot, c, d)] = k[j * d + c];
             for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vr, (h * cap + slot) * hd, hd);
         }
         float[] ring = new float[nq * d];
-        Attention.attend(q, nq, kT, ldk, start, vr, start, cap, heads, hd, lo, hi, ring);
+        Attention.attend(q, nq, kr, vr, start, cap, heads, hd, lo, hi, ring);
         assertArrayEquals(out, ring, "ring cache read in place = time-major copy, bit for bit");
     }
 
