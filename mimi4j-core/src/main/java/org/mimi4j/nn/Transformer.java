@@ -247,7 +247,7 @@ public final class Transformer {
         Work w = st.work;
         float[] q = w.q, o = w.o, cos = w.cos, sin = w.sin;
         float[] rk = st.keys[layer], rv = st.values[layer];
-        // per head on the compute threads, a streaming step's too: its writes to the key ring (a cache line per channel)
+        // per head on the compute threads, a streaming step's too: its writes to the rings (a cache line per key channel)
         // miss the caches, and splitting them took ~2% off one stream's step (AbBench stream1, both orders)
         Parallel.forEach(heads, hh -> {
             int c0 = hh * headDim, c1 = c0 + headDim;
