@@ -33,6 +33,10 @@ public class KernelBench {
     float[] act, actOut, normW, normB;
     float[] q, k, v, att;
     int[] lo, hi;
+    float[][] ringK, ringV; // a streaming step's attention: rings of 64 layers, cycled so each call reads from memory
+    float[] stepQ, stepOut;
+    int ringLayer, ringStart;
+    final int[] stepLo = {0, 1}, stepHi = {249, 250};
 
     @Setup(Level.Trial)
     public void setup() {
@@ -60,6 +64,17 @@ public class KernelBench {
             hi[i] = 249 + i;
             lo[i] = i;
         }
+        int cap = Attention.ringCapacity(250 + 2);
+        ringK = new float[64][cap * d];
+        ringV = new float[64][cap * d];
+        for (int l = 0; l < 64; l++) {
+            for (int i = 0; i < cap * d; i++) {
+                ringK[l][i] = (float) (r.nextDouble() - 0.5);
+                ringV[l][i] = (float) (r.nextDouble() - 0.5);
+            }
+        }
+        stepQ = java.util.Arrays.copyOf(q, 2 * d);
+        stepOut = new float[2 * d];
     }
 
     /** FMA peak of one thread: {@link FmaPeak#flops}(1e6) = 384 MFLOP per call with AVX-512, 192 with AVX2. */
@@ -88,6 +103,20 @@ public class KernelBench {
     public float[] layerNorm() {
         LayerNorm.forward(act, actOut, 512, 1024, normW, normB, 1e-5f);
         return actOut;
+    }
+
+    /**
+     * One stream's streaming step of one layer: 2 queries over a window of 250 cached steps, 8 heads x 64, read in
+     * place from the rings of 64 layers in turn (64 MB: from memory, as in a stream, where 16 layers cycle 16 MB
+     * between steps), the window moving by 2 steps per call: 4*512*250*2 = 1.0 MFLOP, 1 MB of keys and values.
+     */
+    @Benchmark
+    public float[] attentionStep() {
+        int l = ringLayer = (ringLayer + 1) & 63;
+        int cap = ringK[l].length / 512;
+        ringStart = (ringStart + 2) % cap;
+        Attention.attend(stepQ, 2, ringK[l], ringV[l], ringStart, cap, 8, 64, stepLo, stepHi, stepOut);
+        return stepOut;
     }
 
     /** Attention, 256 queries x 250 keys x 8 heads x 64: 4*512*250*256 = 131 MFLOP. */
