@@ -28,6 +28,11 @@ public final class Attention {
         return (slot / KEY_BLOCK * d + c) * KEY_BLOCK + slot % KEY_BLOCK;
     }
 
+    /** Where head h's value in ring slot s starts (hd floats), for a ring of cap slots. */
+    public static int valueIndex(int slot, int h, int cap, int hd) {
+        return (h * cap + slot) * hd;
+    }
+
     /** The smallest ring capacity (a whole number of key blocks) that holds n steps. */
     public static int ringCapacity(int n) {
         return (n + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
@@ -41,14 +46,14 @@ public final class Attention {
         float[] kb = new float[cap * d], vh = new float[cap * d];
         for (int j = 0; j < nk; j++) {
             for (int c = 0; c < d; c++) kb[keyIndex(j, c, d)] = k[j * d + c];
-            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vh, (h * cap + j) * hd, hd);
+            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vh, valueIndex(j, h, cap, hd), hd);
         }
         attend(q, nq, kb, vh, 0, cap, heads, hd, lo, hi, out);
     }
 
     /**
      * The kernel. Key and value j (counted from the first key a query may see) are in ring slot {@code (start + j) %
-     * cap}: keys at {@link #keyIndex}, value of head h at {@code v[(h*cap + slot)*hd ...]}. (Values time-major,
+     * cap}: keys at {@link #keyIndex}, value of head h at {@link #valueIndex}. (Values time-major,
      * [cap][H*hd], gave each head 256 bytes of every 2 KB row, and keys channel-major over a doubled ring, [H*hd][2 cap],
      * 1 KB of every 2 KB row and two cache lines written per channel and step; from memory, as a stream's 16 layers
      * cycle 16 MB of cache between its steps, a streaming step's attention took ~20% longer with each of the two.)
@@ -71,7 +76,7 @@ public final class Attention {
         Parallel.forEach(heads * qBlocks, task -> {
             int h = task / qBlocks, qb = task % qBlocks;
             int i0 = nq * qb / qBlocks, i1 = nq * (qb + 1) / qBlocks;
-            int ho = h * hd, vo = h * cap * hd;
+            int ho = h * hd, vo = valueIndex(0, h, cap, hd);
             float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, GROUP * ldp);
             for (int i = i0; i < i1; ) {
                 int ulo = union(lo, hi, i, i1);
@@ -362,7 +367,7 @@ public final class Attention {
                 }
                 float inv = (float) (1.0 / sum);
                 java.util.Arrays.fill(acc, 0f);
-                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, (h * cap + (int) ((start + (long) lo[i] + j) % cap)) * hd, acc, hd);
+                for (int j = 0; j < n; j++) axpy(p[j] * inv, v, valueIndex((int) ((start + (long) lo[i] + j) % cap), h, cap, hd), acc, hd);
                 System.arraycopy(acc, 0, out, qo, hd);
             }
         });

@@ -106,7 +106,8 @@ public final class Transformer {
                 for (int l = 0; l < layers; l++) {
                     for (int c = 0; c < d; c++) keys[l][Attention.keyIndex(to, c, d)] = ok[l][Attention.keyIndex(from, c, d)];
                     for (int h = 0; h < d / headDim; h++) {
-                        System.arraycopy(ov[l], (h * oc + from) * headDim, values[l], (h * capacity + to) * headDim, headDim);
+                        System.arraycopy(ov[l], Attention.valueIndex(from, h, oc, headDim),
+                                values[l], Attention.valueIndex(to, h, capacity, headDim), headDim);
                     }
                 }
             }
@@ -265,7 +266,7 @@ public final class Transformer {
                     rk[Attention.keyIndex(slot, c, d)] = kr;
                     rk[Attention.keyIndex(slot, c + 1, d)] = ki;
                 }
-                for (int c = c0, vo = (hh * cap + slot) * headDim - c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
+                for (int c = c0, vo = Attention.valueIndex(slot, hh, cap, headDim) - c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
             }
         });
         int[] lo = new int[t], hi = new int[t];
