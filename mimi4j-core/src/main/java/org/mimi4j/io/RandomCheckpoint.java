@@ -175,6 +175,7 @@ public final class RandomCheckpoint {
 
     private static double gauss(SplittableRandom r) {
         double u = r.nextDouble(), w = r.nextDouble();
-        return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * w);
+        // StrictMath: the same weights on every JVM and CPU (the full-size upstream parity test depends on them)
+        return Math.sqrt(-2 * StrictMath.log(1 - u)) * StrictMath.cos(2 * Math.PI * w);
     }
 }
