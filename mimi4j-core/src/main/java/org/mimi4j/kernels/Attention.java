@@ -146,10 +146,10 @@ public final class Attention {
      * zero, as in {@link #scoresGroup}.
      */
     private static void scores(float[] q, int qo, float[] k, int d, int ho, int s0, int cap, int hd, int n, float scale, float[] p) {
-        int nv = (n + L - 1) / L;
-        for (int w = 0; w < nv; w += 2) {
+        int nv = (n + L - 1) / L, w = 0;
+        for (; w + 1 < nv; w += 2) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            int b0 = keyVector(s0, w, cap, d, ho), b1 = keyVector(s0, Math.min(w + 1, nv - 1), cap, d, ho);
+            int b0 = keyVector(s0, w, cap, d, ho), b1 = keyVector(s0, w + 1, cap, d, ho);
             for (int c = 0; c < hd; c++) {
                 FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
                 a0 = qc.fma(FloatVector.fromArray(S, k, b0 + c * KEY_BLOCK), a0);
@@ -157,6 +157,12 @@ public final class Attention {
             }
             a0.mul(scale).intoArray(p, w * L);
             a1.mul(scale).intoArray(p, w * L + L);
+        }
+        if (w < nv) { // an odd last vector alone (a streaming step's window: about every other step)
+            FloatVector a0 = FloatVector.zero(S);
+            int b0 = keyVector(s0, w, cap, d, ho);
+            for (int c = 0; c < hd; c++) a0 = FloatVector.broadcast(S, q[qo + c]).fma(FloatVector.fromArray(S, k, b0 + c * KEY_BLOCK), a0);
+            a0.mul(scale).intoArray(p, w * L);
         }
     }
 
