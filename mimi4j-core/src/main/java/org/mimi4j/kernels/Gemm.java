@@ -35,6 +35,8 @@ public final class Gemm {
     private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
     private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
                                          // (AbBench on Zen 5: 512 ~3% faster than 256, 128 ~4% slower, 1024 the same)
+    private static final int SKEW = 16; // floats between packed slivers: rows packed into slivers a power of two
+                                        // apart would all map to one set of the L1 cache
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
     private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
@@ -116,11 +118,11 @@ public final class Gemm {
                 // read by all of its row tasks
                 int kBlocks = (a.k + KC - 1) / KC;
                 int[] off = new int[pieces + 1];
-                for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * NR * a.k;
+                for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * (a.k * NR + kBlocks * SKEW);
                 float[] shared = Scratch.floats(Scratch.GEMM_SHARED_B, off[pieces]);
                 Parallel.forEach(pieces * kBlocks, t -> {
                     int pc = t / kBlocks, kb = t % kBlocks * KC, slivers = (pn1[pc] - pn0[pc] + NR - 1) / NR;
-                    packB(segs[ps[pc]], rowOff, kb, Math.min(KC, a.k - kb), pn0[pc], pn1[pc], shared, off[pc] + kb * slivers * NR);
+                    packB(segs[ps[pc]], rowOff, kb, Math.min(KC, a.k - kb), pn0[pc], pn1[pc], shared, off[pc] + kb / KC * slivers * sliverStride(KC));
                 });
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
@@ -280,7 +282,7 @@ public final class Gemm {
 
     // ---------------------------------------------------------------- wide kernel: vectors along N, B packed
 
-    private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * NC]);
+    private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[NC / NR * sliverStride(KC)]);
 
     /**
      * Rows r0..r1 (r0 a multiple of 8) x columns n0..n1 of one segment. BLIS order: per K block, B is packed into
@@ -297,7 +299,7 @@ public final class Gemm {
             int kc = Math.min(KC, k - kb);
             int bpOff = 0;
             if (packed == null) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
-            else bpOff = packedOff + kb * slivers * NR; // B packed beforehand: K block kb of this piece
+            else bpOff = packedOff + kb / KC * slivers * sliverStride(KC); // B packed beforehand: K block kb of this piece
             boolean init = kb == 0 && !accumulate;
             for (int ic = r0; ic < r1; ic += MC) {
                 int ie = Math.min(r1, ic + MC);
@@ -305,8 +307,8 @@ public final class Gemm {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
                     for (int row0 = ic; row0 < ie; row0 += TR) {
                         int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR, rows = Math.min(TR, a.m - row0);
-                        if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, rows, bias, init, tile);
-                        else micro8x2(a.data, aBase, bp, bpOff + s * kc * NR, kc, g, n, w, row0, rows, bias, init, tile);
+                        if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
+                        else micro8x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
                     }
                 }
                 // the block is done (rows ic..ie x columns n0..n1, at most 128 KB, in L2): its epilogue over rows of n1 - n0
@@ -315,27 +317,34 @@ public final class Gemm {
         }
     }
 
-    /** B rows kb..kb+kc, columns n0..n1, as slivers [kc][NR] (the last one zero-padded) at bp[bpOff...]. */
+    /**
+     * B rows kb..kb+kc, columns n0..n1, as slivers [kc][NR] (the last one zero-padded), {@link #sliverStride} apart, at
+     * bp[bpOff...]. Row by row: each row's columns are read once, contiguously, into the full slivers in turn (reading
+     * NR columns of every row per sliver, rows up to 48 KB apart, was slower).
+     */
     private static void packB(Segment g, int[] rowOff, int kb, int kc, int n0, int n1, float[] bp, int bpOff) {
         float[] b = g.b;
-        int slivers = (n1 - n0 + NR - 1) / NR;
-        for (int s = 0; s < slivers; s++) {
-            int n = n0 + s * NR, w = Math.min(NR, n1 - n);
-            int base = bpOff + s * kc * NR;
-            int src = g.bOff + n;
-            if (w == NR) {
-                for (int kk = 0; kk < kc; kk++) {
-                    int bi = src + rowOff[kb + kk], d = base + kk * NR;
-                    for (int j = 0; j < NR; j += L) FloatVector.fromArray(S, b, bi + j).intoArray(bp, d + j);
-                }
-            } else {
-                for (int kk = 0; kk < kc; kk++) {
-                    int d = base + kk * NR;
-                    System.arraycopy(b, src + rowOff[kb + kk], bp, d, w);
-                    java.util.Arrays.fill(bp, d + w, d + NR, 0f);
-                }
+        int full = (n1 - n0) / NR, sliver = sliverStride(kc);
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = g.bOff + rowOff[kb + kk] + n0, d = bpOff + kk * NR;
+            for (int s = 0; s < full; s++, bi += NR, d += sliver) {
+                for (int j = 0; j < NR; j += L) FloatVector.fromArray(S, b, bi + j).intoArray(bp, d + j);
             }
         }
+        int w = n1 - n0 - full * NR;
+        if (w > 0) { // the last, partial sliver
+            int base = bpOff + full * sliver, src = g.bOff + n0 + full * NR;
+            for (int kk = 0; kk < kc; kk++) {
+                int d = base + kk * NR;
+                System.arraycopy(b, src + rowOff[kb + kk], bp, d, w);
+                java.util.Arrays.fill(bp, d + w, d + NR, 0f);
+            }
+        }
+    }
+
+    /** Floats from one packed sliver of kc rows to the next. */
+    private static int sliverStride(int kc) {
+        return kc * NR + SKEW;
     }
 
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[TR * NR]);
