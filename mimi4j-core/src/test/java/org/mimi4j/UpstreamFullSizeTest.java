@@ -40,9 +40,8 @@ class UpstreamFullSizeTest {
         SplittableRandom r = new SplittableRandom(2026);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
-            double t = i / 24000.0, u = r.nextDouble(), w = r.nextDouble();
-            double noise = Math.sqrt(-2 * StrictMath.log(1 - u)) * StrictMath.cos(2 * Math.PI * w);
-            v[i] = (float) (0.3 * StrictMath.sin(2 * Math.PI * 220 * t * (1 + 0.05 * t)) + 0.05 * noise);
+            double t = i / 24000.0;
+            v[i] = (float) (0.3 * StrictMath.sin(2 * Math.PI * 220 * t * (1 + 0.05 * t)) + 0.05 * RandomCheckpoint.gauss(r));
         }
         return v;
     }

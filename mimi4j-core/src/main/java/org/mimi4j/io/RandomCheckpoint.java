@@ -173,9 +173,12 @@ public final class RandomCheckpoint {
         return v;
     }
 
-    private static double gauss(SplittableRandom r) {
+    /**
+     * A standard normal draw (Box-Muller) from two of r's doubles. StrictMath: the same bits on every JVM and CPU, so
+     * the random weights, and inputs drawn this way, are reproducible (the full-size upstream parity test depends on it).
+     */
+    public static double gauss(SplittableRandom r) {
         double u = r.nextDouble(), w = r.nextDouble();
-        // StrictMath: the same weights on every JVM and CPU (the full-size upstream parity test depends on them)
         return Math.sqrt(-2 * StrictMath.log(1 - u)) * StrictMath.cos(2 * Math.PI * w);
     }
 }
