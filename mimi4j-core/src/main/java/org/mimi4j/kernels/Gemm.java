@@ -2,6 +2,7 @@ package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.mimi4j.perf.Profiler;
 
 
 /**
@@ -86,6 +87,21 @@ public final class Gemm {
     }
 
     public static void gemm(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, boolean accumulate) {
+        long t0 = Profiler.begin();
+        product(a, bias, rowOff, segs, accumulate);
+        if (t0 != 0L) {
+            int cols = columns(segs);
+            Profiler.gemm(t0, cols, 2L * a.m * a.k * cols, 4L * a.m * a.k);
+        }
+    }
+
+    private static int columns(Segment[] segs) {
+        int n = 0;
+        for (Segment g : segs) n += Math.max(0, g.n);
+        return n;
+    }
+
+    private static void product(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, boolean accumulate) {
         if (rowOff.length != a.k) throw new IllegalArgumentException("rowOff has " + rowOff.length + " rows, A has " + a.k + " columns");
         int nNarrow = 0, nCols = 0;
         int pieces = 0;
@@ -174,6 +190,16 @@ public final class Gemm {
      * the two calls. The same FMA chains either way: bit-identical results.
      */
     public static void chain(PackedMatrix a1, float[] bias1, int[] rowOff1, Segment[] first, PackedMatrix a2, float[] bias2, Segment[] second) {
+        long t0 = Profiler.begin();
+        chained(a1, bias1, rowOff1, first, a2, bias2, second);
+        if (t0 != 0L) {
+            int cols = columns(first);
+            long weights = (long) a1.m * a1.k + (long) a2.m * a2.k;
+            Profiler.gemm(t0, cols, 2L * weights * cols, 4L * weights);
+        }
+    }
+
+    private static void chained(PackedMatrix a1, float[] bias1, int[] rowOff1, Segment[] first, PackedMatrix a2, float[] bias2, Segment[] second) {
         if (a2.k != a1.m) throw new IllegalArgumentException("a chain's second matrix has " + a2.k + " columns, the first " + a1.m + " rows");
         int pieces = 0;
         boolean wide = a1.m >= 8 && a2.m >= 8;
@@ -183,14 +209,14 @@ public final class Gemm {
         }
         long flops = 2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * pieces * NC;
         if (!wide || pieces < tasksWanted(flops, Parallel.threads())) { // few pieces: gemm splits each one's rows between tasks
-            gemm(a1, bias1, rowOff1, first, false);
+            product(a1, bias1, rowOff1, first, false);
             Segment[] from = new Segment[second.length];
             for (int s = 0; s < second.length; s++) {
                 Segment g = second[s], f = first[s];
                 if (f.ldc != first[0].ldc) throw new IllegalArgumentException("a chain's segments have different row lengths");
                 from[s] = new Segment(f.c, f.cOff, g.c, g.cOff, g.ldc, g.n, g.after);
             }
-            gemm(a2, bias2, a2.rowsOf(first[0].ldc), from, false);
+            product(a2, bias2, a2.rowsOf(first[0].ldc), from, false);
             return;
         }
         Pieces p = Pieces.of(first, pieces);

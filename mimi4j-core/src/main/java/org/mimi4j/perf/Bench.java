@@ -152,6 +152,7 @@ public final class Bench {
                 rows.add(new Row(sect, "total", enc.ms, enc.gflop, sec, allocated(enc.allocatedMb)));
                 addStages(rows, sect, enc, sec);
                 facts.put("encode_ms_" + nq, enc.ms);
+                facts.put("encode_gemm_ms_" + nq, enc.gemmNanos / 1e6);
                 facts.put("encode_allocated_mb_" + nq, enc.allocatedMb);
             });
         }
@@ -165,6 +166,7 @@ public final class Bench {
             rows.add(new Row(dsect, "total", dec.ms, dec.gflop, sec, allocated(dec.allocatedMb)));
             addStages(rows, dsect, dec, sec);
             facts.put("decode_ms", dec.ms);
+            facts.put("decode_gemm_ms", dec.gemmNanos / 1e6);
             facts.put("decode_allocated_mb", dec.allocatedMb);
         });
 
@@ -182,7 +184,12 @@ public final class Bench {
         double other = t.ms;
         for (long n : t.stageNanos) other -= n / 1e6;
         rows.add(new Row(sect, "other (glue, copies)", Math.max(0, other), 0, sec, ""));
+        rows.add(new Row(sect, GEMMS, t.gemmNanos / 1e6, t.gemmFlops / 1e9, sec, GEMMS_NOTE + fmt(Math.max(0, t.ms - t.gemmNanos / 1e6)) + " ms"));
     }
+
+    private static final String GEMMS = "of which in GEMM calls (all stages)";
+    private static final String GEMMS_NOTE = "the products and their fused epilogues (ELU, residual add, interleave); outside them "
+            + "(attention, norms, unfused activations, copies, waits): ";
 
     static String stageName(Profiler.Stage s) {
         return switch (s) {
@@ -235,6 +242,12 @@ public final class Bench {
             nanos[s.ordinal()] = Profiler.nanos(s);
             flops[s.ordinal()] = Profiler.flops(s);
         }
+        long[] gemmNanos = new long[Profiler.Gemms.values().length], gemmFlops = new long[gemmNanos.length], gemmBytes = new long[gemmNanos.length];
+        for (Profiler.Gemms g : Profiler.Gemms.values()) {
+            gemmNanos[g.ordinal()] = Profiler.nanos(g);
+            gemmFlops[g.ordinal()] = Profiler.flops(g);
+            gemmBytes[g.ordinal()] = Profiler.bytes(g);
+        }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double med = sorted[sorted.length / 2], p99 = sorted[Math.min(sorted.length - 1, (int) Math.ceil(0.99 * sorted.length) - 1)];
@@ -249,6 +262,27 @@ public final class Bench {
             if (nanos[s.ordinal()] == 0) continue;
             rows.add(new Row(sect, stageName(s) + " (mean)", nanos[s.ordinal()] / 1e6 / frames, flops[s.ordinal()] / 1e9 / frames, frameSec * streams, ""));
         }
+        // the GEMM calls by kind: with at most 2 columns per weight (one stream's step) each call reads its weights
+        // from memory once, so it is bound by the bandwidth; with more it is arithmetic
+        double gemmMs = 0;
+        for (Profiler.Gemms g : Profiler.Gemms.values()) {
+            double gms = gemmNanos[g.ordinal()] / 1e6 / frames, mb = gemmBytes[g.ordinal()] / 1e6 / frames;
+            if (gms == 0) continue;
+            gemmMs += gms;
+            boolean few = g == Profiler.Gemms.FEW_COLUMNS;
+            double gbs = mb / gms;
+            String note = fmt0(mb) + " MB of weights per frame" + (few ? ", read at " + fmt(gbs) + " GB/s = " + fmt0(100 * gbs / bw)
+                    + "% of the memory read rate measured (" + fmt(bw) + " GB/s)" : "");
+            rows.add(new Row(sect, (few ? "of which GEMMs with 1-2 columns per weight (mean)" : "of which GEMMs with more columns per weight (mean)"),
+                    gms, gemmFlops[g.ordinal()] / 1e9 / frames, frameSec * streams, note));
+            String key0 = (streams == 1 ? "stream1" : "stream" + streams) + (few ? "_gemm_few_columns" : "_gemm_many_columns");
+            facts.put(key0 + "_ms", gms);
+            if (few) facts.put(key0 + "_gbs", gbs);
+        }
+        double mean = Arrays.stream(ms).average().orElse(0);
+        facts.put((streams == 1 ? "stream1" : "stream" + streams) + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
+        rows.add(new Row(sect, "of which outside GEMM calls (mean)", Math.max(0, mean - gemmMs), 0, frameSec * streams,
+                "of a mean frame of " + fmt(mean) + " ms: attention, norms, unfused activations, copies, waits"));
         String key = streams == 1 ? "stream1" : "stream" + streams;
         facts.put(key + "_median_ms", med);
         facts.put(key + "_p99_ms", p99);
@@ -295,7 +329,8 @@ public final class Bench {
 
     // ---------------------------------------------------------------- helpers
 
-    private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops, double allocatedMb) {
+    private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops, double allocatedMb, long gemmNanos,
+                            long gemmFlops) {
     }
 
     /**
@@ -332,7 +367,12 @@ public final class Bench {
                 f[s.ordinal()] = Profiler.flops(s);
                 gflop += f[s.ordinal()] / 1e9;
             }
-            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f, mb);
+            long gemmNanos = 0, gemmFlops = 0;
+            for (Profiler.Gemms g : Profiler.Gemms.values()) {
+                gemmNanos += Profiler.nanos(g);
+                gemmFlops += Profiler.flops(g);
+            }
+            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f, mb, gemmNanos, gemmFlops);
         }
         return best;
     }

@@ -21,9 +21,21 @@ public final class Profiler {
         QUANTIZER
     }
 
+    /**
+     * GEMM calls (a layer's product with its fused epilogue), by how many columns each weight serves: at most 2 (one
+     * stream's step: the weights stream from memory once per call, so the call is bound by memory bandwidth) or more.
+     */
+    public enum Gemms {
+        FEW_COLUMNS,
+        MANY_COLUMNS
+    }
+
     private static volatile boolean enabled;
     private static final AtomicLongArray NANOS = new AtomicLongArray(Stage.values().length);
     private static final AtomicLongArray FLOPS = new AtomicLongArray(Stage.values().length);
+    private static final AtomicLongArray GEMM_NANOS = new AtomicLongArray(Gemms.values().length);
+    private static final AtomicLongArray GEMM_FLOPS = new AtomicLongArray(Gemms.values().length);
+    private static final AtomicLongArray GEMM_BYTES = new AtomicLongArray(Gemms.values().length);
 
     private Profiler() {
     }
@@ -37,6 +49,11 @@ public final class Profiler {
             NANOS.set(i, 0);
             FLOPS.set(i, 0);
         }
+        for (int i = 0; i < GEMM_NANOS.length(); i++) {
+            GEMM_NANOS.set(i, 0);
+            GEMM_FLOPS.set(i, 0);
+            GEMM_BYTES.set(i, 0);
+        }
     }
 
     /** A start time for {@link #end}, or 0 when profiling is off. */
@@ -49,6 +66,27 @@ public final class Profiler {
         if (t0 == 0L) return;
         NANOS.addAndGet(s.ordinal(), System.nanoTime() - t0);
         FLOPS.addAndGet(s.ordinal(), flops);
+    }
+
+    /** Adds a GEMM call since {@code t0}: {@code columns} right-hand columns, its FLOPs and the bytes of its weights. */
+    public static void gemm(long t0, int columns, long flops, long weightBytes) {
+        if (t0 == 0L) return;
+        int k = (columns <= 2 ? Gemms.FEW_COLUMNS : Gemms.MANY_COLUMNS).ordinal();
+        GEMM_NANOS.addAndGet(k, System.nanoTime() - t0);
+        GEMM_FLOPS.addAndGet(k, flops);
+        GEMM_BYTES.addAndGet(k, weightBytes);
+    }
+
+    public static long nanos(Gemms g) {
+        return GEMM_NANOS.get(g.ordinal());
+    }
+
+    public static long flops(Gemms g) {
+        return GEMM_FLOPS.get(g.ordinal());
+    }
+
+    public static long bytes(Gemms g) {
+        return GEMM_BYTES.get(g.ordinal());
     }
 
     public static long nanos(Stage s) {

@@ -1,0 +1,45 @@
+package org.mimi4j.perf;
+
+import org.mimi4j.kernels.Gemm;
+import org.mimi4j.kernels.PackedMatrix;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The GEMM counters behind {@code mimi bench}'s rows "GEMMs with 1-2 / more columns per weight": each top-level call
+ * counted once (a chain once, with both weights, also when it runs as two calls), by its columns, with its FLOPs and weight bytes; nothing when off.
+ */
+class ProfilerTest {
+    @AfterEach
+    void off() {
+        Profiler.enable(false);
+        Profiler.reset();
+    }
+
+    @Test
+    void countsEachGemmCallOnceByItsColumns() {
+        PackedMatrix a = PackedMatrix.pack(new float[40 * 30], 40, 30), b = PackedMatrix.pack(new float[24 * 40], 24, 40);
+        float[] x = new float[30 * 50], y = new float[40 * 50], z = new float[24 * 50];
+        Profiler.reset();
+        Gemm.gemm(a, null, a.rowsOf(2), new Gemm.Segment(x, 0, y, 0, 2, 2), false); // off: not counted
+        assertEquals(0, Profiler.nanos(Profiler.Gemms.FEW_COLUMNS));
+        Profiler.enable(true);
+        Gemm.gemm(a, null, a.rowsOf(2), new Gemm.Segment(x, 0, y, 0, 2, 2), false);                 // a stream's step
+        Gemm.gemm(a, null, a.rowsOf(1), new Gemm.Segment(x, 0, y, 0, 1, 1), false);
+        Gemm.gemm(a, null, a.rowsOf(50), new Gemm.Segment[]{new Gemm.Segment(x, 0, y, 0, 50, 20),   // 20 + 3 columns
+                new Gemm.Segment(x, 20, y, 20, 50, 3)}, false);
+        Gemm.chain(a, null, a.rowsOf(50), new Gemm.Segment[]{new Gemm.Segment(x, 0, y, 0, 50, 50)},  // conv1 then conv2
+                b, null, new Gemm.Segment[]{new Gemm.Segment(null, 0, z, 0, 50, 50)});
+        Gemm.chain(a, null, a.rowsOf(2), new Gemm.Segment[]{new Gemm.Segment(x, 0, y, 0, 2, 2)},    // a chain run as two calls
+                b, null, new Gemm.Segment[]{new Gemm.Segment(null, 0, z, 0, 2, 2)});
+        Profiler.enable(false);
+        assertEquals(2L * 40 * 30 * (2 + 1) + 2L * (40 * 30 + 24 * 40) * 2, Profiler.flops(Profiler.Gemms.FEW_COLUMNS));
+        assertEquals(2 * 4L * 40 * 30 + 4L * (40 * 30 + 24 * 40), Profiler.bytes(Profiler.Gemms.FEW_COLUMNS));
+        assertEquals(2L * 40 * 30 * 23 + 2L * (40 * 30 + 24 * 40) * 50, Profiler.flops(Profiler.Gemms.MANY_COLUMNS));
+        assertEquals(4L * 40 * 30 + 4L * (40 * 30 + 24 * 40), Profiler.bytes(Profiler.Gemms.MANY_COLUMNS));
+        for (Profiler.Gemms g : Profiler.Gemms.values()) assertTrue(Profiler.nanos(g) > 0, g + " timed");
+    }
+}
