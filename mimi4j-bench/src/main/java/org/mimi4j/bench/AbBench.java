@@ -16,20 +16,23 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|quantize32 [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64 [rounds]
  * </pre>
  * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames, or the quantizer alone on the latent of
- * the 60 s at N codebooks. Prints each round and the medians.
+ * the 60 s at N codebooks (quantizeN/F: in calls of F frames, as an offline encode quantizes its chunks of 64). Prints
+ * each round and the medians.
  */
 public final class AbBench {
     private AbBench() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|quantize32 [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64 [rounds]");
         String what = args[2];
-        if (!what.matches("encode|decode|load|(stream|quantize)[1-9][0-9]*")) fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16) or quantizeN (e.g. quantize32)");
+        if (!what.matches("encode|decode|load|stream[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
+            fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16), quantizeN or quantizeN/F (e.g. quantize32, quantize8/64)");
+        }
         int rounds = 10;
         if (args.length > 3) {
             try {

@@ -73,9 +73,17 @@ public final class AbWorkload implements Callable<Double> {
                 return (System.nanoTime() - t0) / 1e6;
             }
             default -> {
-                if (emb != null) { // quantizeN: the nearest-codebook search of 60 s at N codebooks
+                if (emb != null) { // quantizeN[/F]: the nearest-codebook search of 60 s at N codebooks [in calls of F frames]
+                    String[] spec = what.substring("quantize".length()).split("/");
+                    int nq = Integer.parseInt(spec[0]), d = m.config().hiddenSize(), t = emb[0].length / d;
+                    int f = spec.length > 1 ? Integer.parseInt(spec[1]) : t;
                     long t0 = System.nanoTime();
-                    m.quantize(emb, emb[0].length / m.config().hiddenSize(), Integer.parseInt(what.substring("quantize".length())));
+                    for (int i0 = 0; i0 < t; i0 += f) {
+                        int n = Math.min(f, t - i0);
+                        float[] part = new float[d * n];
+                        for (int c = 0; c < d; c++) System.arraycopy(emb[0], c * t + i0, part, c * n, n);
+                        m.quantize(new float[][]{part}, n, nq);
+                    }
                     return (System.nanoTime() - t0) / 1e6;
                 }
                 int n = x.length, fs = m.frameSize(), frames = n == 1 ? 150 : 30;
