@@ -33,8 +33,9 @@ import java.util.SplittableRandom;
 
 /**
  * The speed table of {@code mimi bench}: offline encode and decode per stage (ms, GFLOP/s, % of the FMA peak measured
- * in the same run, real-time factor), streaming steps of one stream (median, p99, and the memory-bandwidth bound),
- * batched streams, load time, 32 vs 8 codebooks. Runs on the full-size model: a given checkpoint, or random weights
+ * in the same run, real-time factor) and the time in GEMM calls against the rest, streaming steps of one stream (median,
+ * p99, the memory-bandwidth bound, and the GB/s of the GEMMs that read its weights), batched streams, load time, 32 vs 8
+ * codebooks. Runs on the full-size model: a given checkpoint, or random weights
  * with the released shapes written once to a cache file.
  */
 public final class Bench {
