@@ -215,12 +215,16 @@ public final class Bench {
         float[][] x = new float[streams][fs];
         // warm-up: at least 50 frames (a third of short runs), then until the JIT has compiled nothing for 50 frames, for
         // at most 3000 frames or 60 s (its compiler threads share the cores: compiling the step's big methods, 20 s into
-        // a streaming run, slowed a dozen frames 2-3x)
+        // a streaming run, slowed a dozen frames 2-3x). One stream's run (the first) also goes past frame 1200: at the
+        // default thresholds C2 compiles the per-step methods (SeanetEncoder.forward, Transformer.forward, Frames.encode:
+        // called a few times per frame) only after ~800-1100 frames, after hundreds of quiet ones, each taking a core for
+        // up to ~0.4 s; that burst of 5-6 slow frames made the p99 of 300 measured frames (-XX:+PrintCompilation)
         java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         int minWarm = Math.min(50, frames / 3 + 1), maxWarm = opt.quick() ? minWarm : 3000, warmed = 0, quiet = 0;
+        int steady = streams == 1 && !opt.quick() ? 1200 : 0;
         long jitMs = jitTimed ? jit.getTotalCompilationTime() : 0, warmEnd = System.nanoTime() + 60_000_000_000L;
-        while (warmed < minWarm || jitTimed && quiet < 50 && warmed < maxWarm && System.nanoTime() < warmEnd) {
+        while (warmed < minWarm || jitTimed && (quiet < 50 || warmed < steady) && warmed < maxWarm && System.nanoTime() < warmEnd) {
             frame(m, es, ds, items, x, src, warmed++, nq);
             long now = jitTimed ? jit.getTotalCompilationTime() : 0;
             quiet = now == jitMs ? quiet + 1 : 0;
