@@ -269,6 +269,7 @@ public final class Bench {
         }
         // the GEMM calls by kind: with at most 2 columns per weight (one stream's step) each call reads its weights
         // from memory once, so it is bound by the bandwidth; with more it is arithmetic
+        String key = "stream" + streams;
         double gemmMs = 0;
         for (Profiler.Gemms g : Profiler.Gemms.values()) {
             double gms = gemmNanos[g.ordinal()] / 1e6 / frames, mb = gemmBytes[g.ordinal()] / 1e6 / frames;
@@ -280,15 +281,14 @@ public final class Bench {
                     + "% of the memory read rate measured (" + fmt(bw) + " GB/s)" : "");
             rows.add(new Row(sect, (few ? "of which GEMMs with 1-2 columns per weight (mean)" : "of which GEMMs with more columns per weight (mean)"),
                     gms, gemmFlops[g.ordinal()] / 1e9 / frames, frameSec * streams, note));
-            String key0 = (streams == 1 ? "stream1" : "stream" + streams) + (few ? "_gemm_few_columns" : "_gemm_many_columns");
+            String key0 = key + (few ? "_gemm_few_columns" : "_gemm_many_columns");
             facts.put(key0 + "_ms", gms);
             if (few) facts.put(key0 + "_gbs", gbs);
         }
         double mean = Arrays.stream(ms).average().orElse(0);
-        facts.put((streams == 1 ? "stream1" : "stream" + streams) + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
+        facts.put(key + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
         rows.add(new Row(sect, "of which outside GEMM calls (mean)", Math.max(0, mean - gemmMs), 0, frameSec * streams,
                 "of a mean frame of " + fmt(mean) + " ms: attention, norms, unfused activations, copies, waits"));
-        String key = streams == 1 ? "stream1" : "stream" + streams;
         facts.put(key + "_median_ms", med);
         facts.put(key + "_p99_ms", p99);
         if (a0 >= 0) facts.put(key + "_allocated_kb_per_frame", kbPerFrame);
