@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 /** mimi bench: the speed table of this machine (org.mimi4j.perf.Bench). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure speed on the full-size model: offline encode and decode per stage (ms, GFLOP/s, %% of the FMA peak "
-                + "measured in the same run, real-time factor) and the time in GEMM calls, streaming steps of one stream (median, p99, "
+                + "measured in the same run, real-time factor), the time in GEMM calls and the layers that take it (by weight shape), streaming steps of one stream (median, p99, "
                 + "memory-bandwidth bound, the GB/s its weight-reading GEMMs reach) and of a batch of streams, load time, 32 vs 8 codebooks.",
                 "Threads: -Dmimi4j.threads=N in MIMI_JAVA_OPTS (default: all cores). Progress goes to stderr, the table to stdout."})
 final class BenchCommand implements Callable<Integer> {

@@ -33,10 +33,10 @@ import java.util.SplittableRandom;
 
 /**
  * The speed table of {@code mimi bench}: offline encode and decode per stage (ms, GFLOP/s, % of the FMA peak measured
- * in the same run, real-time factor) and the time in GEMM calls against the rest, streaming steps of one stream (median,
- * p99, the memory-bandwidth bound, and the GB/s of the GEMMs that read its weights), batched streams, load time, 32 vs 8
- * codebooks. Runs on the full-size model: a given checkpoint, or random weights
- * with the released shapes written once to a cache file.
+ * in the same run, real-time factor), the time in GEMM calls against the rest and the GEMM shapes (layers) that take
+ * it, streaming steps of one stream (median, p99, the memory-bandwidth bound, and the GB/s of the GEMMs that read its
+ * weights), batched streams, load time, 32 vs 8 codebooks. Runs on the full-size model: a given checkpoint, or random
+ * weights with the released shapes written once to a cache file.
  */
 public final class Bench {
     /** What to run. {@code model} null: random full-size float32 weights. */
@@ -186,6 +186,25 @@ public final class Bench {
         for (long n : t.stageNanos) other -= n / 1e6;
         rows.add(new Row(sect, "other (glue, copies)", Math.max(0, other), 0, sec, ""));
         rows.add(new Row(sect, GEMMS, t.gemmNanos / 1e6, t.gemmFlops / 1e9, sec, GEMMS_NOTE + fmt(Math.max(0, t.ms - t.gemmNanos / 1e6)) + " ms"));
+        rows.addAll(shapeRows(sect, t.shapes, t.ms, sec));
+    }
+
+    private static final double SHAPE_SHARE = 0.015;
+    private static final int MAX_SHAPES = 12;
+
+    /**
+     * Rows "GEMM M x K" for the GEMM shapes (longest first) that take at least 1.5% of a section of {@code ms}, at most
+     * 12: which layers take the time (a layer is a weight shape and a number of columns per call; a residual block's
+     * two convs run as one chain, "M x K, then M2 x M").
+     */
+    static List<Row> shapeRows(String sect, List<Profiler.Shape> shapes, double ms, double sec) {
+        List<Row> rows = new ArrayList<>();
+        for (Profiler.Shape g : shapes) {
+            if (g.nanos() / 1e6 < SHAPE_SHARE * ms || rows.size() == MAX_SHAPES) break;
+            rows.add(new Row(sect, "GEMM " + g.product(), g.nanos() / 1e6, g.flops() / 1e9, sec,
+                    g.calls() + (g.calls() == 1 ? " call" : " calls") + " of " + g.columns() + " columns"));
+        }
+        return rows;
     }
 
     private static final String GEMMS = "of which in GEMM calls (all stages)";
@@ -335,7 +354,7 @@ public final class Bench {
     // ---------------------------------------------------------------- helpers
 
     private record Timed<T>(T value, double ms, double gflop, long[] stageNanos, long[] stageFlops, double allocatedMb, long gemmNanos,
-                            long gemmFlops) {
+                            long gemmFlops, List<Profiler.Shape> shapes) {
     }
 
     /**
@@ -377,7 +396,7 @@ public final class Bench {
                 gemmNanos += Profiler.nanos(g);
                 gemmFlops += Profiler.flops(g);
             }
-            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f, mb, gemmNanos, gemmFlops);
+            if (best == null || ms < best.ms) best = new Timed<>(v, ms, gflop, n, f, mb, gemmNanos, gemmFlops, Profiler.shapes());
         }
         return best;
     }

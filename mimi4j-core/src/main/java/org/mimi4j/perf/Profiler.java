@@ -1,5 +1,7 @@
 package org.mimi4j.perf;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -36,6 +38,24 @@ public final class Profiler {
     private static final AtomicLongArray GEMM_NANOS = new AtomicLongArray(Gemms.values().length);
     private static final AtomicLongArray GEMM_FLOPS = new AtomicLongArray(Gemms.values().length);
     private static final AtomicLongArray GEMM_BYTES = new AtomicLongArray(Gemms.values().length);
+    /*
+     * GEMM calls by shape: an open-addressed table (no allocation per call) keyed by M and K of the product, M of the
+     * second product of a chain (0 otherwise; its K is the first's M) and the columns, 16 bits each.
+     */
+    private static final int SHAPE_SLOTS = 512;
+    private static final AtomicLongArray SHAPE_KEY = new AtomicLongArray(SHAPE_SLOTS), SHAPE_NANOS = new AtomicLongArray(SHAPE_SLOTS),
+            SHAPE_FLOPS = new AtomicLongArray(SHAPE_SLOTS), SHAPE_CALLS = new AtomicLongArray(SHAPE_SLOTS);
+
+    /**
+     * The GEMM calls of one shape since the last {@link #reset}: an M x K product over N columns (m2 = 0), or a chain of
+     * M x K then m2 x M ({@code Gemm.chain}: a residual block's two convs), with their total time, FLOPs and calls.
+     */
+    public record Shape(int m, int k, int m2, int columns, long nanos, long flops, long calls) {
+        /** "M x K" or "M x K, then m2 x M". */
+        public String product() {
+            return m + " x " + k + (m2 == 0 ? "" : ", then " + m2 + " x " + m);
+        }
+    }
 
     private Profiler() {
     }
@@ -54,6 +74,12 @@ public final class Profiler {
             GEMM_FLOPS.set(i, 0);
             GEMM_BYTES.set(i, 0);
         }
+        for (int i = 0; i < SHAPE_SLOTS; i++) {
+            SHAPE_KEY.set(i, 0);
+            SHAPE_NANOS.set(i, 0);
+            SHAPE_FLOPS.set(i, 0);
+            SHAPE_CALLS.set(i, 0);
+        }
     }
 
     /** A start time for {@link #end}, or 0 when profiling is off. */
@@ -68,13 +94,45 @@ public final class Profiler {
         FLOPS.addAndGet(s.ordinal(), flops);
     }
 
-    /** Adds a GEMM call since {@code t0}: {@code columns} right-hand columns, its FLOPs and the bytes of its weights. */
-    public static void gemm(long t0, int columns, long flops, long weightBytes) {
+    /**
+     * Adds a GEMM call since {@code t0}: an m x k product (then m2 x m for a chain, else m2 = 0) over {@code columns}
+     * right-hand columns, its FLOPs and the bytes of its weights.
+     */
+    public static void gemm(long t0, int m, int k, int m2, int columns, long flops, long weightBytes) {
         if (t0 == 0L) return;
-        int k = (columns <= 2 ? Gemms.FEW_COLUMNS : Gemms.MANY_COLUMNS).ordinal();
-        GEMM_NANOS.addAndGet(k, System.nanoTime() - t0);
-        GEMM_FLOPS.addAndGet(k, flops);
-        GEMM_BYTES.addAndGet(k, weightBytes);
+        long nanos = System.nanoTime() - t0;
+        int g = (columns <= 2 ? Gemms.FEW_COLUMNS : Gemms.MANY_COLUMNS).ordinal();
+        GEMM_NANOS.addAndGet(g, nanos);
+        GEMM_FLOPS.addAndGet(g, flops);
+        GEMM_BYTES.addAndGet(g, weightBytes);
+        long key = bits16(m) | bits16(k) << 16 | bits16(m2) << 32 | bits16(columns) << 48;
+        for (int probe = 0, i = (int) ((key * 0x9E3779B97F4A7C15L) >>> 32) & (SHAPE_SLOTS - 1); probe < SHAPE_SLOTS; probe++, i = (i + 1) & (SHAPE_SLOTS - 1)) {
+            long at = SHAPE_KEY.get(i);
+            if (at == 0 && SHAPE_KEY.compareAndSet(i, 0, key)) at = key;
+            if (at == 0) at = SHAPE_KEY.get(i); // another thread took the slot meanwhile
+            if (at != key) continue;
+            SHAPE_NANOS.addAndGet(i, nanos);
+            SHAPE_FLOPS.addAndGet(i, flops);
+            SHAPE_CALLS.incrementAndGet(i);
+            return;
+        }
+    }
+
+    private static long bits16(int v) {
+        return Math.min(v, 0xFFFF);
+    }
+
+    /** The shapes of the GEMM calls counted since the last {@link #reset}, the longest first. */
+    public static List<Shape> shapes() {
+        List<Shape> l = new ArrayList<>();
+        for (int i = 0; i < SHAPE_SLOTS; i++) {
+            long key = SHAPE_KEY.get(i);
+            if (key == 0) continue;
+            l.add(new Shape((int) (key & 0xFFFF), (int) (key >>> 16 & 0xFFFF), (int) (key >>> 32 & 0xFFFF), (int) (key >>> 48),
+                    SHAPE_NANOS.get(i), SHAPE_FLOPS.get(i), SHAPE_CALLS.get(i)));
+        }
+        l.sort((a, b) -> Long.compare(b.nanos(), a.nanos()));
+        return l;
     }
 
     public static long nanos(Gemms g) {

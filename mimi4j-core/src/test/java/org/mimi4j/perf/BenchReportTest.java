@@ -51,4 +51,20 @@ class BenchReportTest {
         assertEquals("a \"quoted\" note\\", rows.get(2).get("note"));
         assertEquals(Double.valueOf(512), ((Number) ((Map<?, ?>) j.get("facts")).get("vector_bits")).doubleValue());
     }
+
+    @Test
+    void listsTheShapesThatTakeAtLeastOneAndAHalfPercentOfTheSection() {
+        List<Profiler.Shape> shapes = List.of( // longest first, as Profiler.shapes() gives them
+                new Profiler.Shape(32, 192, 64, 7680, 400_000_000L, 30_000_000_000L, 187),
+                new Profiler.Shape(128, 512, 0, 1920, 300_000_000L, 47_000_000_000L, 1),
+                new Profiler.Shape(64, 7, 0, 7680, 14_000_000L, 1_000_000_000L, 187));
+        List<Bench.Row> rows = Bench.shapeRows("encode 60 s", shapes, 1000, 60); // 1.5% of 1000 ms: 15 ms
+        assertEquals(2, rows.size(), rows.toString());
+        assertEquals("GEMM 32 x 192, then 64 x 32", rows.get(0).name());
+        assertEquals(400, rows.get(0).ms(), 1e-9);
+        assertEquals(75, rows.get(0).gflops(), 1e-9);
+        assertEquals("187 calls of 7680 columns", rows.get(0).note());
+        assertEquals("GEMM 128 x 512", rows.get(1).name());
+        assertEquals("1 call of 1920 columns", rows.get(1).note());
+    }
 }

@@ -5,12 +5,15 @@ import org.mimi4j.kernels.PackedMatrix;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The GEMM counters behind {@code mimi bench}'s rows "GEMMs with 1-2 / more columns per weight": each top-level call
  * counted once (a chain once, with both weights, also when it runs as two calls), by its columns, with its FLOPs and weight bytes; nothing when off.
+ * And by shape, behind the rows "GEMM M x K" of the offline sections.
  */
 class ProfilerTest {
     @AfterEach
@@ -41,5 +44,36 @@ class ProfilerTest {
         assertEquals(2L * 40 * 30 * 23 + 2L * (40 * 30 + 24 * 40) * 50, Profiler.flops(Profiler.Gemms.MANY_COLUMNS));
         assertEquals(4L * 40 * 30 + 4L * (40 * 30 + 24 * 40), Profiler.bytes(Profiler.Gemms.MANY_COLUMNS));
         for (Profiler.Gemms g : Profiler.Gemms.values()) assertTrue(Profiler.nanos(g) > 0, g + " timed");
+    }
+
+    @Test
+    void countsEachShapeApartLongestFirst() {
+        PackedMatrix a = PackedMatrix.pack(new float[40 * 30], 40, 30), b = PackedMatrix.pack(new float[24 * 40], 24, 40);
+        float[] x = new float[30 * 500], y = new float[40 * 500], z = new float[24 * 500];
+        Profiler.reset();
+        Profiler.enable(true);
+        for (int i = 0; i < 3; i++) Gemm.gemm(a, null, a.rowsOf(500), new Gemm.Segment(x, 0, y, 0, 500, 500), false);
+        Gemm.gemm(a, null, a.rowsOf(2), new Gemm.Segment(x, 0, y, 0, 2, 2), false);
+        Gemm.chain(a, null, a.rowsOf(50), new Gemm.Segment[]{new Gemm.Segment(x, 0, y, 0, 50, 50)},
+                b, null, new Gemm.Segment[]{new Gemm.Segment(null, 0, z, 0, 50, 50)});
+        Profiler.enable(false);
+        List<Profiler.Shape> shapes = Profiler.shapes();
+        assertEquals(3, shapes.size(), shapes.toString()); // 40 x 30 over 500 and over 2 columns, the chain over 50
+        Profiler.Shape wide = find(shapes, 0, 500), narrow = find(shapes, 0, 2), chain = find(shapes, 24, 50);
+        assertEquals("40 x 30", wide.product());
+        assertEquals(3, wide.calls());
+        assertEquals(2L * 40 * 30 * 500 * 3, wide.flops());
+        assertEquals(1, narrow.calls());
+        assertEquals(2L * 40 * 30 * 2, narrow.flops());
+        assertEquals("40 x 30, then 24 x 40", chain.product());
+        assertEquals(1, chain.calls());
+        assertEquals(2L * (40 * 30 + 24 * 40) * 50, chain.flops());
+        for (int i = 1; i < shapes.size(); i++) assertTrue(shapes.get(i - 1).nanos() >= shapes.get(i).nanos(), "longest first");
+        Profiler.reset();
+        assertTrue(Profiler.shapes().isEmpty());
+    }
+
+    private static Profiler.Shape find(List<Profiler.Shape> shapes, int m2, int columns) {
+        return shapes.stream().filter(g -> g.m2() == m2 && g.columns() == columns).findFirst().orElseThrow();
     }
 }
