@@ -40,7 +40,8 @@ public final class Profiler {
     private static final AtomicLongArray GEMM_BYTES = new AtomicLongArray(Gemms.values().length);
     /*
      * GEMM calls by shape: an open-addressed table (no allocation per call) keyed by M and K of the product, M of the
-     * second product of a chain (0 otherwise; its K is the first's M) and the columns, 16 bits each.
+     * second product of a chain (0 otherwise; its K is the first's M) and the columns, 16 bits each (larger values
+     * count as 65535).
      */
     private static final int SHAPE_SLOTS = 512;
     private static final AtomicLongArray SHAPE_KEY = new AtomicLongArray(SHAPE_SLOTS), SHAPE_NANOS = new AtomicLongArray(SHAPE_SLOTS),
