@@ -186,7 +186,7 @@ public final class Bench {
         for (long n : t.stageNanos) other -= n / 1e6;
         rows.add(new Row(sect, "other (glue, copies)", Math.max(0, other), 0, sec, ""));
         rows.add(new Row(sect, GEMMS, t.gemmNanos / 1e6, t.gemmFlops / 1e9, sec, GEMMS_NOTE + fmt(Math.max(0, t.ms - t.gemmNanos / 1e6)) + " ms"));
-        rows.addAll(shapeRows(sect, t.shapes, t.ms, sec));
+        rows.addAll(shapeRows(sect, t.shapes, t.ms, sec, 1));
     }
 
     private static final double SHAPE_SHARE = 0.015;
@@ -195,14 +195,21 @@ public final class Bench {
     /**
      * Rows "GEMM M x K" for the GEMM shapes (longest first) that take at least 1.5% of a section of {@code ms}, at most
      * 12: which layers take the time (a layer is a weight shape and a number of columns per call; a residual block's
-     * two convs run as one chain, "M x K, then M2 x M").
+     * two convs run as one chain, "M x K, then M2 x M"). Over {@code frames} streaming frames: means per frame, and for
+     * calls of 1-2 columns the GB/s at which they read their weights.
      */
-    static List<Row> shapeRows(String sect, List<Profiler.Shape> shapes, double ms, double sec) {
+    static List<Row> shapeRows(String sect, List<Profiler.Shape> shapes, double ms, double sec, int frames) {
         List<Row> rows = new ArrayList<>();
         for (Profiler.Shape g : shapes) {
-            if (g.nanos() / 1e6 < SHAPE_SHARE * ms || rows.size() == MAX_SHAPES) break;
-            rows.add(new Row(sect, "GEMM " + g.product(), g.nanos() / 1e6, g.flops() / 1e9, sec,
-                    g.calls() + (g.calls() == 1 ? " call" : " calls") + " of " + g.columns() + " columns"));
+            double gms = g.nanos() / 1e6 / frames;
+            if (gms < SHAPE_SHARE * ms || rows.size() == MAX_SHAPES) break;
+            long whole = g.calls() / frames; // calls per frame when every frame makes the same calls
+            String calls = (g.calls() % frames == 0 ? whole + (whole == 1 ? " call" : " calls") : fmt((double) g.calls() / frames) + " calls")
+                    + (frames == 1 ? "" : " per frame");
+            double weights = 4.0 * ((long) g.m() * g.k() + (long) g.m2() * g.m()) * g.calls() / frames; // bytes per frame
+            rows.add(new Row(sect, "GEMM " + g.product() + (frames == 1 ? "" : " (mean)"), gms, g.flops() / 1e9 / frames, sec,
+                    calls + " of " + g.columns() + (g.columns() == 1 ? " column" : " columns")
+                            + (g.columns() <= 2 ? ", weights read at " + fmt(weights / 1e6 / gms) + " GB/s" : "")));
         }
         return rows;
     }
@@ -266,6 +273,7 @@ public final class Bench {
             nanos[s.ordinal()] = Profiler.nanos(s);
             flops[s.ordinal()] = Profiler.flops(s);
         }
+        List<Profiler.Shape> shapes = Profiler.shapes();
         long[] gemmNanos = new long[Profiler.Gemms.values().length], gemmFlops = new long[gemmNanos.length], gemmBytes = new long[gemmNanos.length];
         for (Profiler.Gemms g : Profiler.Gemms.values()) {
             gemmNanos[g.ordinal()] = Profiler.nanos(g);
@@ -308,6 +316,7 @@ public final class Bench {
         facts.put(key + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
         rows.add(new Row(sect, "of which outside GEMM calls (mean)", Math.max(0, mean - gemmMs), 0, frameSec * streams,
                 "of a mean frame of " + fmt(mean) + " ms: attention, norms, unfused activations, copies, waits"));
+        rows.addAll(shapeRows(sect, shapes, mean, frameSec * streams, frames));
         facts.put(key + "_median_ms", med);
         facts.put(key + "_p99_ms", p99);
         if (a0 >= 0) facts.put(key + "_allocated_kb_per_frame", kbPerFrame);

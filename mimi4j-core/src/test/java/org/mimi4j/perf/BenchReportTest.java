@@ -58,7 +58,7 @@ class BenchReportTest {
                 new Profiler.Shape(32, 192, 64, 7680, 400_000_000L, 30_000_000_000L, 187),
                 new Profiler.Shape(128, 512, 0, 1920, 300_000_000L, 47_000_000_000L, 1),
                 new Profiler.Shape(64, 7, 0, 7680, 14_000_000L, 1_000_000_000L, 187));
-        List<Bench.Row> rows = Bench.shapeRows("encode 60 s", shapes, 1000, 60); // 1.5% of 1000 ms: 15 ms
+        List<Bench.Row> rows = Bench.shapeRows("encode 60 s", shapes, 1000, 60, 1); // 1.5% of 1000 ms: 15 ms
         assertEquals(2, rows.size(), rows.toString());
         assertEquals("GEMM 32 x 192, then 64 x 32", rows.get(0).name());
         assertEquals(400, rows.get(0).ms(), 1e-9);
@@ -66,5 +66,21 @@ class BenchReportTest {
         assertEquals("187 calls of 7680 columns", rows.get(0).note());
         assertEquals("GEMM 128 x 512", rows.get(1).name());
         assertEquals("1 call of 1920 columns", rows.get(1).note());
+    }
+
+    @Test
+    void streamingShapeRowsArePerFrameWithTheBandwidthOfNarrowCalls() {
+        List<Profiler.Shape> shapes = List.of( // 300 frames: 16 calls per frame of a 512 x 2048 weight (4 MB) over 2 columns
+                new Profiler.Shape(512, 2048, 0, 2, 300 * 3_000_000L, 300 * 16 * 2L * 512 * 2048 * 2, 300 * 16),
+                new Profiler.Shape(32, 192, 64, 1920, 300 * 1_000_000L, 300 * 31_457_280L, 300 * 2),
+                new Profiler.Shape(256, 512, 0, 64, 300 * 400_000L, 300 * 16_777_216L, 22));   // not every frame: 0.0733 per frame
+        List<Bench.Row> rows = Bench.shapeRows("streaming", shapes, 25, 0.08, 300);
+        assertEquals(3, rows.size(), rows.toString());
+        assertEquals("GEMM 512 x 2048 (mean)", rows.get(0).name());
+        assertEquals(3, rows.get(0).ms(), 1e-9);
+        // 16 x 4 MB read in 3 ms: 22.4 GB/s
+        assertEquals("16 calls per frame of 2 columns, weights read at 22.4 GB/s", rows.get(0).note());
+        assertEquals("2 calls per frame of 1920 columns", rows.get(1).note());
+        assertEquals("0.07 calls per frame of 64 columns", rows.get(2).note());
     }
 }
