@@ -91,7 +91,7 @@ public final class Gemm {
         product(a, bias, rowOff, segs, accumulate);
         if (t0 != 0L) {
             int cols = columns(segs);
-            Profiler.gemm(t0, a.m, a.k, 0, cols, 2L * a.m * a.k * cols, 4L * a.m * a.k);
+            Profiler.gemm(t0, a.m, a.k, 0, cols, 2L * a.m * a.k * cols);
         }
     }
 
@@ -194,8 +194,7 @@ public final class Gemm {
         chained(a1, bias1, rowOff1, first, a2, bias2, second);
         if (t0 != 0L) {
             int cols = columns(first);
-            long weights = (long) a1.m * a1.k + (long) a2.m * a2.k;
-            Profiler.gemm(t0, a1.m, a1.k, a2.m, cols, 2L * weights * cols, 4L * weights);
+            Profiler.gemm(t0, a1.m, a1.k, a2.m, cols, 2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * cols);
         }
     }
 

@@ -206,7 +206,7 @@ public final class Bench {
             long whole = g.calls() / frames; // calls per frame when every frame makes the same calls
             String calls = (g.calls() % frames == 0 ? whole + (whole == 1 ? " call" : " calls") : fmt((double) g.calls() / frames) + " calls")
                     + (frames == 1 ? "" : " per frame");
-            double weights = 4.0 * ((long) g.m() * g.k() + (long) g.m2() * g.m()) * g.calls() / frames; // bytes per frame
+            double weights = (double) g.weightBytes() * g.calls() / frames; // bytes per frame
             rows.add(new Row(sect, "GEMM " + g.product() + (frames == 1 ? "" : " (mean)"), gms, g.flops() / 1e9 / frames, sec,
                     calls + " of " + g.columns() + (g.columns() == 1 ? " column" : " columns")
                             + (g.columns() <= 2 ? ", weights read at " + fmt(weights / 1e6 / gms) + " GB/s" : "")));

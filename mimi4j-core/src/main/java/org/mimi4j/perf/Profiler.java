@@ -35,13 +35,10 @@ public final class Profiler {
     private static volatile boolean enabled;
     private static final AtomicLongArray NANOS = new AtomicLongArray(Stage.values().length);
     private static final AtomicLongArray FLOPS = new AtomicLongArray(Stage.values().length);
-    private static final AtomicLongArray GEMM_NANOS = new AtomicLongArray(Gemms.values().length);
-    private static final AtomicLongArray GEMM_FLOPS = new AtomicLongArray(Gemms.values().length);
-    private static final AtomicLongArray GEMM_BYTES = new AtomicLongArray(Gemms.values().length);
     /*
-     * GEMM calls by shape: an open-addressed table (no allocation per call) keyed by M and K of the product, M of the
-     * second product of a chain (0 otherwise; its K is the first's M) and the columns, 16 bits each (larger values
-     * count as 65535).
+     * GEMM calls by shape, of which the kinds above are sums: an open-addressed table (no allocation per call) keyed
+     * by M and K of the product, M of the second product of a chain (0 otherwise; its K is the first's M) and the
+     * columns, 16 bits each (larger values count as 65535).
      */
     private static final int SHAPE_SLOTS = 512;
     private static final AtomicLongArray SHAPE_KEY = new AtomicLongArray(SHAPE_SLOTS), SHAPE_NANOS = new AtomicLongArray(SHAPE_SLOTS),
@@ -56,6 +53,15 @@ public final class Profiler {
         public String product() {
             return m + " x " + k + (m2 == 0 ? "" : ", then " + m2 + " x " + m);
         }
+
+        /** Bytes of float32 weights one call reads. */
+        public long weightBytes() {
+            return 4L * ((long) m * k + (long) m2 * m);
+        }
+
+        public Gemms kind() {
+            return columns <= 2 ? Gemms.FEW_COLUMNS : Gemms.MANY_COLUMNS;
+        }
     }
 
     private Profiler() {
@@ -69,11 +75,6 @@ public final class Profiler {
         for (int i = 0; i < NANOS.length(); i++) {
             NANOS.set(i, 0);
             FLOPS.set(i, 0);
-        }
-        for (int i = 0; i < GEMM_NANOS.length(); i++) {
-            GEMM_NANOS.set(i, 0);
-            GEMM_FLOPS.set(i, 0);
-            GEMM_BYTES.set(i, 0);
         }
         for (int i = 0; i < SHAPE_SLOTS; i++) {
             SHAPE_KEY.set(i, 0);
@@ -97,15 +98,11 @@ public final class Profiler {
 
     /**
      * Adds a GEMM call since {@code t0}: an m x k product (then m2 x m for a chain, else m2 = 0) over {@code columns}
-     * right-hand columns, its FLOPs and the bytes of its weights.
+     * right-hand columns, and its FLOPs.
      */
-    public static void gemm(long t0, int m, int k, int m2, int columns, long flops, long weightBytes) {
+    public static void gemm(long t0, int m, int k, int m2, int columns, long flops) {
         if (t0 == 0L) return;
         long nanos = System.nanoTime() - t0;
-        int g = (columns <= 2 ? Gemms.FEW_COLUMNS : Gemms.MANY_COLUMNS).ordinal();
-        GEMM_NANOS.addAndGet(g, nanos);
-        GEMM_FLOPS.addAndGet(g, flops);
-        GEMM_BYTES.addAndGet(g, weightBytes);
         long key = bits16(m) | bits16(k) << 16 | bits16(m2) << 32 | bits16(columns) << 48;
         for (int probe = 0, i = (int) ((key * 0x9E3779B97F4A7C15L) >>> 32) & (SHAPE_SLOTS - 1); probe < SHAPE_SLOTS; probe++, i = (i + 1) & (SHAPE_SLOTS - 1)) {
             long at = SHAPE_KEY.get(i);
@@ -137,15 +134,16 @@ public final class Profiler {
     }
 
     public static long nanos(Gemms g) {
-        return GEMM_NANOS.get(g.ordinal());
+        return shapes().stream().filter(s -> s.kind() == g).mapToLong(Shape::nanos).sum();
     }
 
     public static long flops(Gemms g) {
-        return GEMM_FLOPS.get(g.ordinal());
+        return shapes().stream().filter(s -> s.kind() == g).mapToLong(Shape::flops).sum();
     }
 
+    /** Bytes of weights the calls of a kind read (each call its whole weights once). */
     public static long bytes(Gemms g) {
-        return GEMM_BYTES.get(g.ordinal());
+        return shapes().stream().filter(s -> s.kind() == g).mapToLong(s -> s.weightBytes() * s.calls()).sum();
     }
 
     public static long nanos(Stage s) {
