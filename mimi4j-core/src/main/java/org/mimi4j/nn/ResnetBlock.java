@@ -38,6 +38,11 @@ public final class ResnetBlock {
         return new State(conv1.newState(), conv2.newState());
     }
 
+    /** Samples before the current one that an output depends on: conv1's context (conv2 is pointwise). */
+    int context() {
+        return conv1.context();
+    }
+
     long flops(int t) {
         return conv1.flops(t) + conv2.flops(t);
     }

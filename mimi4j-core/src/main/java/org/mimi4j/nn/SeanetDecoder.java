@@ -131,6 +131,31 @@ public final class SeanetDecoder {
         return h;
     }
 
+    /**
+     * Input steps of layer {@code from} before the current one that the output of layers from.. depends on: each
+     * layer's left context in its own input steps, in steps of layer from's input (rounded up). From a fresh state
+     * started this many steps early, those layers' outputs equal a call that started at 0.
+     */
+    public int receptiveField(int from) {
+        int rf = 0;
+        for (int li = from; li < layers.size(); li++) {
+            int ctx = switch (layers.get(li)) {
+                case ResnetBlock r -> r.context();
+                case StreamingConvTranspose1d r -> r.context();
+                case StreamingConv1d r -> r.context();
+                default -> throw new AssertionError();
+            };
+            int up = upsampleBefore(li) / upsampleBefore(from);
+            rf += (ctx + up - 1) / up;
+        }
+        return rf;
+    }
+
+    /** Layers from.. of {@code into} continue from {@code src}'s states (taken over, not copied). */
+    public void adopt(State src, State into, int from) {
+        System.arraycopy(src.s, from, into.s, from, src.s.length - from);
+    }
+
     public int layers() {
         return layers.size();
     }

@@ -81,6 +81,25 @@ public final class SeanetEncoder {
         return new State(s);
     }
 
+    /**
+     * Input samples before the current one that the output of layers 0..to-1 depends on: each layer's left context
+     * in its own input steps times the stride before it. From a fresh state started this many samples early (a
+     * multiple of {@code strideBefore(to)}), those layers' outputs equal a call that started at 0.
+     */
+    public int receptiveField(int to) {
+        int rf = 0;
+        for (int li = 0; li < to; li++) {
+            int ctx = layers.get(li) instanceof ResnetBlock r ? r.context() : ((StreamingConv1d) layers.get(li)).context();
+            rf += ctx * strideBefore(li);
+        }
+        return rf;
+    }
+
+    /** Layers 0..to-1 of {@code into} continue from {@code from}'s states (taken over, not copied). */
+    public void adopt(State from, State into, int to) {
+        System.arraycopy(from.s, 0, into.s, 0, to);
+    }
+
     public int layers() {
         return layers.size();
     }

@@ -106,6 +106,11 @@ public final class StreamingConv1d {
         return stride;
     }
 
+    /** Input samples before the current one that an output depends on (its left context). */
+    public int context() {
+        return context;
+    }
+
     public int outChannels() {
         return outCh;
     }

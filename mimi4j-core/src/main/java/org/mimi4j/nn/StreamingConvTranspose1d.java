@@ -95,6 +95,11 @@ public final class StreamingConvTranspose1d {
         }
     }
 
+    /** Input steps before the current one that its outputs depend on. */
+    public int context() {
+        return taps - 1;
+    }
+
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
                                                 int groups, boolean hasBias) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);

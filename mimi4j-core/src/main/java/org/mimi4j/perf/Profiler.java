@@ -84,6 +84,23 @@ public final class Profiler {
         }
     }
 
+    private static final ThreadLocal<int[]> SHARE = ThreadLocal.withInitial(() -> new int[]{1});
+
+    /**
+     * Counts this thread's time from now on as 1/k of it (1: all of it): for tasks that run concurrently, one per
+     * thread, each with single-threaded calls, so that the stages and GEMM shapes add up to wall time, as calls that
+     * split their work over the threads do.
+     */
+    public static void share(int k) {
+        SHARE.get()[0] = Math.max(1, k);
+    }
+
+    private static long elapsed(long t0) {
+        long nanos = System.nanoTime() - t0;
+        int k = SHARE.get()[0];
+        return k == 1 ? nanos : nanos / k;
+    }
+
     /** A start time for {@link #end}, or 0 when profiling is off. */
     public static long begin() {
         return enabled ? System.nanoTime() : 0L;
@@ -92,7 +109,7 @@ public final class Profiler {
     /** Adds the time since {@code t0} (from {@link #begin}) and {@code flops} to a stage. */
     public static void end(Stage s, long t0, long flops) {
         if (t0 == 0L) return;
-        NANOS.addAndGet(s.ordinal(), System.nanoTime() - t0);
+        NANOS.addAndGet(s.ordinal(), elapsed(t0));
         FLOPS.addAndGet(s.ordinal(), flops);
     }
 
@@ -102,7 +119,7 @@ public final class Profiler {
      */
     public static void gemm(long t0, int m, int k, int m2, int columns, long flops) {
         if (t0 == 0L) return;
-        long nanos = System.nanoTime() - t0;
+        long nanos = elapsed(t0);
         long key = bits16(m) | bits16(k) << 16 | bits16(m2) << 32 | bits16(columns) << 48;
         for (int probe = 0, i = (int) ((key * 0x9E3779B97F4A7C15L) >>> 32) & (SHAPE_SLOTS - 1); probe < SHAPE_SLOTS; probe++, i = (i + 1) & (SHAPE_SLOTS - 1)) {
             long at = SHAPE_KEY.get(i);

@@ -46,6 +46,31 @@ class ProfilerTest {
         for (Profiler.Gemms g : Profiler.Gemms.values()) assertTrue(Profiler.nanos(g) > 0, g + " timed");
     }
 
+    /** A task that runs beside others, one per thread, counts its time as its share: stages then add up to wall time. */
+    @Test
+    void aSharedThreadCountsItsShareOfTheTime() throws InterruptedException {
+        Profiler.reset();
+        Profiler.enable(true);
+        long outer = System.nanoTime();
+        Profiler.share(4);
+        try {
+            long t0 = Profiler.begin();
+            Thread.sleep(20);
+            Profiler.end(Profiler.Stage.CONV, t0, 1);
+        } finally {
+            Profiler.share(1);
+        }
+        long quarter = Profiler.nanos(Profiler.Stage.CONV);
+        long t0 = Profiler.begin();
+        Thread.sleep(20);
+        Profiler.end(Profiler.Stage.QUANTIZER, t0, 1);
+        outer = System.nanoTime() - outer;
+        Profiler.enable(false);
+        assertTrue(quarter >= 5_000_000L, "a quarter of at least 20 ms: " + quarter);
+        assertTrue(4 * quarter <= outer - 20_000_000L, "no more than a quarter: " + quarter + " of " + outer);
+        assertTrue(Profiler.nanos(Profiler.Stage.QUANTIZER) >= 20_000_000L, "all of it again after share(1)");
+    }
+
     @Test
     void countsEachShapeApartLongestFirst() {
         PackedMatrix a = PackedMatrix.pack(new float[40 * 30], 40, 30), b = PackedMatrix.pack(new float[24 * 40], 24, 40);
