@@ -690,7 +690,8 @@ public final class Mimi {
      */
     private float[][] seanetEncode(float[][] x, int samples, SeanetEncoder.State[] ss, boolean padEnd, int[] steps) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop) * hop;
-        if (samples <= slice && x.length < Parallel.threads()) return encoder.forward(x, samples, ss, padEnd, steps);
+        // one slice: one call, unless a batch has an item for every thread (then a task per item, below)
+        if (samples <= slice && (x.length == 1 || x.length < Parallel.threads())) return encoder.forward(x, samples, ss, padEnd, steps);
         int n = x.length, split = encoder.lowRateStart(), ch = encoder.channelsIn(split), rate = encoder.strideBefore(split);
         int total = padEnd ? (samples + rate - 1) / rate : samples / rate;
         float[][] mid = new float[n][];
@@ -733,7 +734,9 @@ public final class Mimi {
      */
     private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
-        if (s <= slice && h.length < Parallel.threads()) return copies(decoder.forward(h, s, ss)); // the layers' outputs belong to their states
+        if (s <= slice && (h.length == 1 || h.length < Parallel.threads())) { // one slice: one call, as the encoder's
+            return copies(decoder.forward(h, s, ss)); // the layers' outputs belong to their states
+        }
         int n = h.length, split = decoder.highRateStart(), ch = decoder.channelsIn(split), up = decoder.upsampleBefore(split);
         float[][] mid = decoder.forward(h, s, ss, 0, split);
         int total = s * up, sliceSteps = slice * up, rest = hop / up;
