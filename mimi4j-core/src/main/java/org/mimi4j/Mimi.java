@@ -743,6 +743,7 @@ public final class Mimi {
         float[][] out = new float[n][s * hop];
         int warm = decoder.receptiveField(split); // in steps of mid, as the encoder's
         int parts = timeParts(n, s, (warm + up - 1) / up + 1);
+        boolean oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
         SeanetDecoder.State[] last = new SeanetDecoder.State[n];
         eachPart(n, parts, (b, p) -> {
             int from = cut(s, p, parts) * up, to = cut(s, p + 1, parts) * up;
@@ -750,7 +751,7 @@ public final class Mimi {
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
             SeanetDecoder.State[] sts = {st};
-            if (parts == 1 && total <= sliceSteps) { // one slice (a batch of streams' step): the layers read mid's row
+            if (oneSlice) {
                 System.arraycopy(decoder.forward(new float[][]{mid[b]}, total, sts, split, decoder.layers())[0], 0, out[b], 0, s * hop);
                 return;
             }
@@ -771,11 +772,11 @@ public final class Mimi {
      * Tasks per item for the SEANet's high-rate layers: each task runs a part of an item's time range on one thread,
      * its layers' calls single-threaded, so each core keeps its own activations in its caches and no layer pays a
      * fork-join (`AbBench` against the layers' columns split between both threads over 7680-sample slices, 10 rounds
-     * each, 2026-12-03: encode 0.92x, decode 0.89x the time; a step of 16 batched streams, each stream a task: 0.94x and
-     * 0.99x in two runs, both orders). The items of a batch are tasks already; a lone item is
-     * cut into parts, one per thread, when each part holds at least 4 hops (steps of the latent) and more than its
-     * warm-up ({@code warmHops}): a part after the first starts from fresh states that early, by the layers'
-     * receptive field, so its outputs from its own start on are those of one sequential call, bit for bit.
+     * each, 2026-12-03: encode 0.92x, decode 0.89x the time; a step of 16 batched streams, each stream a task: 0.94x
+     * and 0.99x in two runs, both orders). The items of a batch are tasks already; a lone item is cut into parts, one
+     * per thread, when each part holds at least 4 hops (steps of the latent) and more than its warm-up
+     * ({@code warmHops}): a part after the first starts from fresh states that early, by the layers' receptive field,
+     * so its outputs from its own start on are those of one sequential call, bit for bit.
      */
     private static int timeParts(int items, int hops, int warmHops) {
         int threads = Parallel.threads();
