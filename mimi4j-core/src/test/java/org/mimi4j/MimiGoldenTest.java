@@ -175,6 +175,39 @@ class MimiGoldenTest {
         }
     }
 
+    /**
+     * Offline calls are bounded (Mimi's CHUNK_FRAMES, summed over a batch), and a single golden case is shorter than one
+     * call: copies of each case in one batch share a call's frames, so each item crosses call boundaries (the "long"
+     * case at 75 frames, 4 copies: every 32 frames), and every item must still give upstream's codes and audio.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void callBoundariesChangeNothing(String weights, String c) {
+        Mimi m = models.get(weights);
+        float[][] audio = g.audio(c);
+        if (audio.length != 1) return; // the batch case is a batch already
+        int copies = 4;
+        float[][] x = new float[copies][];
+        int[] lengths = new int[copies];
+        for (int b = 0; b < copies; b++) {
+            x[b] = audio[0];
+            lengths[b] = Golden.lengths(caseInfo(c))[0];
+        }
+        int[][][] want = g.codes(c + ".codes_q8");
+        Mimi.EncodeResult r = m.encode(x, lengths, 8, Padding.MOSHI, null);
+        int[][][] codes = new int[copies][][];
+        for (int b = 0; b < copies; b++) {
+            assertArrayEquals(want[0], r.audioCodes()[b], weights + " " + c + " copy " + b);
+            codes[b] = want[0];
+        }
+        float[][][] y = m.decode(codes);
+        float[] dec = g.f(c + ".decoded_q8");
+        for (int b = 0; b < copies; b++) {
+            double e = Golden.relL2(y[b][0], 0, dec, 0, dec.length);
+            assertTrue(e < TOL, weights + " " + c + " decoded copy " + b + ": relative L2 " + e);
+        }
+    }
+
     static Map<String, Object> caseInfo(String c) {
         for (Map<String, Object> m : g.caseList()) if (m.get("name").equals(c)) return m;
         throw new IllegalArgumentException(c);
