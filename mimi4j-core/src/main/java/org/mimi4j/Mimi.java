@@ -61,6 +61,8 @@ public final class Mimi {
      * with the layers' columns split between the threads all three were as fast.
      */
     private static final int SEANET_SAMPLES = Integer.getInteger("mimi4j.seanetSamples", 1920);
+    /** Tasks per compute thread that an offline call's high-rate SEANet layers are cut into ({@link #timeParts}). */
+    static final int PARTS_PER_THREAD = Integer.getInteger("mimi4j.partsPerThread", 4);
 
     private Mimi(Checkpoint ck, MimiConfig c, String source) {
         this.config = c;
@@ -777,15 +779,17 @@ public final class Mimi {
      * its layers' calls single-threaded, so each core keeps its own activations in its caches and no layer pays a
      * fork-join (`AbBench` against the layers' columns split between both threads over 7680-sample slices, 10 rounds
      * each, 2026-12-03: encode 0.92x, decode 0.89x the time; a step of 16 batched streams, each stream a task: 0.94x
-     * and 0.99x in two runs, both orders). The items of a batch are tasks already; a lone item is cut into parts, one
-     * per thread, when each part holds at least 4 hops (steps of the latent) and more than its warm-up
-     * ({@code warmHops}): a part after the first starts from fresh states that early, by the layers' receptive field,
-     * so its outputs from its own start on are those of one sequential call, bit for bit.
+     * and 0.99x in two runs, both orders). A call makes about {@link #PARTS_PER_THREAD} tasks per thread, which the
+     * threads take as they become free, so a thread that runs slower for a while (a shared VM) does not keep the
+     * other waiting at the end: the items of a batch, each cut into parts while there are fewer tasks than that and
+     * each part holds at least 4 hops (steps of the latent) and more than its warm-up ({@code warmHops}). A part
+     * after the first starts from fresh states that early, by the layers' receptive field, so its outputs from its
+     * own start on are those of one sequential call, bit for bit.
      */
-    private static int timeParts(int items, int hops, int warmHops) {
-        int threads = Parallel.threads();
-        if (items >= threads) return 1;
-        return Math.max(1, Math.min((threads + items - 1) / items, hops / Math.max(4, warmHops + 1)));
+    static int timeParts(int items, int hops, int warmHops) {
+        int tasks = Parallel.threads() * PARTS_PER_THREAD;
+        if (Parallel.threads() == 1 || items >= tasks) return 1;
+        return Math.max(1, Math.min((tasks + items - 1) / items, hops / Math.max(4, warmHops + 1)));
     }
 
     /** The hop where part p of {@code parts} starts (part {@code parts}: the end). */

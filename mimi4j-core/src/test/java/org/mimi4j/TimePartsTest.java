@@ -7,15 +7,16 @@ import org.mimi4j.kernels.Parallel;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * An offline call on one long item runs the SEANet's high-rate layers as parts of its time range, one per thread,
- * each part after the first from fresh states started early by the layers' receptive field; a batch of two runs
- * each item whole on its own thread. Both must give what one sequential call gives: the same item twice in a batch
- * (never cut in time) and alone (cut in two) agree bit for bit, at lengths around the cut and with an odd tail. (A
- * batch with transformers' padding encodes its items one at a time, so the goldens' odd-length case checks the cut
- * with end padding against upstream.)
+ * An offline call runs the SEANet's high-rate layers as parts of each item's time range, a few per thread
+ * ({@link Mimi#timeParts}), each part after the first from fresh states started early by the layers' receptive field;
+ * a batch with a task's worth of items runs each item whole. Both must give what one sequential call gives: the same
+ * item alone (cut into parts) and as every item of such a batch (never cut in time) agree bit for bit, at lengths
+ * around the cuts and with an odd tail. (A batch with transformers' padding encodes its items one at a time, so the
+ * goldens' odd-length case checks the cuts with end padding against upstream.)
  */
 class TimePartsTest {
     private static Mimi model;
@@ -38,14 +39,20 @@ class TimePartsTest {
                 phase += 0.02 + 0.01 * Math.sin(i * 1e-4);
                 x[i] = (float) (0.4 * Math.sin(phase) + 0.05 * (r.nextDouble() - 0.5));
             }
+            int whole = Parallel.threads() * Mimi.PARTS_PER_THREAD; // items of a batch that is never cut in time
+            assertEquals(1, Mimi.timeParts(whole, len / 960, 0));
+            float[][] xs = new float[whole][];
+            int[] lens = new int[whole];
+            java.util.Arrays.fill(xs, x);
+            java.util.Arrays.fill(lens, len);
             int[][] alone = model.encode(x, 8, Padding.MOSHI);
-            int[][][] batch = model.encode(new float[][]{x, x}, new int[]{len, len}, 8, Padding.MOSHI, null).audioCodes();
-            assertArrayEquals(batch[0], alone, len + " samples: codes alone vs in a batch");
-            assertArrayEquals(batch[1], alone, len + " samples");
+            int[][][] batch = model.encode(xs, lens, 8, Padding.MOSHI, null).audioCodes();
+            for (int b = 0; b < whole; b++) assertArrayEquals(batch[b], alone, len + " samples: codes alone vs item " + b + " of a batch");
             float[] y = model.decode(alone);
-            float[][][] ys = model.decode(new int[][][]{alone, alone});
-            assertArrayEquals(ys[0][0], y, len + " samples: audio alone vs in a batch");
-            assertArrayEquals(ys[1][0], y, len + " samples");
+            int[][][] codes = new int[whole][][];
+            java.util.Arrays.fill(codes, alone);
+            float[][][] ys = model.decode(codes);
+            for (int b = 0; b < whole; b++) assertArrayEquals(ys[b][0], y, len + " samples: audio alone vs item " + b + " of a batch");
         }
     }
 }
