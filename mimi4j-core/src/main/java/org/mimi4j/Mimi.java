@@ -708,9 +708,10 @@ public final class Mimi {
         boolean oneSlice = parts == 1 && samples <= slice; // a batch of streams' step: each item's output is its row of mid
         if (!oneSlice) for (int b = 0; b < n; b++) mid[b] = new float[ch * total];
         SeanetEncoder.State[] last = new SeanetEncoder.State[n];
+        java.util.Queue<SeanetEncoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
             int from = cut(samples / hop, p, parts) * hop, to = p == parts - 1 ? samples : cut(samples / hop, p + 1, parts) * hop;
-            SeanetEncoder.State st = p == 0 ? ss[b] : encoder.newState();
+            SeanetEncoder.State st = p == 0 ? ss[b] : spareState(spare, encoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
             int[] out = new int[1];
@@ -728,6 +729,7 @@ public final class Mimi {
                 col += out[0];
                 skip -= s0;
             }
+            if (p > 0 && p < parts - 1) spare.add(st);
         });
         for (int b = 0; b < n; b++) if (last[b] != ss[b]) encoder.adopt(last[b], ss[b], split); // where the call ended
         return encoder.forward(mid, total, ss, padEnd, steps, split, encoder.layers());
@@ -751,9 +753,10 @@ public final class Mimi {
         int parts = timeParts(n, s, (warm + up - 1) / up + 1);
         boolean oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
         SeanetDecoder.State[] last = new SeanetDecoder.State[n];
+        java.util.Queue<SeanetDecoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
             int from = cut(s, p, parts) * up, to = cut(s, p + 1, parts) * up;
-            SeanetDecoder.State st = p == 0 ? ss[b] : decoder.newState();
+            SeanetDecoder.State st = p == 0 ? ss[b] : spareState(spare, decoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
             SeanetDecoder.State[] sts = {st};
@@ -769,6 +772,7 @@ public final class Mimi {
                 float[] y = decoder.forward(hs, len, sts, split, decoder.layers())[0];
                 if (skip < len * rest) System.arraycopy(y, skip, out[b], pos * rest + skip, len * rest - skip);
             }
+            if (p > 0 && p < parts - 1) spare.add(st);
         });
         for (int b = 0; b < n; b++) if (last[b] != ss[b]) decoder.adopt(last[b], ss[b], split);
         return out;
@@ -790,6 +794,16 @@ public final class Mimi {
         int tasks = Parallel.threads() * PARTS_PER_THREAD;
         if (Parallel.threads() == 1 || items >= tasks) return 1;
         return Math.max(1, Math.min((tasks + items - 1) / items, hops / Math.max(4, warmHops + 1)));
+    }
+
+    /**
+     * States for a part after the first: one a finished middle part left (its layers' buffers already grown), else a
+     * new one. What a state carries in does not matter: the part's outputs from the end of its warm-up on depend only
+     * on its input (all its slices are whole multiples of the layers' strides, so nothing is pending between calls).
+     */
+    private static <T> T spareState(java.util.Queue<T> spare, java.util.function.Supplier<T> fresh) {
+        T st = spare.poll();
+        return st != null ? st : fresh.get();
     }
 
     /** The hop where part p of {@code parts} starts (part {@code parts}: the end). */
