@@ -787,8 +787,8 @@ public final class Mimi {
      * threads take as they become free, so a thread that runs slower for a while (a shared VM) does not keep the
      * other waiting at the end: the items of a batch, each cut into parts while there are fewer tasks than that and
      * each part holds at least 4 hops (steps of the latent) and more than its warm-up ({@code warmHops}). A part
-     * after the first starts from fresh states that early, by the layers' receptive field, so its outputs from its
-     * own start on are those of one sequential call, bit for bit.
+     * after the first starts that early, by the layers' receptive field, from states whose contents do not matter
+     * ({@link #spareState}), so its outputs from its own start on are those of one sequential call, bit for bit.
      */
     static int timeParts(int items, int hops, int warmHops) {
         int tasks = Parallel.threads() * PARTS_PER_THREAD;

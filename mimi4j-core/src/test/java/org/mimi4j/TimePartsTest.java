@@ -12,11 +12,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * An offline call runs the SEANet's high-rate layers as parts of each item's time range, a few per thread
- * ({@link Mimi#timeParts}), each part after the first from fresh states started early by the layers' receptive field;
- * a batch with a task's worth of items runs each item whole. Both must give what one sequential call gives: the same
- * item alone (cut into parts) and as every item of such a batch (never cut in time) agree bit for bit, at lengths
- * around the cuts and with an odd tail. (A batch with transformers' padding encodes its items one at a time, so the
- * goldens' odd-length case checks the cuts with end padding against upstream.)
+ * ({@link Mimi#timeParts}), each part after the first started early by the layers' receptive field (from a new state
+ * or one an earlier part left); a batch with a task's worth of items runs each item whole. Both must give what one
+ * sequential call gives: the same item alone (cut into parts) and as every item of such a batch (never cut in time)
+ * agree bit for bit, at lengths around the cuts and with an odd tail. (A batch with transformers' padding encodes its
+ * items one at a time, so the goldens' odd-length case checks the cuts with end padding against upstream.)
  */
 class TimePartsTest {
     private static Mimi model;
