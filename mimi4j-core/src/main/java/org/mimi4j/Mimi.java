@@ -63,7 +63,7 @@ public final class Mimi {
     private static final int SEANET_SAMPLES = Integer.getInteger("mimi4j.seanetSamples", 1920);
     /**
      * Tasks per compute thread that an offline call's high-rate SEANet layers are cut into ({@link #timeParts}): 4 took
-     * 0.88-0.91x the time of 1 to decode (`AbBench`, both orders), 2 and 8 took 1.10x and 1.04x the time of 4.
+     * 0.88-1.01x the time of 1 to decode (`AbBench`, three pairs), 2 and 8 took 1.10x and 1.04x the time of 4.
      */
     static final int PARTS_PER_THREAD = Integer.getInteger("mimi4j.partsPerThread", 4);
 
