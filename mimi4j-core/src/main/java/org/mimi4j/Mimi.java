@@ -704,8 +704,8 @@ public final class Mimi {
         int n = x.length, split = encoder.lowRateStart(), ch = encoder.channelsIn(split), rate = encoder.strideBefore(split);
         int total = padEnd ? (samples + rate - 1) / rate : samples / rate;
         float[][] mid = new float[n][];
-        // a part after the first starts `warm` samples early from fresh states: the layers' receptive field, in whole
-        // steps of their output
+        // a part after the first starts `warm` samples early (from a new or a spare state): the layers' receptive
+        // field, in whole steps of their output
         int warm = (encoder.receptiveField(split) + rate - 1) / rate * rate;
         int parts = timeParts(n, samples / hop, warm / hop + 1);
         boolean oneSlice = parts == 1 && samples <= slice; // a batch of streams' step: each item's output is its row of mid

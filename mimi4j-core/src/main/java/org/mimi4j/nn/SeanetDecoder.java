@@ -133,8 +133,8 @@ public final class SeanetDecoder {
 
     /**
      * Input steps of layer {@code from} before the current one that the output of layers from.. depends on: each
-     * layer's left context in its own input steps, in steps of layer from's input (rounded up). From a fresh state
-     * started this many steps early, those layers' outputs equal a call that started at 0.
+     * layer's left context in its own input steps, in steps of layer from's input (rounded up). Started this many
+     * steps early from any state, those layers' outputs from the original start on equal the sequential call's.
      */
     public int receptiveField(int from) {
         int rf = 0;

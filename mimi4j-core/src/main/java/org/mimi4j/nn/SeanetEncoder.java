@@ -83,8 +83,9 @@ public final class SeanetEncoder {
 
     /**
      * Input samples before the current one that the output of layers 0..to-1 depends on: each layer's left context
-     * in its own input steps times the stride before it. From a fresh state started this many samples early (a
-     * multiple of {@code strideBefore(to)}), those layers' outputs equal a call that started at 0.
+     * in its own input steps times the stride before it. Started this many samples early (a multiple of
+     * {@code strideBefore(to)}) from any state, those layers' outputs from the original start on equal the sequential
+     * call's.
      */
     public int receptiveField(int to) {
         int rf = 0;
