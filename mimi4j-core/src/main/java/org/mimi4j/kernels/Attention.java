@@ -79,26 +79,18 @@ public final class Attention {
             int ho = h * hd, vo = valueIndex(0, h, cap, hd);
             float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, GROUP * ldp);
             for (int i = i0; i < i1; ) {
-                int ulo = union(lo, hi, i, i1);
-                if (ulo >= 0) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
-                    int uhi = hi[i];
-                    for (int g = 1; g < GROUP; g++) uhi = Math.max(uhi, hi[i + g]);
-                    int un = uhi - ulo + 1, first = (int) (((long) start + ulo) % cap), a = first % KEY_BLOCK;
-                    scoresGroup(q, i * d + ho, d, k, ho, first - a, cap, hd, a + un, scale, p, ldp);
-                    if (hd % (4 * L) == 0) {
-                        float inv0 = softmaxInUnion(p, a, ulo, lo[i], hi[i], un);
-                        float inv1 = softmaxInUnion(p, ldp + a, ulo, lo[i + 1], hi[i + 1], un);
-                        float inv2 = softmaxInUnion(p, 2 * ldp + a, ulo, lo[i + 2], hi[i + 2], un);
-                        float inv3 = softmaxInUnion(p, 3 * ldp + a, ulo, lo[i + 3], hi[i + 3], un);
-                        for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
-                            valuesGroup(p, a, ldp, un, v, vo + c0, hd, first, cap, out, i * d + ho + c0, d, inv0, inv1, inv2, inv3);
-                        }
-                    } else {
-                        for (int g = 0; g < GROUP; g++) {
-                            softmaxValues(p, g * ldp + a + lo[i + g] - ulo, v, vo, hd, lo[i + g], hi[i + g], start, cap, out, (i + g) * d + ho);
-                        }
-                    }
+                int m = Math.min(GROUP, i1 - i), ulo = union(lo, hi, i, m);
+                if (ulo >= 0 && m == GROUP) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
+                    group(q, i * d + ho, out, i * d + ho, d, lo, hi, i, m, ulo, k, v, vo, ho, start, cap, hd, scale, p, ldp);
                     i += GROUP;
+                } else if (ulo >= 0 && hd % (4 * L) == 0) {
+                    // 2 or 3 queries left (a streaming step brings 2 per stream): the group's kernels on a copy of
+                    // their rows, the last one repeated, so that the keys and values are read once for them too
+                    float[] pad = Scratch.floats(Scratch.ATTENTION_PADDED, 2 * GROUP * d);
+                    for (int g = 0; g < GROUP; g++) System.arraycopy(q, (i + Math.min(g, m - 1)) * d + ho, pad, g * d + ho, hd);
+                    group(pad, ho, pad, GROUP * d + ho, d, lo, hi, i, m, ulo, k, v, vo, ho, start, cap, hd, scale, p, ldp);
+                    for (int g = 0; g < m; g++) System.arraycopy(pad, (GROUP + g) * d + ho, out, (i + g) * d + ho, hd);
+                    i += m;
                 } else {
                     int a = 0;
                     if (hi[i] >= lo[i]) {
@@ -113,16 +105,41 @@ public final class Attention {
         });
     }
 
+    /**
+     * One group: queries i..i+m-1 (m <= GROUP; query g of the group is query i + min(g, m - 1), so the last one fills
+     * the group), their rows of head h at q[qo + g*d ...], outputs at out[oo + g*d ...], keys of the union from ulo.
+     */
+    private static void group(float[] q, int qo, float[] out, int oo, int d, int[] lo, int[] hi, int i, int m, int ulo,
+                              float[] k, float[] v, int vo, int ho, int start, int cap, int hd, float scale, float[] p, int ldp) {
+        int i1 = i + Math.min(1, m - 1), i2 = i + Math.min(2, m - 1), i3 = i + Math.min(3, m - 1);
+        int uhi = Math.max(Math.max(hi[i], hi[i1]), Math.max(hi[i2], hi[i3]));
+        int un = uhi - ulo + 1, first = (int) (((long) start + ulo) % cap), a = first % KEY_BLOCK;
+        scoresGroup(q, qo, d, k, ho, first - a, cap, hd, a + un, scale, p, ldp);
+        if (hd % (4 * L) == 0) {
+            float inv0 = softmaxInUnion(p, a, ulo, lo[i], hi[i], un);
+            float inv1 = softmaxInUnion(p, ldp + a, ulo, lo[i1], hi[i1], un);
+            float inv2 = softmaxInUnion(p, 2 * ldp + a, ulo, lo[i2], hi[i2], un);
+            float inv3 = softmaxInUnion(p, 3 * ldp + a, ulo, lo[i3], hi[i3], un);
+            for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
+                valuesGroup(p, a, ldp, un, v, vo + c0, hd, first, cap, out, oo + c0, d, inv0, inv1, inv2, inv3);
+            }
+        } else {
+            for (int g = 0; g < m; g++) {
+                softmaxValues(p, g * ldp + a + lo[i + g] - ulo, v, vo, hd, lo[i + g], hi[i + g], start, cap, out, oo + g * d);
+            }
+        }
+    }
+
     private static final int GROUP = 4; // queries whose scores are computed together (each key vector loaded once)
 
     /**
-     * The first key of the union of queries i..i+GROUP-1 (before i1) when they can share one pass over the keys:
-     * all present, each with keys, and the union at most L keys wider than any of them; else -1.
+     * The first key of the union of queries i..i+m-1 when they can share one pass over the keys: at least 2, each
+     * with keys, and the union at most L keys wider than any of them; else -1.
      */
-    private static int union(int[] lo, int[] hi, int i, int i1) {
-        if (i + GROUP > i1) return -1;
+    private static int union(int[] lo, int[] hi, int i, int m) {
+        if (m < 2) return -1;
         int ulo = Integer.MAX_VALUE, uhi = -1, minN = Integer.MAX_VALUE;
-        for (int g = 0; g < GROUP; g++) {
+        for (int g = 0; g < m; g++) {
             if (hi[i + g] < lo[i + g]) return -1;
             ulo = Math.min(ulo, lo[i + g]);
             uhi = Math.max(uhi, hi[i + g]);

@@ -22,6 +22,32 @@ class AttentionTest {
         check(2, 128, 9, 40);
     }
 
+    /**
+     * Two or three queries with keys (a streaming step brings 2) run through the group's kernels on padded copies:
+     * each query's output equals the reference, and attending that query alone (the one-query kernels), bit for bit.
+     */
+    @Test
+    void fewQueriesEqualEachAlone() {
+        int heads = 8, hd = 64, nk = 251, d = heads * hd;
+        for (int nq = 2; nq <= 3; nq++) {
+            SplittableRandom r = new SplittableRandom(77 + nq);
+            float[] q = rand(r, nq * d), k = rand(r, nk * d), v = rand(r, nk * d);
+            int[] lo = new int[nq], hi = new int[nq];
+            for (int i = 0; i < nq; i++) {
+                hi[i] = nk - nq + i;
+                lo[i] = Math.max(0, hi[i] - 250 + 1);
+            }
+            float[] out = new float[nq * d];
+            Attention.attend(q, nq, k, v, heads, hd, lo, hi, out);
+            assertClose(reference(q, nq, k, v, heads, hd, lo, hi), out);
+            for (int i = 0; i < nq; i++) {
+                float[] one = new float[d];
+                Attention.attend(java.util.Arrays.copyOfRange(q, i * d, (i + 1) * d), 1, k, v, heads, hd, new int[]{lo[i]}, new int[]{hi[i]}, one);
+                assertArrayEquals(one, java.util.Arrays.copyOfRange(out, i * d, (i + 1) * d), nq + " queries: query " + i + " alone, bit for bit");
+            }
+        }
+    }
+
     @Test
     void scalarPath() {
         check(4, 8, 12, 30);
