@@ -80,16 +80,8 @@ public final class Attention {
             float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, GROUP * ldp);
             for (int i = i0; i < i1; ) {
                 int m = Math.min(GROUP, i1 - i), ulo = union(lo, hi, i, m);
-                if (ulo >= 0 && m == GROUP) { // GROUP queries with nearly the same keys: one pass over the keys for all of them
-                    group(q, i * d + ho, out, i * d + ho, d, lo, hi, i, m, ulo, k, v, vo, ho, start, cap, hd, scale, p, ldp);
-                    i += GROUP;
-                } else if (ulo >= 0 && hd % (4 * L) == 0) {
-                    // 2 or 3 queries left (a streaming step brings 2 per stream): the group's kernels on a copy of
-                    // their rows, the last one repeated, so that the keys and values are read once for them too
-                    float[] pad = Scratch.floats(Scratch.ATTENTION_PADDED, 2 * GROUP * d);
-                    for (int g = 0; g < GROUP; g++) System.arraycopy(q, (i + Math.min(g, m - 1)) * d + ho, pad, g * d + ho, hd);
-                    group(pad, ho, pad, GROUP * d + ho, d, lo, hi, i, m, ulo, k, v, vo, ho, start, cap, hd, scale, p, ldp);
-                    for (int g = 0; g < m; g++) System.arraycopy(pad, (GROUP + g) * d + ho, out, (i + g) * d + ho, hd);
+                if (ulo >= 0) { // 2 to GROUP queries with nearly the same keys: one pass over the keys for all of them
+                    group(q, out, d, lo, hi, i, m, ulo, k, v, vo, ho, start, cap, hd, scale, p, ldp);
                     i += m;
                 } else {
                     int a = 0;
@@ -106,26 +98,27 @@ public final class Attention {
     }
 
     /**
-     * One group: queries i..i+m-1 (m <= GROUP; query g of the group is query i + min(g, m - 1), so the last one fills
-     * the group), their rows of head h at q[qo + g*d ...], outputs at out[oo + g*d ...], keys of the union from ulo.
+     * Queries i..i+m-1 (2 <= m <= GROUP, a streaming step brings 2) as one group of the kernels: slot g holds query
+     * i + min(g, m - 1), so with fewer queries the last one fills the group (its repeats write the same output).
      */
-    private static void group(float[] q, int qo, float[] out, int oo, int d, int[] lo, int[] hi, int i, int m, int ulo,
+    private static void group(float[] q, float[] out, int d, int[] lo, int[] hi, int i, int m, int ulo,
                               float[] k, float[] v, int vo, int ho, int start, int cap, int hd, float scale, float[] p, int ldp) {
         int i1 = i + Math.min(1, m - 1), i2 = i + Math.min(2, m - 1), i3 = i + Math.min(3, m - 1);
+        int r0 = i * d + ho, r1 = i1 * d + ho, r2 = i2 * d + ho, r3 = i3 * d + ho; // the slots' rows of q and out
         int uhi = Math.max(Math.max(hi[i], hi[i1]), Math.max(hi[i2], hi[i3]));
         int un = uhi - ulo + 1, first = (int) (((long) start + ulo) % cap), a = first % KEY_BLOCK;
-        scoresGroup(q, qo, d, k, ho, first - a, cap, hd, a + un, scale, p, ldp);
+        scoresGroup(q, r0, r1, r2, r3, d, k, ho, first - a, cap, hd, a + un, scale, p, ldp);
         if (hd % (4 * L) == 0) {
             float inv0 = softmaxInUnion(p, a, ulo, lo[i], hi[i], un);
             float inv1 = softmaxInUnion(p, ldp + a, ulo, lo[i1], hi[i1], un);
             float inv2 = softmaxInUnion(p, 2 * ldp + a, ulo, lo[i2], hi[i2], un);
             float inv3 = softmaxInUnion(p, 3 * ldp + a, ulo, lo[i3], hi[i3], un);
             for (int c0 = 0; c0 < hd; c0 += 4 * L) { // 4L channels at a time (all 64 of a head with AVX-512)
-                valuesGroup(p, a, ldp, un, v, vo + c0, hd, first, cap, out, oo + c0, d, inv0, inv1, inv2, inv3);
+                valuesGroup(p, a, ldp, un, v, vo + c0, hd, first, cap, out, r0 + c0, r1 + c0, r2 + c0, r3 + c0, inv0, inv1, inv2, inv3);
             }
         } else {
             for (int g = 0; g < m; g++) {
-                softmaxValues(p, g * ldp + a + lo[i + g] - ulo, v, vo, hd, lo[i + g], hi[i + g], start, cap, out, oo + g * d);
+                softmaxValues(p, g * ldp + a + lo[i + g] - ulo, v, vo, hd, lo[i + g], hi[i + g], start, cap, out, (i + g) * d + ho);
             }
         }
     }
@@ -183,8 +176,8 @@ public final class Attention {
         }
     }
 
-    /** Scores of GROUP (4) consecutive queries (rows qo, qo+d, ...) over the same n keys into rows of p (stride ldp). */
-    private static void scoresGroup(float[] q, int qo, int d, float[] k, int ho, int s0, int cap, int hd, int n, float scale, float[] p, int ldp) {
+    /** Scores of GROUP (4) queries (rows q0..q3 of q) over the same n keys into rows of p (stride ldp). */
+    private static void scoresGroup(float[] q, int q0, int q1, int q2, int q3, int d, float[] k, int ho, int s0, int cap, int hd, int n, float scale, float[] p, int ldp) {
         int nv = (n + L - 1) / L;
         for (int w = 0; w < nv; w += 2) {
             FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
@@ -192,16 +185,16 @@ public final class Attention {
             int b0 = keyVector(s0, w, cap, d, ho), b1 = keyVector(s0, Math.min(w + 1, nv - 1), cap, d, ho);
             for (int c = 0; c < hd; c++) {
                 FloatVector k0 = FloatVector.fromArray(S, k, b0 + c * KEY_BLOCK), k1 = FloatVector.fromArray(S, k, b1 + c * KEY_BLOCK);
-                FloatVector x = FloatVector.broadcast(S, q[qo + c]);
+                FloatVector x = FloatVector.broadcast(S, q[q0 + c]);
                 a00 = x.fma(k0, a00);
                 a01 = x.fma(k1, a01);
-                x = FloatVector.broadcast(S, q[qo + d + c]);
+                x = FloatVector.broadcast(S, q[q1 + c]);
                 a10 = x.fma(k0, a10);
                 a11 = x.fma(k1, a11);
-                x = FloatVector.broadcast(S, q[qo + 2 * d + c]);
+                x = FloatVector.broadcast(S, q[q2 + c]);
                 a20 = x.fma(k0, a20);
                 a21 = x.fma(k1, a21);
-                x = FloatVector.broadcast(S, q[qo + 3 * d + c]);
+                x = FloatVector.broadcast(S, q[q3 + c]);
                 a30 = x.fma(k0, a30);
                 a31 = x.fma(k1, a31);
             }
@@ -261,11 +254,11 @@ public final class Attention {
 
     /**
      * The weighted sums of value rows (v[vo + row*hd ...], rows of a ring of capacity rows) for a group of 4 queries (out
-     * rows qo, qo+d, ...), 4L channels, over the union's un keys at once: each value vector is loaded once for the 4. A
+     * rows q0..q3), 4L channels, over the union's un keys at once: each value vector is loaded once for the 4. A
      * query's keys outside its own range have weight 0, which adds exactly 0 to its sums, so each query's sum is the FMA
      * chain of {@link #softmaxValues} over its own keys.
      */
-    private static void valuesGroup(float[] p, int po, int ldp, int un, float[] v, int vo0, int hd, int row, int capacity, float[] out, int qo, int d,
+    private static void valuesGroup(float[] p, int po, int ldp, int un, float[] v, int vo0, int hd, int row, int capacity, float[] out, int q0, int q1, int q2, int q3,
                                     float inv0, float inv1, float inv2, float inv3) {
         FloatVector o00 = FloatVector.zero(S), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00, o13 = o00;
         FloatVector o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
@@ -284,22 +277,22 @@ public final class Attention {
             o30 = w.fma(v0, o30); o31 = w.fma(v1, o31); o32 = w.fma(v2, o32); o33 = w.fma(v3, o33);
         }
         // written out: vectors passed to a helper that C2 does not inline would be boxed
-        o00.mul(inv0).intoArray(out, qo);
-        o01.mul(inv0).intoArray(out, qo + L);
-        o02.mul(inv0).intoArray(out, qo + 2 * L);
-        o03.mul(inv0).intoArray(out, qo + 3 * L);
-        o10.mul(inv1).intoArray(out, qo + d);
-        o11.mul(inv1).intoArray(out, qo + d + L);
-        o12.mul(inv1).intoArray(out, qo + d + 2 * L);
-        o13.mul(inv1).intoArray(out, qo + d + 3 * L);
-        o20.mul(inv2).intoArray(out, qo + 2 * d);
-        o21.mul(inv2).intoArray(out, qo + 2 * d + L);
-        o22.mul(inv2).intoArray(out, qo + 2 * d + 2 * L);
-        o23.mul(inv2).intoArray(out, qo + 2 * d + 3 * L);
-        o30.mul(inv3).intoArray(out, qo + 3 * d);
-        o31.mul(inv3).intoArray(out, qo + 3 * d + L);
-        o32.mul(inv3).intoArray(out, qo + 3 * d + 2 * L);
-        o33.mul(inv3).intoArray(out, qo + 3 * d + 3 * L);
+        o00.mul(inv0).intoArray(out, q0);
+        o01.mul(inv0).intoArray(out, q0 + L);
+        o02.mul(inv0).intoArray(out, q0 + 2 * L);
+        o03.mul(inv0).intoArray(out, q0 + 3 * L);
+        o10.mul(inv1).intoArray(out, q1);
+        o11.mul(inv1).intoArray(out, q1 + L);
+        o12.mul(inv1).intoArray(out, q1 + 2 * L);
+        o13.mul(inv1).intoArray(out, q1 + 3 * L);
+        o20.mul(inv2).intoArray(out, q2);
+        o21.mul(inv2).intoArray(out, q2 + L);
+        o22.mul(inv2).intoArray(out, q2 + 2 * L);
+        o23.mul(inv2).intoArray(out, q2 + 3 * L);
+        o30.mul(inv3).intoArray(out, q3);
+        o31.mul(inv3).intoArray(out, q3 + L);
+        o32.mul(inv3).intoArray(out, q3 + 2 * L);
+        o33.mul(inv3).intoArray(out, q3 + 3 * L);
     }
 
     /**

@@ -9,12 +9,10 @@ final class Scratch {
     /**
      * What each slot holds; a thread uses a slot for one array at a time. GEMM_SHARED_B is the calling thread's B
      * packed once for a GEMM call, which the compute threads read during that call. GEMM_CHAIN_MID is a task's
-     * intermediate piece in {@link Gemm#chain}. ATTENTION_PADDED holds the query rows and outputs of a group
-     * that {@link Attention} fills up with copies.
+     * intermediate piece in {@link Gemm#chain}.
      */
-    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4,
-        ATTENTION_PADDED = 5;
-    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[6][]);
+    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4;
+    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[5][]);
 
     private Scratch() {
     }

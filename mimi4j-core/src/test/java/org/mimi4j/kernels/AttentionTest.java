@@ -23,14 +23,16 @@ class AttentionTest {
     }
 
     /**
-     * Two or three queries with keys (a streaming step brings 2) run through the group's kernels on padded copies:
-     * each query's output equals the reference, and attending that query alone (the one-query kernels), bit for bit.
+     * Two or three queries with keys (a streaming step brings 2) run as one group of the group kernels, the last
+     * query repeated: each query's output equals the reference, and attending that query alone (the one-query
+     * kernels), bit for bit. Head sizes 64 (4L channels at a time at every width) and 32 (one query's values at a time
+     * with AVX-512).
      */
     @Test
     void fewQueriesEqualEachAlone() {
-        int heads = 8, hd = 64, nk = 251, d = heads * hd;
-        for (int nq = 2; nq <= 3; nq++) {
-            SplittableRandom r = new SplittableRandom(77 + nq);
+        for (int hd : new int[]{64, 32}) for (int nq = 2; nq <= 3; nq++) {
+            int heads = 8, nk = 251, d = heads * hd;
+            SplittableRandom r = new SplittableRandom(77 + nq + hd);
             float[] q = rand(r, nq * d), k = rand(r, nk * d), v = rand(r, nk * d);
             int[] lo = new int[nq], hi = new int[nq];
             for (int i = 0; i < nq; i++) {
@@ -43,7 +45,7 @@ class AttentionTest {
             for (int i = 0; i < nq; i++) {
                 float[] one = new float[d];
                 Attention.attend(java.util.Arrays.copyOfRange(q, i * d, (i + 1) * d), 1, k, v, heads, hd, new int[]{lo[i]}, new int[]{hi[i]}, one);
-                assertArrayEquals(one, java.util.Arrays.copyOfRange(out, i * d, (i + 1) * d), nq + " queries: query " + i + " alone, bit for bit");
+                assertArrayEquals(one, java.util.Arrays.copyOfRange(out, i * d, (i + 1) * d), "hd " + hd + ", " + nq + " queries: query " + i + " alone, bit for bit");
             }
         }
     }
