@@ -41,6 +41,7 @@ public final class Gemm {
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
     private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
+    private static final long SMALL_A = 1 << 20; // floats of an A (4 MB) that a call may read once per piece of few columns
     private static final int NG = FEW_REGISTERS ? 4 : 8; // columns per narrow group (2 x NG accumulators in registers)
     private static final int NARROW_CHUNK = 256 * 1024;  // floats of A per chunk and K block of a narrow call with
                                                          // several groups: 1 MB, half of L2 (2 MB on the Intel Xeon)
@@ -112,14 +113,15 @@ public final class Gemm {
                 nCols += g.n;
             } else pieces += (g.n + NC - 1) / NC;
         }
-        int threads = Parallel.threads();
+        int threads = Parallel.available(); // 1 inside a task: the call runs inline
         int groups = (a.m + 7) / 8; // 8-row groups
         if (pieces > 0) {
-            Pieces p = Pieces.of(segs, pieces);
-            int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
-            // tasks: N pieces, and when there are few of them, also ranges of 8-row groups (each task packs its own B)
             long flops = 2L * a.m * a.k * (long) pieces * NC;
             int want = tasksWanted(flops, threads);
+            // tasks: pieces of columns, and when there are still few of them, also ranges of 8-row groups
+            Pieces p = Pieces.of(segs, pieceWidth(segs, want, (long) a.m * a.k));
+            pieces = p.seg.length;
+            int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
             int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
             int tasks = pieces * split;
             if (a.m < 8) { // fewer rows than a tile (a conv to 1 channel): vectors along N, nothing packed
@@ -127,11 +129,15 @@ public final class Gemm {
                     thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate);
                     finish(segs[ps[pc]], 0, a.m, pn0[pc], pn1[pc] - pn0[pc]);
                 });
-            } else if (split == 1) {
-                Parallel.forEach(tasks, t -> wide(a, bias, rowOff, segs[ps[t]], pn0[t], pn1[t], 0, a.m, accumulate, null, 0));
+            } else if ((long) a.m * a.k <= SMALL_A) { // each task packs the B it reads: nothing shared between threads
+                Parallel.forEach(tasks, t -> {
+                    int pc = t / split, part = t % split;
+                    int g0 = groups * part / split, g1 = groups * (part + 1) / split;
+                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, null, 0);
+                });
             } else {
-                // few pieces, each split by rows: every piece's B is packed once (all of K, on the compute threads), then
-                // read by all of its row tasks
+                // a large A in few pieces, each split by rows: every piece's B is packed once (all of K, on the compute
+                // threads), then read by all of its row tasks
                 int kBlocks = (a.k + KC - 1) / KC;
                 int[] off = new int[pieces + 1];
                 for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * (a.k * NR + kBlocks * SKEW);
@@ -163,18 +169,40 @@ public final class Gemm {
         return threads == 1 || flops < 4_000_000 ? 1 : 4 * threads;
     }
 
-    /** The wide segments' columns in pieces of at most {@link #NC}: piece q is columns n0[q]..n1[q] of segment seg[q]. */
+    /**
+     * Columns per piece: {@link #NC}, or fewer when a call has fewer pieces than the tasks it wants and A is small
+     * (at most {@link #SMALL_A} floats, so it stays in cache while every piece reads it): then each task packs and
+     * multiplies its own piece, and no B is shared between threads. On the Zen 4 machine (2 threads, alternating JVMs),
+     * against rows split between tasks that read one B packed beforehand: a 64 x 384 conv of 480 columns 130 us against
+     * 160-400 us, 1536 x 512 x 256 1.05-1.15x faster, but a 32 MB A 1.4x slower, hence the bound. Pieces still too
+     * few (96 columns: 3 of 32) are split by rows too; with a small A each task then packs its own B (128 x 768 x 96:
+     * 113 us against 118-186 us when the tasks shared it).
+     */
+    private static int pieceWidth(Segment[] segs, int want, long aFloats) {
+        int pieces = 0, cols = 0;
+        for (Segment g : segs) {
+            if (g.n < NARROW) continue;
+            pieces += (g.n + NC - 1) / NC;
+            cols += g.n;
+        }
+        if (pieces >= want || aFloats > SMALL_A) return NC;
+        return Math.max(NR, ((cols + want - 1) / want + NR - 1) / NR * NR);
+    }
+
+    /** The wide segments' columns in pieces of at most {@code width}: piece q is columns n0[q]..n1[q] of segment seg[q]. */
     private record Pieces(int[] seg, int[] n0, int[] n1) {
-        static Pieces of(Segment[] segs, int pieces) {
+        static Pieces of(Segment[] segs, int width) {
+            int pieces = 0;
+            for (Segment g : segs) if (g.n >= NARROW) pieces += (g.n + width - 1) / width;
             Pieces p = new Pieces(new int[pieces], new int[pieces], new int[pieces]);
             int q = 0;
             for (int s = 0; s < segs.length; s++) {
                 Segment g = segs[s];
                 if (g.n < NARROW) continue;
-                for (int n0 = 0; n0 < g.n; n0 += NC) {
+                for (int n0 = 0; n0 < g.n; n0 += width) {
                     p.seg[q] = s;
                     p.n0[q] = n0;
-                    p.n1[q++] = Math.min(g.n, n0 + NC);
+                    p.n1[q++] = Math.min(g.n, n0 + width);
                 }
             }
             return p;
@@ -200,14 +228,16 @@ public final class Gemm {
 
     private static void chained(PackedMatrix a1, float[] bias1, int[] rowOff1, Segment[] first, PackedMatrix a2, float[] bias2, Segment[] second) {
         if (a2.k != a1.m) throw new IllegalArgumentException("a chain's second matrix has " + a2.k + " columns, the first " + a1.m + " rows");
-        int pieces = 0;
+        int cols = 0;
         boolean wide = a1.m >= 8 && a2.m >= 8;
         for (Segment g : first) {
             wide &= g.n >= NARROW && (g.after.kind == Epilogue.Kind.NONE || g.after.kind == Epilogue.Kind.ELU);
-            pieces += (g.n + NC - 1) / NC;
+            cols += Math.max(0, g.n);
         }
-        long flops = 2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * pieces * NC;
-        if (!wide || pieces < tasksWanted(flops, Parallel.threads())) { // few pieces: gemm splits each one's rows between tasks
+        int want = tasksWanted(2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * cols, Parallel.available());
+        Pieces p = Pieces.of(first, pieceWidth(first, want, Math.max((long) a1.m * a1.k, (long) a2.m * a2.k)));
+        int pieces = p.seg.length;
+        if (!wide || pieces < want) { // few pieces: gemm splits them further
             product(a1, bias1, rowOff1, first, false);
             Segment[] from = new Segment[second.length];
             for (int s = 0; s < second.length; s++) {
@@ -218,7 +248,6 @@ public final class Gemm {
             product(a2, bias2, a2.rowsOf(first[0].ldc), from, false);
             return;
         }
-        Pieces p = Pieces.of(first, pieces);
         int[] mid = a2.rowsOf(NC); // the buffer's rows, NC floats apart
         Parallel.forEach(pieces, q -> {
             Segment g1 = first[p.seg[q]], g2 = second[p.seg[q]];

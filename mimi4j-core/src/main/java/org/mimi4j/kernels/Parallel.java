@@ -40,6 +40,15 @@ public final class Parallel {
         return THREADS;
     }
 
+    /**
+     * The threads a call made now would get: {@link #threads()}, or 1 while the workers are taken (inside a task, or
+     * during another thread's call), when {@link #forEach} runs the tasks inline. For sizing tasks only: by the time
+     * the call is made, the answer may have changed.
+     */
+    public static int available() {
+        return BUSY.get() ? 1 : THREADS;
+    }
+
     /** Runs body(0..n-1), spread over the compute threads; returns when all are done. */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;

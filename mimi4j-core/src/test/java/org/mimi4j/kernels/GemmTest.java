@@ -31,6 +31,7 @@ class GemmTest {
     @ParameterizedTest
     @CsvSource({
             "37, 600, 1, 70, false", "37, 1100, 1, 70, true",     // wide, partial tiles, K > KC (512)
+            "64, 384, 1, 480, false", "1100, 1000, 1, 70, true",  // few pieces: narrower ones; a large A: rows split
             "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
             "100, 300, 1, 2, false", "130, 300, 1, 1, true",      // narrow, one stream's step
             "100, 70, 5, 2, false", "100, 70, 9, 1, true",        // narrow, a last group of 2 and of 1 columns
@@ -61,14 +62,15 @@ class GemmTest {
 
     /**
      * A chain of two products (a residual block's conv1, its ELU, then conv2 plus the residual) gives bit for bit what
-     * the two calls give: per piece of columns through a per-thread buffer (enough wide pieces: the first four cases,
-     * K past a K block in the third, rows not a whole tile in the second; and the last, too small to split), or as the
-     * two calls (few pieces of a large product, narrow).
+     * the two calls give: per piece of columns through a per-thread buffer (enough wide pieces: the first five cases,
+     * K past a K block in the third, rows not a whole tile in the second, pieces narrower than 256 columns in the
+     * fifth, its last one partial; and the last, too small to split), or as the two calls (few pieces of a large
+     * product, narrow).
      */
     @ParameterizedTest
     @CsvSource({
             "32, 192, 64, 1, 7680, ELU", "37, 100, 45, 2, 1100, ELU", "20, 600, 30, 1, 2100, NONE", "64, 96, 128, 9, 256, ELU",
-            "32, 192, 64, 1, 300, ELU", "32, 64, 64, 3, 2, ELU", "16, 40, 24, 2, 40, NONE"})
+            "64, 384, 128, 1, 480, ELU", "32, 192, 64, 1, 300, ELU", "32, 64, 64, 3, 2, ELU", "16, 40, 24, 2, 40, NONE"})
     void aChainIsItsTwoProducts(int m1, int k1, int m2, int segments, int n, Gemm.Epilogue.Kind mid) {
         SplittableRandom r = new SplittableRandom(m1 * 31L + n);
         PackedMatrix a1 = PackedMatrix.pack(random(r, m1 * k1), m1, k1), a2 = PackedMatrix.pack(random(r, m2 * m1), m2, m1);

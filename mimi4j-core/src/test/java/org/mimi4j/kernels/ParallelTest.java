@@ -34,6 +34,15 @@ class ParallelTest {
         for (int i = 0; i < hits.length(); i++) assertEquals(1, hits.get(i));
     }
 
+    /** Outside a call all threads are available; inside a task, whose own calls run inline, one. */
+    @Test
+    void availableThreads() {
+        assertEquals(Parallel.threads(), Parallel.available());
+        AtomicIntegerArray seen = new AtomicIntegerArray(4);
+        Parallel.forEach(4, i -> seen.set(i, Parallel.available()));
+        for (int i = 0; i < 4; i++) assertEquals(1, seen.get(i), "task " + i);
+    }
+
     /** Several threads calling at once (one gets the workers, the others run inline) each get all their tasks done. */
     @Test
     void concurrentCallers() throws Exception {
