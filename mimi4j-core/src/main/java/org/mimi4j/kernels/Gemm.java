@@ -564,11 +564,12 @@ public final class Gemm {
 
     /**
      * Narrow segments (a few columns each, as in streaming): all their columns are gathered into groups of
-     * {@link #NG}, each group packed k-major ([K][NG]; [K][2] when there are at most 2 columns, as in one stream's step;
-     * columns past the last hold leftovers whose sums are never stored), and A is streamed once per group:
-     * per k one vector of L rows from each of several row vectors times NG broadcast B values. Memory-bound on A with
-     * one group; with several, each thread's chunk of A (and K block) is sized to stay in L2 for the groups after the
-     * first.
+     * {@link #NG}, each group packed k-major ([K][NG]; columns past the last hold leftovers whose sums are never
+     * stored) unless it has at most 2 columns (one stream's step), which are read in place, and A is streamed once per
+     * group: per k one vector of L rows from each of several row vectors times the group's broadcast B values
+     * (read in place, one stream's step took 0.964x the time: its scalar packing was ~3% of the CPU samples).
+     * Memory-bound on A with one group; with several, each thread's chunk of A (and K block) is sized to stay in L2
+     * for the groups after the first.
      */
     private static void narrow(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int nCols, boolean accumulate, int threads) {
         int k = a.k;
@@ -583,19 +584,20 @@ public final class Gemm {
                 colN[c++] = n;
             }
         }
-        int ng = nCols <= 2 ? 2 : NG; // floats per k in a packed group
-        float[] bt = Scratch.floats(Scratch.GEMM_NARROW_B, groupsN * k * ng);
-        // packed in K ranges on the compute threads when it is large (a batch of streams: ~5% of its step, serial)
-        int packParts = threads > 1 && (long) nCols * k >= 16384 ? 2 * threads : 1;
+        // groups of more than 2 columns are packed (a group of 1 or 2, as one stream's step, reads B in place), in K
+        // ranges on the compute threads when that is large (a batch of streams: ~5% of its step, serial)
+        int packed = nCols % NG > 2 ? groupsN : nCols / NG;
+        float[] bt = packed == 0 ? null : Scratch.floats(Scratch.GEMM_NARROW_B, packed * k * NG);
+        int packParts = packed == 0 ? 0 : threads > 1 && (long) nCols * k >= 16384 ? 2 * threads : 1;
         Parallel.forEach(packParts, part -> {
             int k0 = k * part / packParts, k1 = k * (part + 1) / packParts;
-            for (int q = 0; q < groupsN; q++) {
-                int base = q * k * ng;
+            for (int q = 0; q < packed; q++) {
+                int base = q * k * NG;
                 for (int j = 0; j < NG && q * NG + j < nCols; j++) {
                     Segment g = segs[colSeg[q * NG + j]];
                     float[] b = g.b;
                     int o = g.bOff + colN[q * NG + j];
-                    for (int kk = k0; kk < k1; kk++) bt[base + kk * ng + j] = b[o + rowOff[kk]];
+                    for (int kk = k0; kk < k1; kk++) bt[base + kk * NG + j] = b[o + rowOff[kk]];
                 }
             }
         });
@@ -616,11 +618,11 @@ public final class Gemm {
                 int k1 = Math.min(k, k0 + kBlock);
                 boolean fromC = accumulate || k0 > 0;
                 for (int q = 0; q < groupsN; q++) {
-                    int nc = Math.min(NG, nCols - q * NG), bBase = q * k * ng;
+                    int nc = Math.min(NG, nCols - q * NG), bBase = q * k * NG;
                     for (int v = q0 * 4; v < Math.min(vecs, q1 * 4); v += nc <= 2 ? 4 : 2) {
-                        if (nc <= 2) narrow4x2(a, bias, segs, colSeg, colN, q * NG, nc, bt, bBase, ng, v, Math.min(4, vecs - v), k0, k1, fromC, tmp);
-                        else if (FEW_REGISTERS) narrow2x4(a, bias, segs, colSeg, colN, q * NG, nc, bt, bBase, ng, v, Math.min(2, vecs - v), k0, k1, fromC, tmp);
-                        else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, bBase, ng, v, Math.min(2, vecs - v), k0, k1, fromC, tmp);
+                        if (nc <= 2) narrow4x2(a, bias, rowOff, segs, colSeg, colN, q * NG, nc, v, Math.min(4, vecs - v), k0, k1, fromC, tmp);
+                        else if (FEW_REGISTERS) narrow2x4(a, bias, segs, colSeg, colN, q * NG, nc, bt, bBase, v, Math.min(2, vecs - v), k0, k1, fromC, tmp);
+                        else narrow2x8(a, bias, segs, colSeg, colN, q * NG, nc, bt, bBase, v, Math.min(2, vecs - v), k0, k1, fromC, tmp);
                     }
                 }
             }
@@ -668,11 +670,14 @@ public final class Gemm {
         }
     }
 
-    /** Up to 4 row vectors (4L rows) x up to 2 columns: 8 independent FMA chains. */
-    private static void narrow4x2(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
+    /** Up to 4 row vectors (4L rows) x up to 2 columns, read from B in place: 8 independent FMA chains. */
+    private static void narrow4x2(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
+        Segment g0 = segs[colSeg[col0]], g1 = segs[colSeg[col0 + nc - 1]]; // one column: both are it (results dropped)
+        float[] b0 = g0.b, b1 = g1.b;
+        int o0 = g0.bOff + colN[col0], o1 = g1.bOff + colN[col0 + nc - 1];
         float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, fromC, tmp);
         FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
         FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
@@ -685,8 +690,9 @@ public final class Gemm {
         int last = v + nv - 1;  // missing row vectors re-read the last one (results dropped)
         int a0 = rowVector(v, k), a1 = rowVector(Math.min(v + 1, last), k), a2 = rowVector(Math.min(v + 2, last), k), a3 = rowVector(Math.min(v + 3, last), k);
         for (int kk = k0; kk < k1; kk++) {
-            FloatVector x0 = FloatVector.broadcast(S, bt[bBase + kk * ng]);
-            FloatVector x1 = FloatVector.broadcast(S, bt[bBase + kk * ng + 1]);
+            int r = rowOff[kk];
+            FloatVector x0 = FloatVector.broadcast(S, b0[o0 + r]);
+            FloatVector x1 = FloatVector.broadcast(S, b1[o1 + r]);
             int ko = kk * MR;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
             FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
@@ -703,7 +709,7 @@ public final class Gemm {
     }
 
     /** Up to 2 row vectors x up to 4 columns: 8 FMA chains (AVX2: 8 accumulators, 2 A vectors, 4 broadcasts). */
-    private static void narrow2x4(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
+    private static void narrow2x4(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
@@ -718,7 +724,7 @@ public final class Gemm {
         FloatVector s13 = FloatVector.fromArray(S, acc, 7 * L);
         int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
         for (int kk = k0; kk < k1; kk++) {
-            int ko = kk * MR, bo = bBase + kk * ng;
+            int ko = kk * MR, bo = bBase + kk * NG;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
             FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
             FloatVector x;
@@ -737,7 +743,7 @@ public final class Gemm {
     }
 
     /** Up to 2 row vectors (2L rows) x up to 8 columns: 16 independent FMA chains. */
-    private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase, int ng,
+    private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
@@ -760,7 +766,7 @@ public final class Gemm {
         FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
         int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
         for (int kk = k0; kk < k1; kk++) {
-            int ko = kk * MR, bo = bBase + kk * ng;
+            int ko = kk * MR, bo = bBase + kk * NG;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
             FloatVector v1 = FloatVector.fromArray(S, ad, a1 + ko);
             FloatVector x;
