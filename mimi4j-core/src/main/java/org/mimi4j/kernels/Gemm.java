@@ -1,6 +1,7 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.mimi4j.perf.Profiler;
 
@@ -657,6 +658,10 @@ public final class Gemm {
         return tmp;
     }
 
+    /**
+     * The tile's sums (at acc[(i*cols + j)*L ...]) into C. Two columns n, n+1 of a segment whose C rows are 2 long (a
+     * stream's step of 2 positions) fill 2L contiguous floats per row vector: stored as the two vectors zipped.
+     */
     private static void storeNarrow(PackedMatrix a, float[] acc, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols, int v, int nv) {
         for (int i = 0; i < nv; i++) {
             int row0 = (v + i) * L, rows = Math.min(L, a.m - row0);
@@ -665,9 +670,25 @@ public final class Gemm {
                 Segment g = segs[colSeg[col0 + j]];
                 float[] c = g.c;
                 int ci = g.cOff + row0 * g.ldc + colN[col0 + j], ld = g.ldc, o = (i * cols + j) * L;
+                if (ld == 2 && rows == L && colN[col0 + j] == 0 && j + 1 < nc && colSeg[col0 + j + 1] == colSeg[col0 + j]) {
+                    FloatVector x = FloatVector.fromArray(S, acc, o), y = FloatVector.fromArray(S, acc, o + L);
+                    x.rearrange(ZIP_LO, y).intoArray(c, ci);
+                    x.rearrange(ZIP_HI, y).intoArray(c, ci + L);
+                    j++;
+                    continue;
+                }
                 for (int r = 0; r < rows; r++) c[ci + r * ld] = acc[o + r];
             }
         }
+    }
+
+    /** Lanes of two vectors x, y zipped: x.rearrange(ZIP_LO, y) is x0 y0 x1 y1 ..., x.rearrange(ZIP_HI, y) the upper halves'. */
+    private static final VectorShuffle<Float> ZIP_LO = zip(0), ZIP_HI = zip(L / 2);
+
+    private static VectorShuffle<Float> zip(int from) {
+        int[] lane = new int[L];
+        for (int i = 0; i < L; i++) lane[i] = from + i / 2 - (i % 2) * L; // odd lanes: y's, as exceptional indexes (-L..-1)
+        return VectorShuffle.fromArray(S, lane, 0);
     }
 
     /** Up to 4 row vectors (4L rows) x up to 2 columns, read from B in place: 8 independent FMA chains. */

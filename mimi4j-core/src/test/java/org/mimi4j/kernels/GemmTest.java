@@ -93,6 +93,32 @@ class GemmTest {
         for (int s = 0; s < segments; s++) assertArrayEquals(two[s].c(), second[s].c(), "segment " + s);
     }
 
+    /**
+     * Streams' steps as the transformer passes them: segments of 2 columns whose B and C rows are 2 long (C's tile
+     * stores are then zipped vectors), with odd segment counts so that groups hold pairs and lone columns.
+     */
+    @ParameterizedTest
+    @CsvSource({"64, 300, 1", "37, 300, 1", "64, 300, 3", "50, 200, 16", "64, 100, 17"})
+    void twoColumnRowsOfStreams(int m, int k, int segments) {
+        SplittableRandom r = new SplittableRandom(m * 7L + segments);
+        float[] w = random(r, m * k), bias = random(r, m);
+        PackedMatrix a = PackedMatrix.pack(w, m, k);
+        int[] rows = Gemm.rowsOf(k, 2);
+        Gemm.Segment[] segs = new Gemm.Segment[segments];
+        for (int s = 0; s < segments; s++) segs[s] = new Gemm.Segment(random(r, 2 * k), 0, new float[1 + 2 * m], 1, 2, 2);
+        Gemm.gemm(a, bias, rows, segs, false);
+        for (int s = 0; s < segments; s++) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < 2; j++) {
+                    float acc = bias[i];
+                    for (int kk = 0; kk < k; kk++) acc = Math.fma(w[i * k + kk], segs[s].b()[2 * kk + j], acc);
+                    assertEquals(acc, segs[s].c()[1 + 2 * i + j], "segment " + s + " row " + i + " column " + j);
+                }
+            }
+            assertEquals(0f, segs[s].c()[0], "before the segment's C");
+        }
+    }
+
     private static float[] random(SplittableRandom r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() - 0.5);
