@@ -106,13 +106,16 @@ public final class Gemm {
     private static void product(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, boolean accumulate) {
         if (rowOff.length != a.k) throw new IllegalArgumentException("rowOff has " + rowOff.length + " rows, A has " + a.k + " columns");
         int nNarrow = 0, nCols = 0;
-        int pieces = 0;
+        int pieces = 0, wideCols = 0;
         for (Segment g : segs) {
             if (g.n <= 0) continue;
             if (g.n < NARROW) {
                 nNarrow++;
                 nCols += g.n;
-            } else pieces += (g.n + NC - 1) / NC;
+            } else {
+                pieces += (g.n + NC - 1) / NC;
+                wideCols += g.n;
+            }
         }
         int threads = Parallel.available(); // 1 inside a task: the call runs inline
         int groups = (a.m + 7) / 8; // 8-row groups
@@ -120,7 +123,7 @@ public final class Gemm {
             long flops = 2L * a.m * a.k * (long) pieces * NC;
             int want = tasksWanted(flops, threads);
             // tasks: pieces of columns, and when there are still few of them, also ranges of 8-row groups
-            Pieces p = Pieces.of(segs, pieceWidth(segs, want, (long) a.m * a.k));
+            Pieces p = Pieces.of(segs, pieceWidth(pieces, wideCols, want, (long) a.m * a.k));
             pieces = p.seg.length;
             int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
             int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
@@ -130,7 +133,7 @@ public final class Gemm {
                     thin(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], accumulate);
                     finish(segs[ps[pc]], 0, a.m, pn0[pc], pn1[pc] - pn0[pc]);
                 });
-            } else if ((long) a.m * a.k <= SMALL_A) { // each task packs the B it reads: nothing shared between threads
+            } else if (split == 1 || (long) a.m * a.k <= SMALL_A) { // each task packs the B it reads: nothing shared
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
                     int g0 = groups * part / split, g1 = groups * (part + 1) / split;
@@ -171,21 +174,15 @@ public final class Gemm {
     }
 
     /**
-     * Columns per piece: {@link #NC}, or fewer when a call has fewer pieces than the tasks it wants and A is small
-     * (at most {@link #SMALL_A} floats, so it stays in cache while every piece reads it): then each task packs and
-     * multiplies its own piece, and no B is shared between threads. On the Zen 4 machine (2 threads, alternating JVMs),
+     * Columns per piece of a call's wide columns (cols, that is pieces of {@link #NC}): NC, or fewer when the call has
+     * fewer pieces than the tasks it wants and A is small (at most {@link #SMALL_A} floats, so it stays in cache while
+     * every piece reads it): then each task packs and multiplies its own piece, and no B is shared between threads. On the Zen 4 machine (2 threads, alternating JVMs),
      * against rows split between tasks that read one B packed beforehand: a 64 x 384 conv of 480 columns 130 us against
      * 160-400 us, 1536 x 512 x 256 1.05-1.15x faster, but a 32 MB A 1.4x slower, hence the bound. Pieces still too
      * few (96 columns: 3 of 32) are split by rows too; with a small A each task then packs its own B (128 x 768 x 96:
      * 113 us against 118-186 us when the tasks shared it).
      */
-    private static int pieceWidth(Segment[] segs, int want, long aFloats) {
-        int pieces = 0, cols = 0;
-        for (Segment g : segs) {
-            if (g.n < NARROW) continue;
-            pieces += (g.n + NC - 1) / NC;
-            cols += g.n;
-        }
+    private static int pieceWidth(int pieces, int cols, int want, long aFloats) {
         if (pieces >= want || aFloats > SMALL_A) return NC;
         return Math.max(NR, ((cols + want - 1) / want + NR - 1) / NR * NR);
     }
@@ -229,16 +226,16 @@ public final class Gemm {
 
     private static void chained(PackedMatrix a1, float[] bias1, int[] rowOff1, Segment[] first, PackedMatrix a2, float[] bias2, Segment[] second) {
         if (a2.k != a1.m) throw new IllegalArgumentException("a chain's second matrix has " + a2.k + " columns, the first " + a1.m + " rows");
-        int cols = 0;
+        int cols = 0, pieces = 0;
         boolean wide = a1.m >= 8 && a2.m >= 8;
         for (Segment g : first) {
             wide &= g.n >= NARROW && (g.after.kind == Epilogue.Kind.NONE || g.after.kind == Epilogue.Kind.ELU);
             cols += Math.max(0, g.n);
+            pieces += (g.n + NC - 1) / NC;
         }
         int want = tasksWanted(2L * ((long) a1.m * a1.k + (long) a2.m * a2.k) * cols, Parallel.available());
-        Pieces p = Pieces.of(first, pieceWidth(first, want, Math.max((long) a1.m * a1.k, (long) a2.m * a2.k)));
-        int pieces = p.seg.length;
-        if (!wide || pieces < want) { // few pieces: gemm splits them further
+        Pieces p = wide ? Pieces.of(first, pieceWidth(pieces, cols, want, Math.max((long) a1.m * a1.k, (long) a2.m * a2.k))) : null;
+        if (p == null || p.seg.length < want) { // few pieces: gemm splits them further
             product(a1, bias1, rowOff1, first, false);
             Segment[] from = new Segment[second.length];
             for (int s = 0; s < second.length; s++) {
@@ -250,7 +247,7 @@ public final class Gemm {
             return;
         }
         int[] mid = a2.rowsOf(NC); // the buffer's rows, NC floats apart
-        Parallel.forEach(pieces, q -> {
+        Parallel.forEach(p.seg.length, q -> {
             Segment g1 = first[p.seg[q]], g2 = second[p.seg[q]];
             int n0 = p.n0[q], n1 = p.n1[q];
             float[] h = Scratch.floats(Scratch.GEMM_CHAIN_MID, a1.m * NC);
