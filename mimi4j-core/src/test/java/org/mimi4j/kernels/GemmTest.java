@@ -95,13 +95,15 @@ class GemmTest {
 
     /**
      * Streams' steps as the transformer passes them: segments of 2 columns whose B and C rows are 2 long (C's tile
-     * stores are then zipped vectors), with odd segment counts so that groups hold pairs and lone columns.
+     * stores are then zipped vectors), with odd segment counts so that groups hold pairs and lone columns; with a bias,
+     * or without one as the transformer's projections (sums from zero).
      */
     @ParameterizedTest
-    @CsvSource({"64, 300, 1", "37, 300, 1", "64, 300, 3", "50, 200, 16", "64, 100, 17"})
-    void twoColumnRowsOfStreams(int m, int k, int segments) {
+    @CsvSource({"64, 300, 1, true", "37, 300, 1, true", "64, 300, 3, true", "50, 200, 16, true", "64, 100, 17, true",
+            "48, 300, 1, false", "37, 300, 1, false", "80, 200, 16, false", "50, 100, 17, false"})
+    void twoColumnRowsOfStreams(int m, int k, int segments, boolean withBias) {
         SplittableRandom r = new SplittableRandom(m * 7L + segments);
-        float[] w = random(r, m * k), bias = random(r, m);
+        float[] w = random(r, m * k), bias = withBias ? random(r, m) : null;
         PackedMatrix a = PackedMatrix.pack(w, m, k);
         int[] rows = Gemm.rowsOf(k, 2);
         Gemm.Segment[] segs = new Gemm.Segment[segments];
@@ -110,7 +112,7 @@ class GemmTest {
         for (int s = 0; s < segments; s++) {
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < 2; j++) {
-                    float acc = bias[i];
+                    float acc = withBias ? bias[i] : 0f;
                     for (int kk = 0; kk < k; kk++) acc = Math.fma(w[i * k + kk], segs[s].b()[2 * kk + j], acc);
                     assertEquals(acc, segs[s].c()[1 + 2 * i + j], "segment " + s + " row " + i + " column " + j);
                 }
