@@ -633,28 +633,23 @@ public final class Gemm {
     }
 
     /**
-     * Whether row vectors v..v+nv-1 start every column from the bias (or zero): not continuing a sum, and all their
-     * rows exist. The kernels then load those start values straight into their accumulators; through the zero-filled
-     * tile of {@link #startNarrow} (filled by narrower stores, then read back as vectors) a 2 x 8 tile of 512 steps
-     * took ~7% longer (2048 x 512 x 32 columns, one thread, A in cache).
-     */
-    private static boolean startsFromBias(PackedMatrix a, boolean fromC, int v, int nv) {
-        return !fromC && (v + nv) * L <= a.m;
-    }
-
-    /**
      * Start values (bias, or C when {@code fromC}: accumulating, or the sums parked there by the previous K block; zeros
      * where a row or column does not exist) of the accumulators
      * (row vector v+i, column col0+j) of a tile of nv x cols, at acc[(i*cols + j)*L ...], in tmp.
      */
     private static float[] startNarrow(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, int cols,
                                        int v, int nv, int maxVecs, boolean fromC, float[] tmp) {
-        java.util.Arrays.fill(tmp, 0, maxVecs * cols * L, 0f);
-        for (int i = 0; i < nv; i++) {
-            int row0 = (v + i) * L, rows = Math.min(L, a.m - row0);
-            if (rows <= 0) break; // the padding of the last panel
-            for (int j = 0; j < nc; j++) {
+        for (int i = 0; i < maxVecs; i++) {
+            int row0 = (v + i) * L, rows = i < nv ? Math.min(L, a.m - row0) : 0;
+            for (int j = 0; j < cols; j++) {
                 int o = (i * cols + j) * L;
+                if (rows == L && !fromC) { // whole vectors, as the kernel reads them back (narrower stores, then a vector
+                    // load of them, made a 2 x 8 tile of 512 steps ~7% slower: 2048 x 512 x 32 columns, one thread)
+                    (bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, row0)).intoArray(tmp, o);
+                    continue;
+                }
+                java.util.Arrays.fill(tmp, o, o + L, 0f);
+                if (rows <= 0 || j >= nc) continue; // the padding of the last panel, a missing column
                 if (fromC) {
                     Segment g = segs[colSeg[col0 + j]];
                     int ci = g.cOff + row0 * g.ldc + colN[col0 + j];
@@ -707,23 +702,15 @@ public final class Gemm {
         float[] b0 = g0.b, b1 = g1.b;
         int o0 = g0.bOff + colN[col0], o1 = g1.bOff + colN[col0 + nc - 1];
         int last = v + nv - 1;  // missing row vectors re-read the last one (results dropped)
-        FloatVector s00, s01, s10, s11, s20, s21, s30, s31;
-        if (startsFromBias(a, fromC, v, nv)) {
-            s00 = s01 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, v * L);
-            s10 = s11 = bias == null ? s00 : FloatVector.fromArray(S, bias, Math.min(v + 1, last) * L);
-            s20 = s21 = bias == null ? s00 : FloatVector.fromArray(S, bias, Math.min(v + 2, last) * L);
-            s30 = s31 = bias == null ? s00 : FloatVector.fromArray(S, bias, Math.min(v + 3, last) * L);
-        } else {
-            float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, fromC, tmp);
-            s00 = FloatVector.fromArray(S, acc, 0 * L);
-            s01 = FloatVector.fromArray(S, acc, 1 * L);
-            s10 = FloatVector.fromArray(S, acc, 2 * L);
-            s11 = FloatVector.fromArray(S, acc, 3 * L);
-            s20 = FloatVector.fromArray(S, acc, 4 * L);
-            s21 = FloatVector.fromArray(S, acc, 5 * L);
-            s30 = FloatVector.fromArray(S, acc, 6 * L);
-            s31 = FloatVector.fromArray(S, acc, 7 * L);
-        }
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
+        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s20 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s21 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s30 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s31 = FloatVector.fromArray(S, acc, 7 * L);
         int a0 = rowVector(v, k), a1 = rowVector(Math.min(v + 1, last), k), a2 = rowVector(Math.min(v + 2, last), k), a3 = rowVector(Math.min(v + 3, last), k);
         for (int kk = k0; kk < k1; kk++) {
             int r = rowOff[kk];
@@ -739,7 +726,6 @@ public final class Gemm {
             s20 = v2.fma(x0, s20); s21 = v2.fma(x1, s21);
             s30 = v3.fma(x0, s30); s31 = v3.fma(x1, s31);
         }
-        float[] acc = tmp;
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
         s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
         storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, v, nv);
@@ -750,21 +736,15 @@ public final class Gemm {
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
-        FloatVector s00, s01, s02, s03, s10, s11, s12, s13;
-        if (startsFromBias(a, fromC, v, nv)) {
-            s00 = s01 = s02 = s03 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, v * L);
-            s10 = s11 = s12 = s13 = bias == null ? s00 : FloatVector.fromArray(S, bias, (nv > 1 ? v + 1 : v) * L);
-        } else {
-            float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, fromC, tmp);
-            s00 = FloatVector.fromArray(S, acc, 0);
-            s01 = FloatVector.fromArray(S, acc, L);
-            s02 = FloatVector.fromArray(S, acc, 2 * L);
-            s03 = FloatVector.fromArray(S, acc, 3 * L);
-            s10 = FloatVector.fromArray(S, acc, 4 * L);
-            s11 = FloatVector.fromArray(S, acc, 5 * L);
-            s12 = FloatVector.fromArray(S, acc, 6 * L);
-            s13 = FloatVector.fromArray(S, acc, 7 * L);
-        }
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0);
+        FloatVector s01 = FloatVector.fromArray(S, acc, L);
+        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s12 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s13 = FloatVector.fromArray(S, acc, 7 * L);
         int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
@@ -780,7 +760,6 @@ public final class Gemm {
             x = FloatVector.broadcast(S, bt[bo + 3]);
             s03 = v0.fma(x, s03); s13 = v1.fma(x, s13);
         }
-        float[] acc = tmp;
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
         s10.intoArray(acc, 4 * L); s11.intoArray(acc, 5 * L); s12.intoArray(acc, 6 * L); s13.intoArray(acc, 7 * L);
         storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 4, v, nv);
@@ -791,29 +770,23 @@ public final class Gemm {
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         int k = a.k;
         float[] ad = a.data;
-        FloatVector s00, s01, s02, s03, s04, s05, s06, s07, s10, s11, s12, s13, s14, s15, s16, s17;
-        if (startsFromBias(a, fromC, v, nv)) {
-            s00 = s01 = s02 = s03 = s04 = s05 = s06 = s07 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, v * L);
-            s10 = s11 = s12 = s13 = s14 = s15 = s16 = s17 = bias == null ? s00 : FloatVector.fromArray(S, bias, (nv > 1 ? v + 1 : v) * L);
-        } else {
-            float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, fromC, tmp);
-            s00 = FloatVector.fromArray(S, acc, 0 * L);
-            s01 = FloatVector.fromArray(S, acc, 1 * L);
-            s02 = FloatVector.fromArray(S, acc, 2 * L);
-            s03 = FloatVector.fromArray(S, acc, 3 * L);
-            s04 = FloatVector.fromArray(S, acc, 4 * L);
-            s05 = FloatVector.fromArray(S, acc, 5 * L);
-            s06 = FloatVector.fromArray(S, acc, 6 * L);
-            s07 = FloatVector.fromArray(S, acc, 7 * L);
-            s10 = FloatVector.fromArray(S, acc, 8 * L);
-            s11 = FloatVector.fromArray(S, acc, 9 * L);
-            s12 = FloatVector.fromArray(S, acc, 10 * L);
-            s13 = FloatVector.fromArray(S, acc, 11 * L);
-            s14 = FloatVector.fromArray(S, acc, 12 * L);
-            s15 = FloatVector.fromArray(S, acc, 13 * L);
-            s16 = FloatVector.fromArray(S, acc, 14 * L);
-            s17 = FloatVector.fromArray(S, acc, 15 * L);
-        }
+        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
+        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
+        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
+        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
+        FloatVector s04 = FloatVector.fromArray(S, acc, 4 * L);
+        FloatVector s05 = FloatVector.fromArray(S, acc, 5 * L);
+        FloatVector s06 = FloatVector.fromArray(S, acc, 6 * L);
+        FloatVector s07 = FloatVector.fromArray(S, acc, 7 * L);
+        FloatVector s10 = FloatVector.fromArray(S, acc, 8 * L);
+        FloatVector s11 = FloatVector.fromArray(S, acc, 9 * L);
+        FloatVector s12 = FloatVector.fromArray(S, acc, 10 * L);
+        FloatVector s13 = FloatVector.fromArray(S, acc, 11 * L);
+        FloatVector s14 = FloatVector.fromArray(S, acc, 12 * L);
+        FloatVector s15 = FloatVector.fromArray(S, acc, 13 * L);
+        FloatVector s16 = FloatVector.fromArray(S, acc, 14 * L);
+        FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
         int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
@@ -837,7 +810,6 @@ public final class Gemm {
             x = FloatVector.broadcast(S, bt[bo + 7]);
             s07 = v0.fma(x, s07); s17 = v1.fma(x, s17);
         }
-        float[] acc = tmp;
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
         s04.intoArray(acc, 4 * L); s05.intoArray(acc, 5 * L); s06.intoArray(acc, 6 * L); s07.intoArray(acc, 7 * L);
         s10.intoArray(acc, 8 * L); s11.intoArray(acc, 9 * L); s12.intoArray(acc, 10 * L); s13.intoArray(acc, 11 * L);
