@@ -2,6 +2,7 @@ package org.mimi4j.kernels;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -23,8 +24,8 @@ public final class Parallel {
     private static final long SPIN_NANOS = Long.getLong("mimi4j.spinMicros", 2000) * 1000;
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     private static final Worker[] WORKERS = new Worker[THREADS - 1];
-    private static volatile Job current;
-    private static long calls; // numbers the jobs; written only by the thread holding BUSY
+    private static final Job JOB = new Job();
+    private static long calls; // numbers the calls; written only by the thread holding BUSY
 
     static {
         for (int i = 0; i < WORKERS.length; i++) {
@@ -56,39 +57,62 @@ public final class Parallel {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        Job job = new Job(body, n, ++calls);
+        Throwable e;
         try {
-            current = job;
+            long number = ++calls;
+            JOB.start(body, n, number);
             for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
-            job.run();
-            while (job.done.get() < n) Thread.onSpinWait();
+            JOB.run(number);
+            while (JOB.done.get() < n) Thread.onSpinWait();
+            e = JOB.error;
         } finally {
-            current = null;
+            JOB.body = null; // the caller's captures can go
             BUSY.set(false);
         }
-        Throwable e = job.error;
         if (e instanceof RuntimeException r) throw r;
         if (e instanceof Error r) throw r;
         if (e != null) throw new IllegalStateException(e);
     }
 
-    /** One call's tasks: threads take the next index until none is left; the first failure skips the rest. */
+    /**
+     * The call holding the workers: one object that every call reuses, so that the hundreds of calls of a streaming
+     * step allocate nothing here. {@code ticket} holds the call's number (high 32 bits) and its next task (low 32),
+     * or {@link #CLOSED} while the call's fields are being written: a thread takes a task by advancing the ticket of
+     * the call it joined, so one still looping over a finished call can never take a task of the next. The first
+     * failure skips the rest.
+     */
     private static final class Job {
-        final IntConsumer body;
-        final int n;
-        final long number;
-        final AtomicInteger next = new AtomicInteger();
+        static final int CLOSED = -1;
+        final AtomicLong ticket = new AtomicLong();
         final AtomicInteger done = new AtomicInteger();
+        IntConsumer body; // written while the ticket is closed, read after a task of the call is taken
+        int n;
         volatile Throwable error;
 
-        Job(IntConsumer body, int n, long number) {
+        void start(IntConsumer body, int n, long number) {
+            ticket.set(number << 32 | CLOSED & 0xFFFFFFFFL); // from here on no task of the last call can be taken
             this.body = body;
             this.n = n;
-            this.number = number;
+            error = null;
+            done.set(0);
+            ticket.set(number << 32); // opens the call: publishes the fields above
         }
 
-        void run() {
-            for (int i; (i = next.getAndIncrement()) < n; ) {
+        /** The number of the call open now (its low 32 bits), or {@code last} while none has been opened since. */
+        long open(long last) {
+            long v = ticket.get();
+            return (int) v == CLOSED ? last : v >>> 32;
+        }
+
+        /** Takes and runs tasks of call {@code number} until none is left or another call has started. */
+        void run(long number) {
+            long call = number & 0xFFFFFFFFL;
+            while (true) {
+                long v = ticket.get();
+                if (v >>> 32 != call) return;
+                int i = (int) v;
+                if (i == CLOSED || i >= n) return;
+                if (!ticket.compareAndSet(v, v + 1)) continue;
                 try {
                     if (error == null) body.accept(i);
                 } catch (Throwable t) {
@@ -98,11 +122,6 @@ public final class Parallel {
                 }
             }
         }
-    }
-
-    private static boolean isNew(long last) {
-        Job job = current;
-        return job != null && job.number != last;
     }
 
     private static final class Worker extends Thread {
@@ -115,20 +134,20 @@ public final class Parallel {
 
         @Override
         public void run() {
-            long last = 0; // the last job this worker took part in (held by number: a finished job's arrays can go)
+            long last = 0; // the number of the last call this worker joined
             while (true) {
-                Job job = current;
-                if (job != null && job.number != last) {
-                    last = job.number;
-                    job.run();
+                long number = JOB.open(last);
+                if (number != last) {
+                    last = number;
+                    JOB.run(number);
                     continue;
                 }
                 long t0 = System.nanoTime();
-                while (!isNew(last) && System.nanoTime() - t0 < SPIN_NANOS) Thread.onSpinWait();
-                if (isNew(last)) continue;
-                // a caller publishes its job, then unparks parked workers: one of the two sides sees the other
+                while (JOB.open(last) == last && System.nanoTime() - t0 < SPIN_NANOS) Thread.onSpinWait();
+                if (JOB.open(last) != last) continue;
+                // a caller publishes its call, then unparks parked workers: one of the two sides sees the other
                 parked = true;
-                if (!isNew(last)) LockSupport.park(this);
+                if (JOB.open(last) == last) LockSupport.park(this);
                 parked = false;
             }
         }

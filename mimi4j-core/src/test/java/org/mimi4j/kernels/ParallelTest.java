@@ -26,6 +26,20 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Calls back to back reuse one call object: a worker still leaving a finished call must not take a task of the
+     * next one (each index of every call runs exactly once, and a call's tasks see that call's body).
+     */
+    @Test
+    void backToBackCalls() {
+        for (int rep = 0; rep < 20_000; rep++) {
+            int n = 2 + rep % 3;
+            AtomicIntegerArray hits = new AtomicIntegerArray(n); // a task run with an earlier call's body misses here
+            Parallel.forEach(n, hits::incrementAndGet);
+            for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "call " + rep + " index " + i);
+        }
+    }
+
     /** A task's own forEach runs inline, and all of it is done when the outer call returns. */
     @Test
     void nestedCalls() {
