@@ -455,8 +455,9 @@ public final class Mimi {
                 part[i] = new int[codes[i].length][];
                 for (int k = 0; k < codes[i].length; k++) part[i][k] = java.util.Arrays.copyOfRange(codes[i][k], f0, f0 + f);
             }
-            float[][] audio = decodeStep(part, f, st, trace, items);
-            for (int i = 0; i < b; i++) System.arraycopy(audio[i], 0, out[i][0], f0 * fs, f * fs);
+            float[][] rows = new float[b][];
+            for (int i = 0; i < b; i++) rows[i] = out[i][0];
+            decodeStep(part, f, st, trace, items, rows, f0 * fs);
         }
         return out;
     }
@@ -669,7 +670,22 @@ public final class Mimi {
 
     /** Codes [K][f] of a batch of streams to audio [f*1920] per stream. Codes must be valid (see checkCodes). */
     public float[][] decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items) {
+        float[][] out = new float[codes.length][f * frameSize()];
+        decodeStep(codes, f, st, trace, items, out, 0);
+        return out;
+    }
+
+    /**
+     * As {@link #decodeStep(int[][][], int, DecoderState[], Trace, int[])}, stream b's f*1920 samples written to
+     * {@code out[b][outOff ..]} instead of new arrays.
+     */
+    public void decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items, float[][] out, int outOff) {
         int n = codes.length, d = config.hiddenSize();
+        for (int b = 0; b < n; b++) {
+            if (outOff < 0 || out[b].length - outOff < f * frameSize()) {
+                throw new IndexOutOfBoundsException(f * frameSize() + " samples at offset " + outOff + " do not fit an array of " + out[b].length);
+            }
+        }
         float[][] h = dequantize(codes, f);
         StreamingConvTranspose1d.State[] us = new StreamingConvTranspose1d.State[n];
         Transformer.State[] ts = new Transformer.State[n];
@@ -688,7 +704,7 @@ public final class Mimi {
         emit(trace, "dec_upsampled", items, offset, h, d, s);
         h = decoderTransformer.forward(h, s, ts);
         emit(trace, "dec_transformer_out", items, offset, h, d, s);
-        return seanetDecode(h, s, ss);
+        seanetDecode(h, s, ss, out, outOff);
     }
 
     /**
@@ -743,15 +759,16 @@ public final class Mimi {
      * whole call, then the high-rate layers over slices of at most {@link #SEANET_SAMPLES} output samples, in
      * {@link #timeParts} tasks per item.
      */
-    private float[][] seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss) {
+    private void seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss, float[][] out, int outOff) {
         int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
         if (s <= slice && (h.length == 1 || h.length < Parallel.threads())) { // one slice: one call, as the encoder's
-            return copies(decoder.forward(h, s, ss)); // the layers' outputs belong to their states
+            float[][] y = decoder.forward(h, s, ss); // the layers' outputs belong to their states
+            for (int b = 0; b < h.length; b++) System.arraycopy(y[b], 0, out[b], outOff, s * hop);
+            return;
         }
         int n = h.length, split = decoder.highRateStart(), ch = decoder.channelsIn(split), up = decoder.upsampleBefore(split);
         float[][] mid = decoder.forward(h, s, ss, 0, split);
         int total = s * up, sliceSteps = slice * up, rest = hop / up;
-        float[][] out = new float[n][s * hop];
         int warm = decoder.receptiveField(split); // in steps of mid, as the encoder's
         int parts = timeParts(n, s, (warm + up - 1) / up + 1);
         boolean oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
@@ -764,7 +781,7 @@ public final class Mimi {
             int start = p == 0 ? 0 : from - warm;
             SeanetDecoder.State[] sts = {st};
             if (oneSlice) {
-                System.arraycopy(decoder.forward(new float[][]{mid[b]}, total, sts, split, decoder.layers())[0], 0, out[b], 0, s * hop);
+                System.arraycopy(decoder.forward(new float[][]{mid[b]}, total, sts, split, decoder.layers())[0], 0, out[b], outOff, s * hop);
                 return;
             }
             float[][] hs = new float[1][];
@@ -773,12 +790,11 @@ public final class Mimi {
                 if (hs[0] == null || hs[0].length != ch * len) hs[0] = new float[ch * len]; // read, not kept, by the layers
                 for (int c = 0; c < ch; c++) System.arraycopy(mid[b], c * total + pos, hs[0], c * len, len);
                 float[] y = decoder.forward(hs, len, sts, split, decoder.layers())[0];
-                if (skip < len * rest) System.arraycopy(y, skip, out[b], pos * rest + skip, len * rest - skip);
+                if (skip < len * rest) System.arraycopy(y, skip, out[b], outOff + pos * rest + skip, len * rest - skip);
             }
             if (p > 0 && p < parts - 1) spare.add(st);
         });
         for (int b = 0; b < n; b++) if (last[b] != ss[b]) decoder.adopt(last[b], ss[b], split);
-        return out;
     }
 
     /**

@@ -572,7 +572,7 @@ public final class Gemm {
     private static void narrow(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int nCols, boolean accumulate, int threads) {
         int k = a.k;
         int groupsN = (nCols + NG - 1) / NG;
-        int[] colSeg = new int[nCols], colN = new int[nCols];
+        int[] colSeg = Scratch.ints(Scratch.GEMM_NARROW_SEGMENT, nCols), colN = Scratch.ints(Scratch.GEMM_NARROW_COLUMN, nCols);
         int c = 0;
         for (int s = 0; s < segs.length; s++) {
             Segment g = segs[s];

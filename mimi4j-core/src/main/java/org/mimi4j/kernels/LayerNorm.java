@@ -7,28 +7,29 @@ public final class LayerNorm {
 
     /** out[d][t] = (x[d][t] - mean_t) / sqrt(var_t + eps) * w[d] + b[d]. */
     public static void forward(float[] x, float[] out, int d, int t, float[] w, float[] b, float eps) {
-        double[] mean = new double[t], var = new double[t];
+        double[] sums = Scratch.doubles(Scratch.NORM_SUMS, 2 * t); // mean at [i], variance at [t + i]
+        java.util.Arrays.fill(sums, 0, 2 * t, 0.0);
         for (int c = 0; c < d; c++) {
             int o = c * t;
-            for (int i = 0; i < t; i++) mean[i] += x[o + i];
+            for (int i = 0; i < t; i++) sums[i] += x[o + i];
         }
-        for (int i = 0; i < t; i++) mean[i] /= d;
+        for (int i = 0; i < t; i++) sums[i] /= d;
         for (int c = 0; c < d; c++) {
             int o = c * t;
             for (int i = 0; i < t; i++) {
-                double v = x[o + i] - mean[i];
-                var[i] += v * v;
+                double v = x[o + i] - sums[i];
+                sums[t + i] += v * v;
             }
         }
-        float[] inv = new float[t], mu = new float[t];
+        float[] stats = Scratch.floats(Scratch.NORM_SCALE, 2 * t); // mean at [i], 1 / sqrt(var + eps) at [t + i]
         for (int i = 0; i < t; i++) {
-            inv[i] = (float) (1.0 / Math.sqrt(var[i] / d + eps));
-            mu[i] = (float) mean[i];
+            stats[t + i] = (float) (1.0 / Math.sqrt(sums[t + i] / d + eps));
+            stats[i] = (float) sums[i];
         }
         for (int c = 0; c < d; c++) {
             int o = c * t;
             float wc = w[c], bc = b[c];
-            for (int i = 0; i < t; i++) out[o + i] = (x[o + i] - mu[i]) * inv[i] * wc + bc;
+            for (int i = 0; i < t; i++) out[o + i] = (x[o + i] - stats[i]) * stats[t + i] * wc + bc;
         }
     }
 }

@@ -1,26 +1,63 @@
 package org.mimi4j.kernels;
 
 /**
- * Per-thread scratch arrays that live within one kernel call (packed operands, attention scores): reused
- * from call to call instead of allocated, so a streaming step does not feed the garbage collector. Grow-only;
- * the contents are left over from earlier calls, so a caller writes what it reads.
+ * Per-thread scratch arrays that live within one call (packed operands, attention scores, a layer norm's statistics,
+ * the quantizer's distances): reused from call to call instead of allocated, so a streaming step does not feed the
+ * garbage collector. Grow-only; the contents are left over from earlier calls, so a caller writes what it reads.
+ * A thread uses a slot for one array at a time: a slot is never held across a call that could use it again.
  */
-final class Scratch {
+public final class Scratch {
     /**
-     * What each slot holds; a thread uses a slot for one array at a time. GEMM_SHARED_B is the calling thread's B
-     * packed once for a GEMM call, which the compute threads read during that call. GEMM_CHAIN_MID is a task's
-     * intermediate piece in {@link Gemm#chain}.
+     * The float slots. GEMM_SHARED_B is the calling thread's B packed once for a GEMM call, which the compute threads
+     * read during that call. GEMM_CHAIN_MID is a task's intermediate piece in {@link Gemm#chain}. QUANTIZER_* are the
+     * residual vector quantizer's (org.mimi4j.nn): its residual, the distances to a codebook, a partial decode. NORM_SCALE: a layer norm's per-step mean and scale.
      */
-    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4;
-    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[5][]);
+    public static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4,
+            QUANTIZER_RESIDUAL = 5, QUANTIZER_DOTS = 6, QUANTIZER_PARTIAL = 7, NORM_SCALE = 8;
+    /** The int slots: the narrow GEMM's column map. */
+    static final int GEMM_NARROW_SEGMENT = 0, GEMM_NARROW_COLUMN = 1;
+    /** The double slot: a layer norm's per-step sums. */
+    static final int NORM_SUMS = 0;
+    /**
+     * Arrays up to this many elements (1 MB of floats) are kept by {@link #small}; larger ones (an offline call's
+     * quantizer distances: 8 KB per step) are allocated for the call, not held by every thread that ever made one.
+     */
+    static final int SMALL = 1 << 18;
+
+    private static final ThreadLocal<Slots> SLOTS = ThreadLocal.withInitial(Slots::new);
+
+    private static final class Slots {
+        final float[][] floats = new float[9][];
+        final int[][] ints = new int[2][];
+        final double[][] doubles = new double[1][];
+    }
 
     private Scratch() {
     }
 
     static float[] floats(int slot, int n) {
-        float[][] s = SLOTS.get();
+        float[][] s = SLOTS.get().floats;
         float[] a = s[slot];
         if (a == null || a.length < n) s[slot] = a = new float[n];
+        return a;
+    }
+
+    /** At least n floats: the thread's array of the slot while n is at most {@link #SMALL}, else a new one. */
+    public static float[] small(int slot, int n) {
+        return n <= SMALL ? floats(slot, n) : new float[n];
+    }
+
+    static int[] ints(int slot, int n) {
+        int[][] s = SLOTS.get().ints;
+        int[] a = s[slot];
+        if (a == null || a.length < n) s[slot] = a = new int[n];
+        return a;
+    }
+
+    static double[] doubles(int slot, int n) {
+        double[][] s = SLOTS.get().doubles;
+        double[] a = s[slot];
+        if (a == null || a.length < n) s[slot] = a = new double[n];
         return a;
     }
 }

@@ -3,6 +3,7 @@ package org.mimi4j.nn;
 import org.mimi4j.io.Checkpoint;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
+import org.mimi4j.kernels.Scratch;
 
 /**
  * Residual vector quantizer with its projections (moshi {@code ResidualVectorQuantizer}): input_proj (1x1 conv,
@@ -25,10 +26,10 @@ public final class ResidualVectorQuantizer {
 
     /** x [D][t] -> codes [nq][t] with the first nq codebooks. */
     int[][] encode(float[] x, int t, int nq) {
-        float[] r = new float[codebookDim * t];
+        float[] r = Scratch.small(Scratch.QUANTIZER_RESIDUAL, codebookDim * t);
         Gemm.gemm(inputProj, null, inputProj.rowsOf(t), new Gemm.Segment(x, 0, r, 0, t, t), false);
         int[][] codes = new int[nq][t];
-        float[] dots = new float[codebooks[0].size * t]; // one buffer for all codebooks (12 MB for 60 s)
+        float[] dots = Scratch.small(Scratch.QUANTIZER_DOTS, codebooks[0].size * t); // one buffer for all codebooks
         for (int k = 0; k < nq; k++) {
             codebooks[k].encode(r, t, codes[k], dots);
             codebooks[k].accumulate(codes[k], r, t, -1f);
@@ -36,12 +37,11 @@ public final class ResidualVectorQuantizer {
         return codes;
     }
 
-    /** codes[from..from+nq) [t] -> [D][t]. */
-    float[] decode(int[][] codes, int from, int nq, int t) {
-        float[] q = new float[codebookDim * t];
+    /** codes[from..from+nq) [t] -> y [D][t] (overwritten). */
+    void decode(int[][] codes, int from, int nq, int t, float[] y) {
+        float[] q = Scratch.small(Scratch.QUANTIZER_RESIDUAL, codebookDim * t);
+        java.util.Arrays.fill(q, 0, codebookDim * t, 0f);
         for (int k = 0; k < nq; k++) codebooks[k].accumulate(codes[from + k], q, t, 1f);
-        float[] y = new float[dimension * t];
         Gemm.gemm(outputProj, null, outputProj.rowsOf(t), new Gemm.Segment(q, 0, y, 0, t, t), false);
-        return y;
     }
 }

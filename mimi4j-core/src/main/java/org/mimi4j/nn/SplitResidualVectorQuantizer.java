@@ -1,6 +1,7 @@
 package org.mimi4j.nn;
 
 import org.mimi4j.io.Checkpoint;
+import org.mimi4j.kernels.Scratch;
 import org.mimi4j.perf.Profiler;
 
 /**
@@ -55,9 +56,11 @@ public final class SplitResidualVectorQuantizer {
     public float[] decode(int[][] codes, int t) {
         long t0 = Profiler.begin();
         int nq = codes.length;
-        float[] y = first.decode(codes, 0, Math.min(nq, nSemantic), t);
+        float[] y = new float[first.dimension * t];
+        first.decode(codes, 0, Math.min(nq, nSemantic), t, y);
         if (nq > nSemantic) {
-            float[] z = rest.decode(codes, nSemantic, nq - nSemantic, t);
+            float[] z = Scratch.small(Scratch.QUANTIZER_PARTIAL, y.length);
+            rest.decode(codes, nSemantic, nq - nSemantic, t, z);
             for (int i = 0; i < y.length; i++) y[i] += z[i];
         }
         Profiler.end(Profiler.Stage.QUANTIZER, t0, decodeFlops(t, nq));

@@ -128,9 +128,10 @@ public final class Transformer {
 
     /** A stream's activations within one call ([channels][t] unless noted), grown as needed and reused. */
     static final class Work {
-        float[] norm, qkv, att, proj, ff, q, o, cos, sin;
+        float[] h, norm, qkv, att, proj, ff, q, o, cos, sin;
 
         void reserve(int d, int ff, int t, int half) {
+            if (h == null || h.length != d * t) h = new float[d * t]; // the output: exactly [D][t]
             norm = grow(norm, d * t);
             qkv = grow(qkv, 3 * d * t);
             att = grow(att, d * t);
@@ -159,17 +160,21 @@ public final class Transformer {
         return layers.length * (linears + 4L * d * keys);
     }
 
-    /** x[b]: [D][t], same t for all streams; returns the new [D][t] per stream and advances the states. */
+    /**
+     * x[b]: [D][t], same t for all streams; returns the new [D][t] per stream and advances the states. The outputs
+     * are the states' own arrays, valid until the state's next call.
+     */
     public float[][] forward(float[][] x, int t, State[] st) {
         long t0 = Profiler.begin();
         int n = x.length, half = headDim / 2;
         float[][] h = new float[n][];
         Work[] w = new Work[n];
         for (int b = 0; b < n; b++) {
-            h[b] = x[b].clone();
             st[b].reserve(t);
             w[b] = st[b].work;
             w[b].reserve(d, ff, t, half);
+            h[b] = w[b].h;
+            System.arraycopy(x[b], 0, h[b], 0, d * t);
             ropeTable(st[b].offset, t, w[b]);
         }
         float[][] norm = field(w, k -> k.norm), qkv = field(w, k -> k.qkv), att = field(w, k -> k.att);

@@ -238,7 +238,7 @@ public final class Bench {
         int[] items = new int[streams];
         for (int i = 0; i < streams; i++) items[i] = i;
         float[] src = audio(Math.max(1, (frames + 50) * fs / (double) SR + 1));
-        float[][] x = new float[streams][fs];
+        float[][] x = new float[streams][fs], y = new float[streams][fs];
         // warm-up: at least 50 frames (a third of short runs), then until the JIT has compiled nothing for 50 frames, for
         // at most 3000 frames or 60 s (its compiler threads share the cores: compiling the step's big methods, 20 s into
         // a streaming run, slowed a dozen frames 2-3x). One stream's run (the first) also goes past frame 1200: at the
@@ -251,7 +251,7 @@ public final class Bench {
         int steady = streams == 1 && !opt.quick() ? 1200 : 0;
         long jitMs = jitTimed ? jit.getTotalCompilationTime() : 0, warmEnd = System.nanoTime() + 60_000_000_000L;
         while (warmed < minWarm || jitTimed && (quiet < 50 || warmed < steady) && warmed < maxWarm && System.nanoTime() < warmEnd) {
-            frame(m, es, ds, items, x, src, warmed++, nq);
+            frame(m, es, ds, items, x, y, src, warmed++, nq);
             long now = jitTimed ? jit.getTotalCompilationTime() : 0;
             quiet = now == jitMs ? quiet + 1 : 0;
             jitMs = now;
@@ -263,7 +263,7 @@ public final class Bench {
         long a0 = allocatedBytes();
         for (int f = 0; f < frames; f++) {
             long t0 = System.nanoTime();
-            frame(m, es, ds, items, x, src, warmed + f, nq);
+            frame(m, es, ds, items, x, y, src, warmed + f, nq);
             ms[f] = (System.nanoTime() - t0) / 1e6;
         }
         long jitDuring = jitTimed ? jit.getTotalCompilationTime() - jitMs : -1;
@@ -333,13 +333,13 @@ public final class Bench {
         }
     }
 
-    /** One 80 ms frame of every stream: encode step, quantize, decode step (frame f of the test signal). */
-    private static void frame(Mimi m, Mimi.EncoderState[] es, Mimi.DecoderState[] ds, int[] items, float[][] x, float[] src, int f, int nq) {
+    /** One 80 ms frame of every stream: encode step, quantize, decode step into y (frame f of the test signal). */
+    private static void frame(Mimi m, Mimi.EncoderState[] es, Mimi.DecoderState[] ds, int[] items, float[][] x, float[][] y, float[] src, int f, int nq) {
         int fs = x[0].length;
         for (int i = 0; i < x.length; i++) System.arraycopy(src, (f * fs + i * 977) % (src.length - fs), x[i], 0, fs);
         float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
         int[][][] codes = m.quantize(emb, 1, nq);
-        m.decodeStep(codes, 1, ds, null, items);
+        m.decodeStep(codes, 1, ds, null, items, y, 0);
     }
 
     private static String streamSection(int streams) {

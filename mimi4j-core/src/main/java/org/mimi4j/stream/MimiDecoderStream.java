@@ -11,10 +11,12 @@ import org.mimi4j.Mimi;
  * MimiDecoderStream dec = mimi.decoderStream();
  * for (int[] frame : incomingFrames) play(dec.push(frame));   // 1920 samples per frame
  * }</pre>
+ * or, into a buffer of the caller's, {@code dec.push(frame, buffer, offset)}.
  *
  * Not thread-safe: one thread drives a stream at a time; any number of streams can share the model.
  */
 public final class MimiDecoderStream {
+    private static final int[] ZERO = {0};
     private final Mimi mimi;
     private final StreamMode mode;
     private Mimi.DecoderState state;
@@ -48,19 +50,29 @@ public final class MimiDecoderStream {
 
     /** Decodes code frames, frame-major [n][K], to n*1920 samples. */
     public float[] push(int[][] frames) {
+        float[] out = new float[frames.length * mimi.frameSize()];
+        push(frames, out, 0);
+        return out;
+    }
+
+    /** Decodes one code frame [K] into {@code out[offset .. offset+1919]} (e.g. an audio line's buffer). */
+    public void push(int[] frame, float[] out, int offset) {
+        push(new int[][]{frame}, out, offset);
+    }
+
+    /** Decodes code frames, frame-major [n][K], into {@code out[offset .. offset+n*1920-1]}. */
+    public void push(int[][] frames, float[] out, int offset) {
         for (int[] fr : frames) Frames.checkFrame(mimi, fr);
         int fs = mimi.frameSize();
-        float[] out = new float[frames.length * fs];
+        Frames.checkRange(out.length, offset, frames.length * fs);
         for (int t0 = 0; t0 < frames.length; ) {
             // one call per run of frames with the same number of codebooks, at most MAX_FRAMES_PER_CALL
             int f = 1;
             while (t0 + f < frames.length && f < Frames.MAX_FRAMES_PER_CALL && frames[t0 + f].length == frames[t0].length) f++;
-            float[] y = mimi.decodeStep(Frames.codebookMajor(frames, t0, f), f, new Mimi.DecoderState[]{state}, null, new int[]{0})[0];
-            System.arraycopy(y, 0, out, t0 * fs, f * fs);
+            mimi.decodeStep(Frames.codebookMajor(frames, t0, f), f, new Mimi.DecoderState[]{state}, null, ZERO, new float[][]{out}, offset + t0 * fs);
             t0 += f;
             framesIn += f;
         }
-        return out;
     }
 
     /** Starts a new stream on this object: fresh state, positions from 0. */

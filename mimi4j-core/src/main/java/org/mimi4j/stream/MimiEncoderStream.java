@@ -30,6 +30,7 @@ public final class MimiEncoderStream {
     private final int frameSize;
     private Mimi.EncoderState state;
     private final float[] pending; // the current partial frame
+    private float[] frames;        // whole frames of a push from an offset, the encoder's input (reused, not state)
     private int fill;
     private boolean ended;
     private long framesOut, samplesIn;
@@ -93,13 +94,18 @@ public final class MimiEncoderStream {
             offset += n;
             length -= n;
             if (fill == frameSize) {
-                out.add(compute(pending.clone(), 1));
+                out.add(compute(pending, 1)); // read, not kept
                 fill = 0;
             }
         }
-        while (length >= frameSize) { // whole frames straight from the caller's array
+        while (length >= frameSize) { // whole frames from the caller's array
             int f = Math.min(Frames.MAX_FRAMES_PER_CALL, length / frameSize);
-            out.add(compute(java.util.Arrays.copyOfRange(pcm, offset, offset + f * frameSize), f));
+            float[] x = pcm; // the encoder reads samples 0 .. f*1920-1 of its input
+            if (offset > 0) {
+                if (frames == null || frames.length < f * frameSize) frames = new float[f * frameSize];
+                System.arraycopy(pcm, offset, x = frames, 0, f * frameSize);
+            }
+            out.add(compute(x, f));
             offset += f * frameSize;
             length -= f * frameSize;
         }
@@ -117,10 +123,9 @@ public final class MimiEncoderStream {
         if (ended) return NONE;
         ended = true;
         if (fill == 0) return NONE;
-        float[] x = pending.clone();
-        java.util.Arrays.fill(x, fill, frameSize, 0f);
+        java.util.Arrays.fill(pending, fill, frameSize, 0f);
         fill = 0;
-        return compute(x, 1);
+        return compute(pending, 1);
     }
 
     private int[][] compute(float[] x, int f) {

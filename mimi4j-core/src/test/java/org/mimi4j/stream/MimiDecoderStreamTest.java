@@ -56,6 +56,27 @@ class MimiDecoderStreamTest {
         }
     }
 
+    /** Decoding into the caller's buffer, at an offset, gives upstream's streaming audio and leaves the rest alone. */
+    @ParameterizedTest(name = "{0} {1} item {2}")
+    @MethodSource("org.mimi4j.stream.Fixtures#streams")
+    void decodesIntoACallersBuffer(String weights, String c, int item) {
+        Mimi m = model(weights);
+        int[][] fr = frames(codes(c + ".codes_q8", item));
+        float[] want = item(c + ".stream_decoded_q8", item);
+        int off = 7;
+        float[] buf = new float[off + fr.length * 1920 + 5];
+        java.util.Arrays.fill(buf, 42f);
+        MimiDecoderStream s = m.decoderStream();
+        for (int t = 0; t < fr.length; t += 2) {
+            if (t + 1 < fr.length) s.push(new int[][]{fr[t], fr[t + 1]}, buf, off + t * 1920);
+            else s.push(fr[t], buf, off + t * 1920);
+        }
+        assertClose(java.util.Arrays.copyOfRange(buf, off, off + fr.length * 1920), want, weights + " " + c + "[" + item + "] into a buffer");
+        for (int i = 0; i < off; i++) assertEquals(42f, buf[i]);
+        for (int i = off + fr.length * 1920; i < buf.length; i++) assertEquals(42f, buf[i]);
+        assertThrows(IndexOutOfBoundsException.class, () -> m.decoderStream().push(fr[0], new float[1919], 0));
+    }
+
     @ParameterizedTest(name = "{0} {1} item {2}")
     @MethodSource("org.mimi4j.stream.Fixtures#streams")
     void offlineExactModeDecodesLikeOffline(String weights, String c, int item) {
