@@ -30,10 +30,16 @@ public final class Checkpoint implements AutoCloseable {
     private final SafeTensors file;
     private final Layout layout;
     private final Set<String> used = new HashSet<>();
+    private final org.mimi4j.kernels.WeightArena arena = new org.mimi4j.kernels.WeightArena();
 
     private Checkpoint(SafeTensors file, Layout layout) {
         this.file = file;
         this.layout = layout;
+    }
+
+    /** Where the model built from this checkpoint packs its weights (a few large arrays, see WeightArena). */
+    public org.mimi4j.kernels.WeightArena arena() {
+        return arena;
     }
 
     public static Checkpoint open(Path path) {

@@ -295,7 +295,7 @@ public final class Gemm {
         int k = a.k;
         float[] ad = a.data, b = g.b, c = g.c;
         for (int i = 0; i < a.m; i++) {
-            int ai = (i / MR) * k * MR + i % MR, ci = g.cOff + i * g.ldc;
+            int ai = a.off + (i / MR) * k * MR + i % MR, ci = g.cOff + i * g.ldc;
             float start = bias == null ? 0f : bias[i];
             int n = n0;
             for (; n + 4 * L <= n1; n += 4 * L) {
@@ -358,7 +358,7 @@ public final class Gemm {
                 for (int s = 0; s < slivers; s++) {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
                     for (int row0 = ic; row0 < ie; row0 += TR) {
-                        int aBase = (row0 / MR) * k * MR + (row0 % MR) + kb * MR, rows = Math.min(TR, a.m - row0);
+                        int aBase = a.off + (row0 / MR) * k * MR + (row0 % MR) + kb * MR, rows = Math.min(TR, a.m - row0);
                         if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
                         else micro8x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
                     }
@@ -628,8 +628,8 @@ public final class Gemm {
     }
 
     /** Where row vector v (rows v*L .. v*L+L-1) starts in A's packed panels, at k = 0 (k advances by MR floats). */
-    private static int rowVector(int v, int k) {
-        return v / VPP * k * MR + v % VPP * L;
+    private static int rowVector(PackedMatrix a, int v) {
+        return a.off + v / VPP * a.k * MR + v % VPP * L;
     }
 
     /**
@@ -711,7 +711,7 @@ public final class Gemm {
         FloatVector s21 = FloatVector.fromArray(S, acc, 5 * L);
         FloatVector s30 = FloatVector.fromArray(S, acc, 6 * L);
         FloatVector s31 = FloatVector.fromArray(S, acc, 7 * L);
-        int a0 = rowVector(v, k), a1 = rowVector(Math.min(v + 1, last), k), a2 = rowVector(Math.min(v + 2, last), k), a3 = rowVector(Math.min(v + 3, last), k);
+        int a0 = rowVector(a, v), a1 = rowVector(a, Math.min(v + 1, last)), a2 = rowVector(a, Math.min(v + 2, last)), a3 = rowVector(a, Math.min(v + 3, last));
         for (int kk = k0; kk < k1; kk++) {
             int r = rowOff[kk];
             FloatVector x0 = FloatVector.broadcast(S, b0[o0 + r]);
@@ -745,7 +745,7 @@ public final class Gemm {
         FloatVector s11 = FloatVector.fromArray(S, acc, 5 * L);
         FloatVector s12 = FloatVector.fromArray(S, acc, 6 * L);
         FloatVector s13 = FloatVector.fromArray(S, acc, 7 * L);
-        int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
+        int a0 = rowVector(a, v), a1 = rowVector(a, nv > 1 ? v + 1 : v);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);
@@ -787,7 +787,7 @@ public final class Gemm {
         FloatVector s15 = FloatVector.fromArray(S, acc, 13 * L);
         FloatVector s16 = FloatVector.fromArray(S, acc, 14 * L);
         FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
-        int a0 = rowVector(v, k), a1 = rowVector(nv > 1 ? v + 1 : v, k);
+        int a0 = rowVector(a, v), a1 = rowVector(a, nv > 1 ? v + 1 : v);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
             FloatVector v0 = FloatVector.fromArray(S, ad, a0 + ko);

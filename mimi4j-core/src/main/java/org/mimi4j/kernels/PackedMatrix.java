@@ -7,13 +7,15 @@ package org.mimi4j.kernels;
  */
 public final class PackedMatrix {
     final int m, k;
-    final float[] data;
+    final float[] data; // the panels at data[off ..], the rest of data other matrices' (a WeightArena's chunk)
+    final int off;
     private final RowOffsets rows; // B row offsets j*ld for the last ld
 
-    private PackedMatrix(int m, int k, float[] data) {
+    private PackedMatrix(int m, int k, float[] data, int off) {
         this.m = m;
         this.k = k;
         this.data = data;
+        this.off = off;
         this.rows = new RowOffsets(ld -> Gemm.rowsOf(k, ld));
     }
 
@@ -26,16 +28,23 @@ public final class PackedMatrix {
         return pack(a, 0, m, k);
     }
 
-    /** Packs the m rows of k floats that {@code rows} reads (each row read once). */
+    /** Packs the m rows of k floats that {@code rows} reads (each row read once), into an array of its own. */
     public static PackedMatrix pack(int m, int k, RowSource rows) {
-        int panels = (m + Gemm.MR - 1) / Gemm.MR;
-        float[] d = new float[panels * k * Gemm.MR];
+        return pack(m, k, rows, null);
+    }
+
+    /** As {@link #pack(int, int, RowSource)}, into a slice of {@code arena} (null: an array of its own). */
+    public static PackedMatrix pack(int m, int k, RowSource rows, WeightArena arena) {
+        int panels = (m + Gemm.MR - 1) / Gemm.MR, size = panels * k * Gemm.MR;
+        WeightArena.Slice slice = arena == null ? new WeightArena.Slice(new float[size], 0) : arena.allocate(size);
+        float[] d = slice.array();
+        int at = slice.offset();
         // load time: panels in parallel; a panel's MR rows read into a block, then written k-major
         int parts = (int) Math.min(panels, Math.max(1, (long) m * k / 65536));
         Parallel.forEach(parts, part -> {
             float[] block = new float[Gemm.MR * k];
             for (int p = panels * part / parts, pe = panels * (part + 1) / parts; p < pe; p++) {
-                int base = p * k * Gemm.MR;
+                int base = at + p * k * Gemm.MR;
                 int n = Math.min(Gemm.MR, m - p * Gemm.MR);
                 rows.read(p * Gemm.MR, n, k, block);
                 int r = 0;
@@ -53,7 +62,7 @@ public final class PackedMatrix {
                 }
             }
         });
-        return new PackedMatrix(m, k, d);
+        return new PackedMatrix(m, k, d, at);
     }
 
     public int rows() {
@@ -74,10 +83,10 @@ public final class PackedMatrix {
 
     /** Element (i, j) of the original matrix. */
     public float get(int i, int j) {
-        return data[(i / Gemm.MR) * k * Gemm.MR + j * Gemm.MR + i % Gemm.MR];
+        return data[off + (i / Gemm.MR) * k * Gemm.MR + j * Gemm.MR + i % Gemm.MR];
     }
 
     public long bytes() {
-        return 4L * data.length;
+        return 4L * ((m + Gemm.MR - 1) / Gemm.MR) * k * Gemm.MR;
     }
 }

@@ -18,8 +18,8 @@ public final class ResidualVectorQuantizer {
     ResidualVectorQuantizer(Checkpoint ck, String prefix, int nq, int dimension, int codebookDim, int bins) {
         this.dimension = dimension;
         this.codebookDim = codebookDim;
-        inputProj = PackedMatrix.pack(ck.tensor(prefix + ".input_proj.weight", codebookDim, dimension, 1), codebookDim, dimension);
-        outputProj = PackedMatrix.pack(ck.tensor(prefix + ".output_proj.weight", dimension, codebookDim, 1), dimension, codebookDim);
+        inputProj = PackedMatrix.pack(codebookDim, dimension, ck.rows(prefix + ".input_proj.weight", codebookDim, dimension, 1), ck.arena());
+        outputProj = PackedMatrix.pack(dimension, codebookDim, ck.rows(prefix + ".output_proj.weight", dimension, codebookDim, 1), ck.arena());
         codebooks = new EuclideanCodebook[nq];
         for (int k = 0; k < nq; k++) codebooks[k] = new EuclideanCodebook(ck, prefix + ".vq.layers." + k + "._codebook", bins, codebookDim);
     }

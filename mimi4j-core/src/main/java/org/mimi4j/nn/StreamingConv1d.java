@@ -8,6 +8,7 @@ import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
 import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Strided;
+import org.mimi4j.kernels.WeightArena;
 
 /**
  * Causal Conv1d (moshi {@code StreamingConv1d}): the input is left-padded by {@code (k-1)*dilation + 1 - stride}
@@ -28,11 +29,12 @@ public final class StreamingConv1d {
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
-        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate);
+        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null);
     }
 
-    /** weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel. */
-    public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
+    /** weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own). */
+    public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
+                           WeightArena arena) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
         this.inCh = inCh;
         this.outCh = outCh;
@@ -44,7 +46,7 @@ public final class StreamingConv1d {
         if (stride == 1) {
             taps = kernel;
             context = (kernel - 1) * dilation;
-            w = PackedMatrix.pack(outCh, inCh * kernel, weight);
+            w = PackedMatrix.pack(outCh, inCh * kernel, weight, arena);
         } else {
             taps = (kernel + stride - 1) / stride;
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
@@ -60,7 +62,7 @@ public final class StreamingConv1d {
                         dst[off + (ci * stride + e % stride) * taps + e / stride] = row[ci * kernel + k];
                     }
                 }
-            });
+            }, arena);
         }
     }
 
@@ -69,7 +71,7 @@ public final class StreamingConv1d {
                                        boolean replicate, boolean hasBias) {
         RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate);
+        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate, ck.arena());
     }
 
     /** Left context of one stream: the last {@code context} input samples of each channel. */

@@ -6,6 +6,7 @@ import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.WeightArena;
 import org.mimi4j.kernels.RowSource;
 
 /**
@@ -26,6 +27,11 @@ public final class StreamingConvTranspose1d {
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
+        this(weight, bias, inCh, outCh, kernel, stride, groups, null);
+    }
+
+    /** As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own). */
+    public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena) {
         this.inCh = inCh;
         this.outCh = outCh;
         this.kernel = kernel;
@@ -34,7 +40,7 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            w = PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight));
+            w = PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena);
             depthwise = null;
             if (bias != null) {
                 phaseBias = new float[outCh * stride];
@@ -104,7 +110,7 @@ public final class StreamingConvTranspose1d {
                                                 int groups, boolean hasBias) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups);
+        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups, ck.arena());
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

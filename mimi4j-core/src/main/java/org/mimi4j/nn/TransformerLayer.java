@@ -21,9 +21,9 @@ final class TransformerLayer {
         norm2B = ck.tensor(p + ".norm2.bias", d);
         scale1 = ck.tensor(p + ".layer_scale_1.scale", d);
         scale2 = ck.tensor(p + ".layer_scale_2.scale", d);
-        inProj = PackedMatrix.pack(3 * d, d, ck.inProj(p + ".self_attn", d, heads));
-        outProj = PackedMatrix.pack(d, d, ck.rows(p + ".self_attn.out_proj.weight", d, d));
-        linear1 = PackedMatrix.pack(ff, d, ck.rows(p + ".linear1.weight", ff, d));
-        linear2 = PackedMatrix.pack(d, ff, ck.rows(p + ".linear2.weight", d, ff));
+        inProj = PackedMatrix.pack(3 * d, d, ck.inProj(p + ".self_attn", d, heads), ck.arena());
+        outProj = PackedMatrix.pack(d, d, ck.rows(p + ".self_attn.out_proj.weight", d, d), ck.arena());
+        linear1 = PackedMatrix.pack(ff, d, ck.rows(p + ".linear1.weight", ff, d), ck.arena());
+        linear2 = PackedMatrix.pack(d, ff, ck.rows(p + ".linear2.weight", d, ff), ck.arena());
     }
 }

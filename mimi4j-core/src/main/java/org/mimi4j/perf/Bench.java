@@ -124,17 +124,23 @@ public final class Bench {
         // load
         double[] loads = new double[opt.quick() ? 2 : 5];
         Mimi m = null;
+        long heap0 = 0;
         for (int i = 0; i < loads.length; i++) {
             m = null;
             System.gc(); // each load from a clean heap, as in a new process (not timing the collection of the last model)
+            heap0 = usedHeap();
             long t0 = System.nanoTime();
             m = Mimi.load(modelPath);
             loads[i] = (System.nanoTime() - t0) / 1e6;
         }
+        System.gc();
+        double heapMb = (usedHeap() - heap0) / 1e6; // what the model holds against -Xmx (G1 regions, not just its arrays)
         rows.add(new Row("load", "load full-size checkpoint (median of " + loads.length + ")", median(loads), 0, 0,
-                "first load of the process (packing code not yet compiled) " + fmt(loads[0]) + " ms, min " + fmt(min(loads)) + " ms"));
+                "first load of the process (packing code not yet compiled) " + fmt(loads[0]) + " ms, min " + fmt(min(loads))
+                        + " ms; the loaded model holds " + fmt0(heapMb) + " MB of heap"));
         facts.put("load_median_ms", median(loads));
         facts.put("load_first_ms", loads[0]);
+        facts.put("model_heap_mb", heapMb);
 
         Mimi model = m;
         float[] audio = audio(opt.seconds());
@@ -331,6 +337,11 @@ public final class Bench {
         } else {
             facts.put(key + "_realtime_streams", streams * frameSec * 1e3 / med);
         }
+    }
+
+    private static long usedHeap() {
+        Runtime r = Runtime.getRuntime();
+        return r.totalMemory() - r.freeMemory();
     }
 
     /** One 80 ms frame of every stream: encode step, quantize, decode step into y (frame f of the test signal). */

@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Every GEMM path (wide, narrow, thin (m < 8), both at once; with bias or accumulating; edge sizes) against the plain
- * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical.
+ * FMA chain c = fma(a[i][k], b[k][j], c) over k ascending from the bias (or C): bit-identical. A sits in a weight
+ * arena's slice, as a loaded model's weights do.
  */
 class GemmTest {
     /** Row offsets j*ld; a matrix keeps those of the last ld, so repeated calls (streaming steps) share one array. */
@@ -127,10 +128,24 @@ class GemmTest {
         return a;
     }
 
+    /**
+     * A packed in a weight arena as a model's weights are, between two slices of NaN: a kernel reading past its own
+     * panels gets NaN sums.
+     */
+    private static PackedMatrix packBetweenNaNs(float[] w, int m, int k) {
+        WeightArena arena = new WeightArena();
+        WeightArena.Slice before = arena.allocate(37);
+        java.util.Arrays.fill(before.array(), before.offset(), before.offset() + 37, Float.NaN);
+        PackedMatrix a = PackedMatrix.pack(m, k, RowSource.of(w, 0, k), arena);
+        WeightArena.Slice after = arena.allocate(4096);
+        java.util.Arrays.fill(after.array(), after.offset(), after.offset() + 4096, Float.NaN);
+        return a;
+    }
+
     private static void check(int m, int k, int segments, int n, boolean accumulate, Gemm.Epilogue.Kind after) {
         SplittableRandom r = new SplittableRandom(m * 31L + k);
         float[] w = random(r, m * k);
-        PackedMatrix a = PackedMatrix.pack(w, m, k);
+        PackedMatrix a = packBetweenNaNs(w, m, k);
         float[] bias = new float[m];
         for (int i = 0; i < m; i++) bias[i] = (float) r.nextDouble();
         Gemm.Segment[] segs = new Gemm.Segment[segments];
