@@ -30,11 +30,14 @@ public final class Checkpoint implements AutoCloseable {
     private final SafeTensors file;
     private final Layout layout;
     private final Set<String> used = new HashSet<>();
-    private final org.mimi4j.kernels.WeightArena arena = new org.mimi4j.kernels.WeightArena();
+    private final org.mimi4j.kernels.WeightArena arena;
 
     private Checkpoint(SafeTensors file, Layout layout) {
         this.file = file;
         this.layout = layout;
+        long floats = 0; // what the packed weights take, about: every tensor as float32
+        for (SafeTensors.TensorInfo t : file.tensors().values()) floats += t.numel();
+        this.arena = new org.mimi4j.kernels.WeightArena(floats);
     }
 
     /** Where the model built from this checkpoint packs its weights (a few large arrays, see WeightArena). */

@@ -37,6 +37,19 @@ class WeightArenaTest {
         assertEquals(2L * 4 * WeightArena.CHUNK, arena.bytes(), "two chunks: the second half chunk opened the second");
     }
 
+    /** A small model's arena: chunks of its weights' size and an eighth, not 64 MB. */
+    @Test
+    void aSmallModelsChunksAreSmall() {
+        WeightArena arena = new WeightArena(80_000);
+        arena.allocate(50_000);
+        arena.allocate(30_000);
+        assertEquals(4L * 90_000, arena.bytes(), "one chunk of 90000 floats");
+        arena.allocate(20_000);
+        assertEquals(2 * 4L * 90_000, arena.bytes(), "the next in a second chunk of the same size");
+        WeightArena.Slice big = arena.allocate(100_000);
+        assertEquals(100_000, big.array().length, "larger than a chunk: its own array");
+    }
+
     /** A slice larger than a chunk is an array of its own, outside the arena's chunks. */
     @Test
     void largerThanAChunkIsItsOwnArray() {
