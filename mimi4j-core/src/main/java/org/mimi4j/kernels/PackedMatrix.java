@@ -83,7 +83,40 @@ public final class PackedMatrix {
 
     /** Element (i, j) of the original matrix. */
     public float get(int i, int j) {
-        return data[off + (i / Gemm.MR) * k * Gemm.MR + j * Gemm.MR + i % Gemm.MR];
+        return data[rowStart(i) + j * Gemm.MR];
+    }
+
+    /** y[yOff + j*yStride] += scale * A[i][j] for j0 <= j < j1: a row of A into a column of a [K][*] y. */
+    public void addRow(int i, int j0, int j1, float scale, float[] y, int yOff, int yStride) {
+        int a = rowStart(i);
+        for (int j = j0; j < j1; j++) y[yOff + j * yStride] += scale * data[a + j * Gemm.MR];
+    }
+
+    /** The sum over j of (x[xOff + j*xStride] - A[i][j])^2, in double precision, j ascending. */
+    public double squaredDistance(int i, float[] x, int xOff, int xStride) {
+        int a = rowStart(i);
+        double s = 0;
+        for (int j = 0; j < k; j++) {
+            double diff = (double) x[xOff + j * xStride] - data[a + j * Gemm.MR];
+            s += diff * diff;
+        }
+        return s;
+    }
+
+    /** The sum over j of A[i][j]^2, in double precision, j ascending. */
+    public double squaredNorm(int i) {
+        int a = rowStart(i);
+        double s = 0;
+        for (int j = 0; j < k; j++) {
+            double v = data[a + j * Gemm.MR];
+            s += v * v;
+        }
+        return s;
+    }
+
+    /** Where A[i][0] is in data; A[i][j] is j * MR floats further. */
+    private int rowStart(int i) {
+        return off + (i / Gemm.MR) * k * Gemm.MR + i % Gemm.MR;
     }
 
     public long bytes() {

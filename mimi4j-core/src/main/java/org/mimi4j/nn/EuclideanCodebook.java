@@ -10,7 +10,6 @@ import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Simd;
-import org.mimi4j.kernels.WeightArena;
 
 /**
  * One codebook (moshi {@code EuclideanCodebook}): vectors embedding = embedding_sum / clamp(cluster_usage, 1e-5),
@@ -24,9 +23,7 @@ public final class EuclideanCodebook {
     private static final float EPSILON = 1e-5f;
     private static final VectorSpecies<Float> SP = Simd.S;
     final int size, dim;
-    private final float[] embedding; // [N][d] at embedding[eo ..] (a slice of the weights' arena)
-    private final int eo;
-    private final PackedMatrix packed;
+    private final PackedMatrix packed; // embedding [N][d], packed for the distance GEMM and read back for lookups
     private final float[] norms; // |c|^2
     private final float maxNorm;
 
@@ -36,29 +33,19 @@ public final class EuclideanCodebook {
         RowSource sum = ck.rows(prefix + ".embedding_sum", size, dim);
         float[] usage = ck.tensor(prefix + ".cluster_usage", size);
         if (ck.has(prefix + "._initialized")) ck.ignore(prefix + "._initialized");
-        WeightArena.Slice e = ck.arena().allocate(size * dim);
-        embedding = e.array();
-        eo = e.offset();
+        packed = PackedMatrix.pack(size, dim, (i, dst, off) -> { // embedding_sum's row, divided in place
+            sum.read(i, dst, off);
+            float u = Math.max(usage[i], EPSILON);
+            for (int j = off; j < off + dim; j++) dst[j] /= u;
+        }, ck.arena());
         norms = new float[size];
         int parts = Math.max(1, Math.min(16, size / 128));
         Parallel.forEach(parts, part -> {
-            for (int i = size * part / parts, ie = size * (part + 1) / parts; i < ie; i++) {
-                float u = Math.max(usage[i], EPSILON);
-                double nn = 0;
-                int row = eo + i * dim;
-                sum.read(i, embedding, row); // embedding_sum's row, divided in place
-                for (int j = 0; j < dim; j++) {
-                    float v = embedding[row + j] / u;
-                    embedding[row + j] = v;
-                    nn += (double) v * v;
-                }
-                norms[i] = (float) nn;
-            }
+            for (int i = size * part / parts, ie = size * (part + 1) / parts; i < ie; i++) norms[i] = (float) packed.squaredNorm(i);
         });
         float mx = 0;
         for (float v : norms) mx = Math.max(mx, v);
         maxNorm = mx;
-        packed = PackedMatrix.pack(size, dim, RowSource.of(embedding, eo, dim), ck.arena());
     }
 
     /** Nearest codes for x [d][t] (channel-major), written to codes[0..t); dots: room for [N][t] (overwritten). */
@@ -123,11 +110,7 @@ public final class EuclideanCodebook {
         int arg = -1;
         for (int c = 0; c < size; c++) {
             if (norms[c] - 2f * dots[c * t + i] > limit) continue;
-            double s = 0;
-            for (int j = 0; j < dim; j++) {
-                double diff = (double) x[j * t + i] - embedding[eo + c * dim + j];
-                s += diff * diff;
-            }
+            double s = packed.squaredDistance(c, x, i, t);
             if (s < best) {
                 best = s;
                 arg = c;
@@ -140,9 +123,8 @@ public final class EuclideanCodebook {
     void accumulate(int[] codes, float[] y, int t, float sign) {
         int parts = (int) Math.min(Parallel.threads() * 4L, Math.max(1, (long) t * dim / (1 << 16)));
         Parallel.forEach(parts, part -> { // channels are independent: each part adds along its own rows of y
-            for (int j = dim * part / parts, je = dim * (part + 1) / parts; j < je; j++) {
-                for (int i = 0; i < t; i++) y[j * t + i] += sign * embedding[eo + codes[i] * dim + j];
-            }
+            int j0 = dim * part / parts, j1 = dim * (part + 1) / parts;
+            for (int i = 0; i < t; i++) packed.addRow(codes[i], j0, j1, sign, y, i, t);
         });
     }
 }
