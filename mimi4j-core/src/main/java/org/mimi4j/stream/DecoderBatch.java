@@ -116,6 +116,7 @@ public final class DecoderBatch extends SlotBatch<DecoderBatch.Slot> {
         /** The audio decoded since the last poll (1920 samples per frame). */
         public float[] poll() {
             check();
+            if (out.size() == 1) return out.removeFirst(); // the step's own array: no copy
             float[] r = new float[out.size() * frameSize];
             for (int i = 0; i < out.size(); i++) System.arraycopy(out.get(i), 0, r, i * frameSize, frameSize);
             out.clear();

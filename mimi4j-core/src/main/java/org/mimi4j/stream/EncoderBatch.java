@@ -28,6 +28,7 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
     private final int numQuantizers;
     private final StreamMode mode;
     private final int frameSize;
+    private float[][] frames = new float[0][]; // the frames of a step, reused from step to step (read, not kept)
 
     public EncoderBatch(Mimi mimi, int capacity, int numQuantizers, StreamMode mode) {
         super(new Slot[Math.max(capacity, 0)]);
@@ -80,7 +81,12 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         for (Slot s : slots) if (s != null && s.ready()) ready.add(s);
         int n = ready.size();
         if (n == 0) return 0;
-        float[][] x = new float[n][frameSize];
+        if (frames.length < n) {
+            float[][] grown = java.util.Arrays.copyOf(frames, n);
+            for (int b = frames.length; b < n; b++) grown[b] = new float[frameSize];
+            frames = grown;
+        }
+        float[][] x = n == frames.length ? frames : java.util.Arrays.copyOf(frames, n);
         Mimi.EncoderState[] st = new Mimi.EncoderState[n];
         int[] nq = new int[n];
         LatentListener[] ls = new LatentListener[n];
@@ -180,7 +186,8 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
 
         private void take(float[] x) {
             int n = Math.min(frameSize, size);
-            System.arraycopy(queue, head, x, 0, n); // zeros past n: the end-of-stream padding
+            System.arraycopy(queue, head, x, 0, n);
+            java.util.Arrays.fill(x, n, frameSize, 0f); // the end-of-stream padding
             head += n;
             size -= n;
             if (size == 0) head = 0;
