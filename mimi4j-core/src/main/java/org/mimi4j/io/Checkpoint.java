@@ -2,6 +2,7 @@ package org.mimi4j.io;
 
 import org.mimi4j.CheckpointException;
 import org.mimi4j.kernels.RowSource;
+import org.mimi4j.kernels.WeightArena;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,18 +31,18 @@ public final class Checkpoint implements AutoCloseable {
     private final SafeTensors file;
     private final Layout layout;
     private final Set<String> used = new HashSet<>();
-    private final org.mimi4j.kernels.WeightArena arena;
+    private final WeightArena arena;
 
     private Checkpoint(SafeTensors file, Layout layout) {
         this.file = file;
         this.layout = layout;
         long floats = 0; // what the packed weights take, about: every tensor as float32
         for (SafeTensors.TensorInfo t : file.tensors().values()) floats += t.numel();
-        this.arena = new org.mimi4j.kernels.WeightArena(floats);
+        this.arena = new WeightArena(floats);
     }
 
     /** Where the model built from this checkpoint packs its weights (a few large arrays, see WeightArena). */
-    public org.mimi4j.kernels.WeightArena arena() {
+    public WeightArena arena() {
         return arena;
     }
 

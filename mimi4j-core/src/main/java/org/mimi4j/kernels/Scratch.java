@@ -8,12 +8,14 @@ package org.mimi4j.kernels;
  */
 public final class Scratch {
     /**
-     * The float slots. GEMM_SHARED_B is the calling thread's B packed once for a GEMM call, which the compute threads
-     * read during that call. GEMM_CHAIN_MID is a task's intermediate piece in {@link Gemm#chain}. QUANTIZER_* are the
-     * residual vector quantizer's (org.mimi4j.nn): its residual, the distances to a codebook, a partial decode. NORM_SCALE: a layer norm's per-step mean and scale.
+     * The float slots of the kernels. GEMM_SHARED_B is the calling thread's B packed once for a GEMM call, which the
+     * compute threads read during that call. GEMM_CHAIN_MID is a task's intermediate piece in {@link Gemm#chain}.
+     * NORM_SCALE is a layer norm's per-step mean and scale.
      */
-    public static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4,
-            QUANTIZER_RESIDUAL = 5, QUANTIZER_DOTS = 6, QUANTIZER_PARTIAL = 7, NORM_SCALE = 8;
+    static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4,
+            NORM_SCALE = 5;
+    /** The residual vector quantizer's float slots (org.mimi4j.nn): its residual, distances, a partial decode. */
+    public static final int QUANTIZER_RESIDUAL = 6, QUANTIZER_DOTS = 7, QUANTIZER_PARTIAL = 8;
     /** The int slots: the narrow GEMM's column map. */
     static final int GEMM_NARROW_SEGMENT = 0, GEMM_NARROW_COLUMN = 1;
     /** The double slot: a layer norm's per-step sums. */
