@@ -295,7 +295,7 @@ public final class Gemm {
         int k = a.k;
         float[] ad = a.data, b = g.b, c = g.c;
         for (int i = 0; i < a.m; i++) {
-            int ai = a.off + (i / MR) * k * MR + i % MR, ci = g.cOff + i * g.ldc;
+            int ai = a.rowStart(i), ci = g.cOff + i * g.ldc;
             float start = bias == null ? 0f : bias[i];
             int n = n0;
             for (; n + 4 * L <= n1; n += 4 * L) {
@@ -358,7 +358,7 @@ public final class Gemm {
                 for (int s = 0; s < slivers; s++) {
                     int n = n0 + s * NR, w = Math.min(NR, n1 - n);
                     for (int row0 = ic; row0 < ie; row0 += TR) {
-                        int aBase = a.off + (row0 / MR) * k * MR + (row0 % MR) + kb * MR, rows = Math.min(TR, a.m - row0);
+                        int aBase = a.rowStart(row0) + kb * MR, rows = Math.min(TR, a.m - row0);
                         if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
                         else micro8x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
                     }
@@ -629,7 +629,7 @@ public final class Gemm {
 
     /** Where row vector v (rows v*L .. v*L+L-1) starts in A's packed panels, at k = 0 (k advances by MR floats). */
     private static int rowVector(PackedMatrix a, int v) {
-        return a.off + v / VPP * a.k * MR + v % VPP * L;
+        return a.rowStart(v * L);
     }
 
     /**

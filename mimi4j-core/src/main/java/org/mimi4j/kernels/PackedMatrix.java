@@ -114,8 +114,8 @@ public final class PackedMatrix {
         return s;
     }
 
-    /** Where A[i][0] is in data; A[i][j] is j * MR floats further. */
-    private int rowStart(int i) {
+    /** Where A[i][0] is in data; A[i][j] is j * MR floats further (the kernels' panels start here too). */
+    int rowStart(int i) {
         return off + (i / Gemm.MR) * k * Gemm.MR + i % Gemm.MR;
     }
 

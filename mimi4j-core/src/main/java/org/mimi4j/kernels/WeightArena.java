@@ -21,11 +21,6 @@ public final class WeightArena {
     private final List<float[]> chunks = new ArrayList<>();
     private final List<Integer> used = new ArrayList<>();
 
-    /** An arena of 64 MB chunks. */
-    public WeightArena() {
-        this(CHUNK);
-    }
-
     /**
      * An arena for about {@code expected} floats of weights: chunks of 64 MB, or of that size and an eighth when it is
      * smaller (a small model's weights do not take 64 MB of heap).

@@ -133,7 +133,7 @@ class GemmTest {
      * panels gets NaN sums.
      */
     private static PackedMatrix packBetweenNaNs(float[] w, int m, int k) {
-        WeightArena arena = new WeightArena();
+        WeightArena arena = new WeightArena(37 + 2L * (m + Gemm.MR) * k + 4096); // one chunk holds all three
         WeightArena.Slice before = arena.allocate(37);
         java.util.Arrays.fill(before.array(), before.offset(), before.offset() + 37, Float.NaN);
         PackedMatrix a = PackedMatrix.pack(m, k, RowSource.of(w, 0, k), arena);

@@ -14,7 +14,7 @@ class WeightArenaTest {
     /** Slices of a chunk never overlap, start 64-byte aligned, are zero, and later small ones fill earlier gaps. */
     @Test
     void slicesAreDisjointAlignedAndZero() {
-        WeightArena arena = new WeightArena();
+        WeightArena arena = new WeightArena(WeightArena.CHUNK);
         List<WeightArena.Slice> got = new ArrayList<>();
         List<Integer> sizes = new ArrayList<>();
         int[] want = {5, 1 << 20, 3 * (1 << 21), WeightArena.CHUNK / 2, WeightArena.CHUNK / 2, 17, 1};
@@ -53,7 +53,7 @@ class WeightArenaTest {
     /** A slice larger than a chunk is an array of its own, outside the arena's chunks. */
     @Test
     void largerThanAChunkIsItsOwnArray() {
-        WeightArena arena = new WeightArena();
+        WeightArena arena = new WeightArena(WeightArena.CHUNK);
         WeightArena.Slice s = arena.allocate(WeightArena.CHUNK + 1);
         assertEquals(0, s.offset());
         assertEquals(WeightArena.CHUNK + 1, s.array().length);
