@@ -103,7 +103,9 @@ public final class Activations {
         p = p.fma(t, FloatVector.broadcast(S, 0.37409196f));
         p = p.fma(t, FloatVector.broadcast(S, 1.00002368f));
         p = p.fma(t, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector e = VectorMath.exp(az.mul(az).neg().add(p));
+        az.mul(az).neg().add(p).intoArray(x, i); // e^(-z^2 + p), in place (see VectorMath.exp)
+        VectorMath.exp(x, i, S.length());
+        FloatVector e = FloatVector.fromArray(S, x, i);
         FloatVector r = t.mul(e);                              // erfc(|z|)
         r = r.blend(FloatVector.broadcast(S, 2f).sub(r), z.compare(VectorOperators.LT, 0f));
         v.mul(0.5f).mul(r).intoArray(x, i);

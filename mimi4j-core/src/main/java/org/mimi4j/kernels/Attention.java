@@ -227,11 +227,15 @@ public final class Attention {
         float max = p[po + end];
         for (int l = 1; l < L; l++) max = Math.max(max, p[po + end + l]);
         mv = FloatVector.broadcast(S, max);
+        for (i = 0; i < n; i += L) FloatVector.fromArray(S, p, po + i).sub(mv).intoArray(p, po + i);
+        VectorMath.exp(p, po, end);
         FloatVector sv = FloatVector.zero(S);
         for (i = 0; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, po + i).sub(mv));
-            if (i + L > n) e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
-            e.intoArray(p, po + i);
+            FloatVector e = FloatVector.fromArray(S, p, po + i);
+            if (i + L > n) {
+                e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
+                e.intoArray(p, po + i);
+            }
             sv = sv.add(e);
         }
         sv.intoArray(p, po + i);

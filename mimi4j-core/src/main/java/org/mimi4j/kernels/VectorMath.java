@@ -18,25 +18,34 @@ final class VectorMath {
     }
 
     /**
-     * e^x for x in [-87.3, 88.7] (clamped outside: 0-ish below, large above). The clamp by compare and blend:
-     * {@code max}/{@code min} follow Java's NaN and signed-zero rules, which C2 compiles to a slow multi-instruction
-     * sequence (the whole exp took 1.5x as long); for these bounds both give the same result, NaN included.
+     * e^x in place for a[from..from+n), n a multiple of the vector length, each x clamped to [-87.3, 88.7] (0-ish
+     * below, large above). The clamp by compare and blend: {@code max}/{@code min} follow Java's NaN and signed-zero
+     * rules, which C2 compiles to a slow multi-instruction sequence (the whole exp took 1.5x as long); for these bounds
+     * both give the same result, NaN included.
+     *
+     * <p>Arrays in and out, not a vector: a vector passed to or returned from a method that C2 does not inline is
+     * boxed, and this method is too large to be inlined where C2 does not find its call hot. It was a vector function
+     * until the JIT's thresholds were lowered (2026-12-04): compiled earlier, the softmax and the GELU called it
+     * without inlining it, and one stream's frame allocated 1.7 MB instead of 43 KB.
      */
-    static FloatVector exp(FloatVector x) {
-        x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f)).blend(88.7f, x.compare(VectorOperators.GT, 88.7f));
-        FloatVector fx = x.mul(1.44269504088896341f);
-        fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
-        IntVector n = (IntVector) fx.convert(VectorOperators.F2I, 0);
-        FloatVector nf = (FloatVector) n.convert(VectorOperators.I2F, 0);
-        FloatVector r = x.sub(nf.mul(0.693359375f)).sub(nf.mul(-2.12194440e-4f));
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
-        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
-        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(scale);
+    static void exp(float[] a, int from, int n) {
+        for (int i = from; i < from + n; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, a, i);
+            x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f)).blend(88.7f, x.compare(VectorOperators.GT, 88.7f));
+            FloatVector fx = x.mul(1.44269504088896341f);
+            fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
+            IntVector k = (IntVector) fx.convert(VectorOperators.F2I, 0);
+            FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
+            FloatVector r = x.sub(kf.mul(0.693359375f)).sub(kf.mul(-2.12194440e-4f));
+            FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
+            p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
+            p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+            p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+            p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+            p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+            FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+            FloatVector scale = k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            y.mul(scale).intoArray(a, i);
+        }
     }
 }
