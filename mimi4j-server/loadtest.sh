@@ -18,7 +18,8 @@ java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 jar="$here/mimi4j-cli/target/mimi.jar"
 [[ -f "$jar" ]] || { echo "loadtest: $jar not found; build first: mvn -B -q install -DskipTests" >&2; exit 1; }
 # the JIT options of bin/mimi (see there): the per-frame methods compiled in the first seconds, not 20-40 s in
-jit=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,org.mimi4j.*::*,0.05")
+jit=(-XX:CompileCommand=quiet)
+for scope in 'org.mimi4j.nn.*' 'org.mimi4j.stream.*' org.mimi4j.Mimi; do jit+=("-XX:CompileCommand=CompileThresholdScaling,$scope::*,0.05"); done
 "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED "${jit[@]}" -jar "$jar" serve --model "$model" --host 127.0.0.1 \
   --port "$port" --max-streams "$max_streams" 2> >(grep -v 'incubator' >&2) &
 server=$!
