@@ -24,9 +24,9 @@ final class VectorMath {
      * both give the same result, NaN included.
      *
      * <p>Arrays in and out, not a vector: a vector passed to or returned from a method that C2 does not inline is
-     * boxed, and this method is too large to be inlined where C2 does not find its call hot. It was a vector function
-     * until the JIT's thresholds were lowered (2026-12-04): compiled earlier, the softmax and the GELU called it
-     * without inlining it, and one stream's frame allocated 1.7 MB instead of 43 KB.
+     * boxed, and this method is too large to be inlined where C2 does not find its call hot. It was a vector function:
+     * with the JIT's thresholds lowered for the kernels (tried 2026-12-04), C2 compiled the softmax and the GELU before
+     * that call was hot, did not inline it, and one stream's frame allocated 1.7 MB instead of 43 KB.
      */
     static void exp(float[] a, int from, int n) {
         for (int i = from; i < from + n; i += S.length()) {
