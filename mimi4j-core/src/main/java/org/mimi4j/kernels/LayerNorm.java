@@ -3,7 +3,7 @@ package org.mimi4j.kernels;
 /** LayerNorm over the channel axis of a channel-major [D][T] activation (torch.nn.LayerNorm(D), biased variance). */
 public final class LayerNorm {
     /** Up to this many steps (a streaming call has 2), {@link #fewSteps}; else whole rows of steps at a time. */
-    static final int FEW_STEPS = 4;
+    private static final int FEW_STEPS = 4;
 
     private LayerNorm() {
     }
