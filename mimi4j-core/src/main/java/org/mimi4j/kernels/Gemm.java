@@ -696,7 +696,6 @@ public final class Gemm {
     /** Up to 4 row vectors (4L rows) x up to 2 columns, read from B in place: 8 independent FMA chains. */
     private static void narrow4x2(PackedMatrix a, float[] bias, int[] rowOff, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
-        int k = a.k;
         float[] ad = a.data;
         Segment g0 = segs[colSeg[col0]], g1 = segs[colSeg[col0 + nc - 1]]; // one column: both are it (results dropped)
         float[] b0 = g0.b, b1 = g1.b;
@@ -734,7 +733,6 @@ public final class Gemm {
     /** Up to 2 row vectors x up to 4 columns: 8 FMA chains (AVX2: 8 accumulators, 2 A vectors, 4 broadcasts). */
     private static void narrow2x4(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
-        int k = a.k;
         float[] ad = a.data;
         float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, fromC, tmp);
         FloatVector s00 = FloatVector.fromArray(S, acc, 0);
@@ -768,7 +766,6 @@ public final class Gemm {
     /** Up to 2 row vectors (2L rows) x up to 8 columns: 16 independent FMA chains. */
     private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
-        int k = a.k;
         float[] ad = a.data;
         float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, fromC, tmp);
         FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
