@@ -233,8 +233,12 @@ public final class Bench {
         };
     }
 
-    private void streaming(Mimi m, List<Row> rows, Map<String, Double> facts, int streams, int frames, double bw, int threads) {
+    private void streaming(Mimi m, List<Row> rows, Map<String, Double> facts, int streams, int frames, double bwStart, int threads) {
         int fs = m.frameSize(), nq = opt.codebooks();
+        // one stream's products read their weights from memory: its bound takes the read rate of these minutes, the
+        // median of the run's first measurement and one each before and after this section (the rate moves from minute
+        // to minute on a shared machine: one run measured 54.7 GB/s at its start and 28-35 around)
+        double bwBefore = streams == 1 ? bandwidth() : Double.NaN;
         Mimi.EncoderState[] es = new Mimi.EncoderState[streams];
         Mimi.DecoderState[] ds = new Mimi.DecoderState[streams];
         for (int i = 0; i < streams; i++) {
@@ -275,6 +279,11 @@ public final class Bench {
         long jitDuring = jitTimed ? jit.getTotalCompilationTime() - jitMs : -1;
         Profiler.enable(false);
         double kbPerFrame = (allocatedBytes() - a0) / 1e3 / frames;
+        // after the allocation count: bandwidth() allocates its own 400 MB
+        double bwAfter = streams == 1 ? bandwidth() : Double.NaN;
+        double bw = streams == 1 ? median(new double[]{bwStart, bwBefore, bwAfter}) : bwStart;
+        String bwNote = fmt(bw) + " GB/s" + (streams == 1 ? ", the median of " + fmt(bwStart) + " at the start, " + fmt(bwBefore)
+                + " before this section and " + fmt(bwAfter) + " after it" : "");
         for (Profiler.Stage s : Profiler.Stage.values()) {
             nanos[s.ordinal()] = Profiler.nanos(s);
             flops[s.ordinal()] = Profiler.flops(s);
@@ -311,7 +320,7 @@ public final class Bench {
             boolean few = g == Profiler.Gemms.FEW_COLUMNS;
             double gbs = mb / gms;
             String note = fmt0(mb) + " MB of weights per frame" + (few ? ", read at " + fmt(gbs) + " GB/s = " + fmt0(100 * gbs / bw)
-                    + "% of the memory read rate measured (" + fmt(bw) + " GB/s)" : "");
+                    + "% of the memory read rate measured (" + bwNote + ")" : "");
             rows.add(new Row(sect, (few ? "of which GEMMs with 1-2 columns per weight (mean)" : "of which GEMMs with more columns per weight (mean)"),
                     gms, gemmFlops[g.ordinal()] / 1e9 / frames, frameSec * streams, note));
             String key0 = key + (few ? "_gemm_few_columns" : "_gemm_many_columns");
@@ -332,6 +341,7 @@ public final class Bench {
             double boundMs = bytes / (bw * 1e9) * 1e3;
             facts.put("stream_weight_mb_per_frame", bytes / 1e6);
             facts.put("stream_bandwidth_bound_ms", boundMs);
+            facts.put("stream_bandwidth_gbs", bw);
             rows.add(new Row(sect, "memory bound: weights / bandwidth", boundMs, 0, 0,
                     fmt0(bytes / 1e6) + " MB of weights per frame at " + fmt(bw) + " GB/s; median is " + fmt(med / boundMs) + "x the bound"));
         } else {
