@@ -236,8 +236,8 @@ public final class Bench {
     private void streaming(Mimi m, List<Row> rows, Map<String, Double> facts, int streams, int frames, double bwStart, int threads) {
         int fs = m.frameSize(), nq = opt.codebooks();
         // one stream's products read their weights from memory: its bound takes the read rate of these minutes, the
-        // median of the run's first measurement and one each before and after this section (the rate moves from minute
-        // to minute on a shared machine: one run measured 54.7 GB/s at its start and 28-35 around)
+        // median of the run's first measurement and one each before and after this section (on a shared machine the rate
+        // moves from minute to minute: on the Zen 4 one between ~30 and ~55 GB/s, in phases)
         double bwBefore = streams == 1 ? bandwidth() : Double.NaN;
         Mimi.EncoderState[] es = new Mimi.EncoderState[streams];
         Mimi.DecoderState[] ds = new Mimi.DecoderState[streams];
