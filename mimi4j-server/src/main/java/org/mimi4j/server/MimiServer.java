@@ -98,27 +98,28 @@ public final class MimiServer implements AutoCloseable {
      * Runs a few frames of noise through a batched encoder and decoder before listening, so the JIT has compiled the
      * kernels before the first client's frames (cold, a frame costs several times its warm time), then
      * {@link #WARMUP_SECONDS} of noise through the offline encode and decode that POST /v1/encode and /v1/decode run
-     * (on the Zen 4 machine, a first POST of 10 s took 1.68 s to encode without it, ~0.6 s with it; warm: 0.37 s).
+     * (on the Zen 4 machine a first POST of 10 s took 1.28-1.68 s to encode without it, 0.56-0.62 s with it; warm: 0.37 s).
      */
     private void warmUp(int frames) {
-        if (frames <= 0) return;
         int nq = Math.min(8, mimi.totalCodebooks());
-        var enc = mimi.encoderBatch(2, nq, config.mode());
-        var dec = mimi.decoderBatch(2, config.mode());
-        var a = enc.join();
-        var b = enc.join();
-        var d = dec.join();
         java.util.Random r = new java.util.Random(1);
-        float[] x = new float[mimi.frameSize()];
-        for (int f = 0; f < frames; f++) {
-            for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * r.nextGaussian());
-            a.push(x);
-            if (f % 2 == 0) b.push(x);
-            enc.step();
-            for (int[] fr : a.poll()) d.push(fr);
-            b.poll();
-            dec.step();
-            d.poll();
+        if (frames > 0) {
+            var enc = mimi.encoderBatch(2, nq, config.mode());
+            var dec = mimi.decoderBatch(2, config.mode());
+            var a = enc.join();
+            var b = enc.join();
+            var d = dec.join();
+            float[] x = new float[mimi.frameSize()];
+            for (int f = 0; f < frames; f++) {
+                for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * r.nextGaussian());
+                a.push(x);
+                if (f % 2 == 0) b.push(x);
+                enc.step();
+                for (int[] fr : a.poll()) d.push(fr);
+                b.poll();
+                dec.step();
+                d.poll();
+            }
         }
         if (WARMUP_SECONDS > 0) {
             float[] y = new float[WARMUP_SECONDS * mimi.sampleRate()];
