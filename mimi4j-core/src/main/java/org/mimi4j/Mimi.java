@@ -72,18 +72,12 @@ public final class Mimi {
         this.source = source;
         this.layout = ck.layout();
         int d = c.hiddenSize();
-        if (c.frameSize() % c.hopLength() != 0) {
-            throw new CheckpointException("config: frame size " + c.frameSize() + " is not a multiple of the hop length " + c.hopLength());
-        }
         int ds = c.downsampleStride();
         encoder = new SeanetEncoder(ck, c);
         encoderTransformer = new Transformer(ck, "encoder_transformer", c.numHiddenLayers(), d, c.numAttentionHeads(),
                 c.intermediateSize(), c.slidingWindow(), c.normEps(), c.ropeTheta());
         downsample = StreamingConv1d.load(ck, "downsample.conv.conv.conv", d, d, 2 * ds, ds, 1, true, false);
         quantizer = new SplitResidualVectorQuantizer(ck, c.numQuantizers(), c.numSemanticQuantizers(), d, c.codebookDim(), c.codebookSize());
-        if (c.upsampleGroups() != 1 && c.upsampleGroups() != d) {
-            throw new CheckpointException("config: upsample_groups " + c.upsampleGroups() + " must be 1 or hidden_size " + d);
-        }
         upsample = StreamingConvTranspose1d.load(ck, "upsample.convtr.convtr.convtr", d, d, 2 * ds, ds, c.upsampleGroups(), false);
         decoderTransformer = new Transformer(ck, "decoder_transformer", c.numHiddenLayers(), d, c.numAttentionHeads(),
                 c.intermediateSize(), c.slidingWindow(), c.normEps(), c.ropeTheta());

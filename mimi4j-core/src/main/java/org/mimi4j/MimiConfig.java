@@ -51,6 +51,13 @@ public record MimiConfig(
             throw new CheckpointException("config: need num_quantizers > num_semantic_quantizers >= 1, got " + numQuantizers + " and " + numSemanticQuantizers);
         }
         if (audioChannels != 1) throw new CheckpointException("config: audio_channels " + audioChannels + " is not supported (Mimi is mono)");
+        int hop = 1; // hopLength() and frameSize(), from the parameters (the fields are set after this body)
+        for (int r : upsamplingRatios) hop *= r;
+        long frame = Math.round(samplingRate / frameRate);
+        if (frame % hop != 0) throw new CheckpointException("config: frame size " + frame + " is not a multiple of the hop length " + hop);
+        if (upsampleGroups != 1 && upsampleGroups != hiddenSize) {
+            throw new CheckpointException("config: upsample_groups " + upsampleGroups + " must be 1 or hidden_size " + hiddenSize);
+        }
     }
 
     /** The configuration of Kyutai's released Mimi (kyutai/mimi, tokenizer-e351c8d8-checkpoint125). */
@@ -112,34 +119,43 @@ public record MimiConfig(
         String pad = r.s("pad_mode", "constant");
         if (!pad.equals("constant")) throw new CheckpointException(file + ": pad_mode \"" + pad + "\" is not supported");
         if (r.b("use_conv_shortcut", false)) throw new CheckpointException(file + ": use_conv_shortcut true is not supported");
+        // options the released model leaves at their defaults; another value would change the output, so refuse it
+        if (r.b("attention_bias", false)) throw new CheckpointException(file + ": attention_bias true is not supported");
+        double trim = r.d("trim_right_ratio", 1.0);
+        if (trim != 1.0) throw new CheckpointException(file + ": trim_right_ratio " + trim + " is not supported (causal Mimi trims all padding on the right: 1.0)");
         int vqHidden = r.i("vector_quantization_hidden_dimension", d.codebookDim);
         int codebookDim = r.i("codebook_dim", vqHidden);
         if (vqHidden != codebookDim) throw new CheckpointException(file + ": codebook_dim " + codebookDim + " != vector_quantization_hidden_dimension " + vqHidden + " is not supported");
-        return new MimiConfig(
-                r.i("sampling_rate", d.samplingRate),
-                r.d("frame_rate", d.frameRate),
-                r.i("audio_channels", d.audioChannels),
-                hidden,
-                r.i("num_filters", d.numFilters),
-                r.i("num_residual_layers", d.numResidualLayers),
-                r.ints("upsampling_ratios", d.upsamplingRatios),
-                r.i("kernel_size", d.kernelSize),
-                r.i("last_kernel_size", d.lastKernelSize),
-                r.i("residual_kernel_size", d.residualKernelSize),
-                r.i("dilation_growth_rate", d.dilationGrowthRate),
-                r.i("compress", d.compress),
-                r.i("codebook_size", d.codebookSize),
-                codebookDim,
-                r.i("num_quantizers", d.numQuantizers),
-                r.i("num_semantic_quantizers", d.numSemanticQuantizers),
-                r.i("upsample_groups", d.upsampleGroups),
-                r.i("num_hidden_layers", d.numHiddenLayers),
-                r.i("intermediate_size", d.intermediateSize),
-                heads,
-                headDim,
-                r.d("norm_eps", d.normEps),
-                r.d("rope_theta", d.ropeTheta),
-                r.i("sliding_window", d.slidingWindow));
+        try {
+            return new MimiConfig(
+                    r.i("sampling_rate", d.samplingRate),
+                    r.d("frame_rate", d.frameRate),
+                    r.i("audio_channels", d.audioChannels),
+                    hidden,
+                    r.i("num_filters", d.numFilters),
+                    r.i("num_residual_layers", d.numResidualLayers),
+                    r.ints("upsampling_ratios", d.upsamplingRatios),
+                    r.i("kernel_size", d.kernelSize),
+                    r.i("last_kernel_size", d.lastKernelSize),
+                    r.i("residual_kernel_size", d.residualKernelSize),
+                    r.i("dilation_growth_rate", d.dilationGrowthRate),
+                    r.i("compress", d.compress),
+                    r.i("codebook_size", d.codebookSize),
+                    codebookDim,
+                    r.i("num_quantizers", d.numQuantizers),
+                    r.i("num_semantic_quantizers", d.numSemanticQuantizers),
+                    r.i("upsample_groups", d.upsampleGroups),
+                    r.i("num_hidden_layers", d.numHiddenLayers),
+                    r.i("intermediate_size", d.intermediateSize),
+                    heads,
+                    headDim,
+                    r.d("norm_eps", d.normEps),
+                    r.d("rope_theta", d.ropeTheta),
+                    r.i("sliding_window", d.slidingWindow));
+        } catch (CheckpointException e) { // the constructor's own checks say "config: ...": name the file instead
+            if (!e.getMessage().startsWith("config: ")) throw e;
+            throw new CheckpointException(file + ": " + e.getMessage().substring("config: ".length()));
+        }
     }
 
     private record Reader(Path file, Map<?, ?> m) {

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -151,6 +152,40 @@ class BadInputTest {
         assertMessage(assertThrows(CheckpointException.class, () -> MimiConfig.fromJson(c)), "config.json", "bad JSON");
         Files.writeString(c, "{\"model_type\": \"encodec\"}");
         assertMessage(assertThrows(CheckpointException.class, () -> MimiConfig.fromJson(c)), "model_type");
+    }
+
+    /** Options whose other values change the output are refused, never ignored; their released values load. */
+    @Test
+    void unsupportedConfigOptions(@TempDir Path dir) throws Exception {
+        Path c = dir.resolve("config.json");
+        String base = Files.readString(Golden.tinyDir().resolve("config.json"));
+        for (String[] bad : new String[][]{
+                {"attention_bias", "true", "attention_bias true"},
+                {"trim_right_ratio", "0.5", "trim_right_ratio 0.5"},
+                {"use_conv_shortcut", "true", "use_conv_shortcut true"},
+                {"pad_mode", "\"reflect\"", "pad_mode \"reflect\""},
+                {"use_causal_conv", "false", "use_causal_conv false"},
+                {"hidden_act", "\"relu\"", "hidden_act \"relu\""},
+                {"num_key_value_heads", "2", "num_key_value_heads"},
+                {"audio_channels", "2", "audio_channels 2"},
+                {"upsample_groups", "3", "upsample_groups 3"},
+                {"frame_rate", "7.0", "frame size 3429", "hop length 960"},
+                {"head_dim", "16", "hidden_size 32 != num_attention_heads 4 x head_dim 16"},
+                {"num_semantic_quantizers", "8", "num_quantizers > num_semantic_quantizers"}}) {
+            Files.writeString(c, withValue(base, bad[0], bad[1]));
+            String[] expected = java.util.Arrays.copyOfRange(bad, 1, bad.length);
+            expected[0] = "config.json";
+            assertMessage(assertThrows(CheckpointException.class, () -> MimiConfig.fromJson(c), bad[0]), expected);
+        }
+        Files.writeString(c, withValue(withValue(base, "attention_bias", "false"), "trim_right_ratio", "1"));
+        assertEquals(MimiConfig.fromJson(Golden.tinyDir().resolve("config.json")).toString(), MimiConfig.fromJson(c).toString());
+    }
+
+    /** The config text with key's value replaced (the key must be there). */
+    private static String withValue(String json, String key, String value) {
+        String out = json.replaceFirst("\"" + key + "\": [^,}\\n]+", java.util.regex.Matcher.quoteReplacement("\"" + key + "\": " + value));
+        assertTrue(!out.equals(json) || json.contains("\"" + key + "\": " + value), key);
+        return out;
     }
 
     @Test
