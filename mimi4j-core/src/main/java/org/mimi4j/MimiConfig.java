@@ -121,6 +121,9 @@ public record MimiConfig(
         if (r.b("use_conv_shortcut", false)) throw new CheckpointException(file + ": use_conv_shortcut true is not supported");
         // options the released model leaves at their defaults; another value would change the output, so refuse it
         if (r.b("attention_bias", false)) throw new CheckpointException(file + ": attention_bias true is not supported");
+        if (m.containsKey("sliding_window") && m.get("sliding_window") == null) { // transformers: attention over all the past
+            throw new CheckpointException(file + ": sliding_window null (no window) is not supported");
+        }
         double trim = r.d("trim_right_ratio", 1.0);
         if (trim != 1.0) throw new CheckpointException(file + ": trim_right_ratio " + trim + " is not supported (causal Mimi trims all padding on the right: 1.0)");
         int vqHidden = r.i("vector_quantization_hidden_dimension", d.codebookDim);

@@ -162,6 +162,7 @@ class BadInputTest {
         for (String[] bad : new String[][]{
                 {"attention_bias", "true", "attention_bias true"},
                 {"trim_right_ratio", "0.5", "trim_right_ratio 0.5"},
+                {"sliding_window", "null", "sliding_window null"},
                 {"use_conv_shortcut", "true", "use_conv_shortcut true"},
                 {"pad_mode", "\"reflect\"", "pad_mode \"reflect\""},
                 {"use_causal_conv", "false", "use_causal_conv false"},
