@@ -188,26 +188,27 @@ public final class StreamingConv1d {
         int rowsIn = inCh * stride;          // channels of the polyphase input
         int ld = context / stride + tOut;    // its length: context + new samples, in polyphase columns
         int[] rowOff = rows.get(ld);
-        Gemm.Segment[] segs = new Gemm.Segment[x.length];
-        float[][] out = new float[x.length][];
-        for (int b = 0; b < x.length; b++) {
+        int n = x.length;
+        Gemm.Segment[] segs = new Gemm.Segment[n];
+        float[][] out = new float[n][];
+        for (int b = 0; b < n; b++) {
             State s = st[b];
             if (s.xp.length < rowsIn * ld) s.xp = new float[rowsIn * ld];
-            float[] xp = s.xp, xb = x[b];
             if (replicate && s.first) {
-                for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, xb[ci * t]);
+                for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
             }
             s.first = false;
-            int tpad = tp;
-            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
-            Parallel.forEach(parts, part -> {
-                int c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-                for (int ci = c0; ci < c1; ci++) polyphase(xb, ci * t, t, tpad, ci, s.prev, xp, ld, elu);
-            });
             if (s.out == null || s.out.length != outCh * tOut) s.out = new float[outCh * tOut];
             out[b] = s.out;
-            segs[b] = new Gemm.Segment(xp, 0, out[b], 0, tOut, tOut, after == null ? Gemm.Epilogue.NONE : after[b]);
+            segs[b] = new Gemm.Segment(s.xp, 0, out[b], 0, tOut, tOut, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
+        // the copies of all streams in one parallel call: each stream's channels in parts of ~32K floats (a batch of
+        // streams at the low rates, one part each, no longer copies on one thread)
+        int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
+        Parallel.forEach(n * parts, task -> {
+            int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
+            for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ld, elu);
+        });
         return new Call(rowOff, segs, out);
     }
 

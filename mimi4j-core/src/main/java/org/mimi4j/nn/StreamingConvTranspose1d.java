@@ -176,16 +176,20 @@ public final class StreamingConvTranspose1d {
     /** The same of elu(x) when {@code elu}: the ELU applied while x is copied next to its left context. */
     public float[][] forward(float[][] x, int t, State[] st, boolean elu) {
         int c = taps - 1, ld = c + t;
-        float[][] xs = new float[x.length][];
-        for (int b = 0; b < x.length; b++) {
+        int n = x.length;
+        float[][] xs = new float[n][];
+        for (int b = 0; b < n; b++) {
             State s = st[b];
             if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
-            float[] xp = s.xp, prev = s.prev, xb = x[b];
-            int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1);
-            if (parts == 1) withContext(xb, prev, xp, 0, inCh, t, elu); // a streaming step: no task, no lambda
-            else Parallel.forEach(parts, part -> withContext(xb, prev, xp, inCh * part / parts, inCh * (part + 1) / parts, t, elu));
-            xs[b] = xp;
+            xs[b] = s.xp;
         }
+        // all streams' copies in one parallel call, each stream's channels in parts of ~32K floats
+        int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1);
+        if (n * parts == 1) withContext(x[0], st[0].prev, xs[0], 0, inCh, t, elu); // one stream's step: no task, no lambda
+        else Parallel.forEach(n * parts, task -> {
+            int b = task / parts, part = task % parts;
+            withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu);
+        });
         float[][] out = new float[x.length][];
         if (w != null) {
             int[] rowOff = rows.get(ld);
