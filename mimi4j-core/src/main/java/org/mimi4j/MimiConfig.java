@@ -51,6 +51,9 @@ public record MimiConfig(
             throw new CheckpointException("config: need num_quantizers > num_semantic_quantizers >= 1, got " + numQuantizers + " and " + numSemanticQuantizers);
         }
         if (audioChannels != 1) throw new CheckpointException("config: audio_channels " + audioChannels + " is not supported (Mimi is mono)");
+        if (samplingRate <= 0 || !(frameRate > 0) || frameRate > samplingRate) {
+            throw new CheckpointException("config: sampling_rate " + samplingRate + " and frame_rate " + frameRate + " must be positive, the frame rate at most the sampling rate");
+        }
         int hop = 1; // hopLength() and frameSize(), from the parameters (the fields are set after this body)
         for (int r : upsamplingRatios) hop *= r;
         long frame = Math.round(samplingRate / frameRate);
@@ -136,7 +139,7 @@ public record MimiConfig(
                     r.i("audio_channels", d.audioChannels),
                     hidden,
                     r.i("num_filters", d.numFilters),
-                    r.i("num_residual_layers", d.numResidualLayers),
+                    r.count("num_residual_layers", d.numResidualLayers),
                     r.ints("upsampling_ratios", d.upsamplingRatios),
                     r.i("kernel_size", d.kernelSize),
                     r.i("last_kernel_size", d.lastKernelSize),
@@ -148,7 +151,7 @@ public record MimiConfig(
                     r.i("num_quantizers", d.numQuantizers),
                     r.i("num_semantic_quantizers", d.numSemanticQuantizers),
                     r.i("upsample_groups", d.upsampleGroups),
-                    r.i("num_hidden_layers", d.numHiddenLayers),
+                    r.count("num_hidden_layers", d.numHiddenLayers),
                     r.i("intermediate_size", d.intermediateSize),
                     heads,
                     headDim,
@@ -162,12 +165,22 @@ public record MimiConfig(
     }
 
     private record Reader(Path file, Map<?, ?> m) {
+        /** A size, count or rate: a positive integer. */
         int i(String k, int def) {
+            return atLeast(k, def, 1);
+        }
+
+        /** A count that may be 0 (layers). */
+        int count(String k, int def) {
+            return atLeast(k, def, 0);
+        }
+
+        private int atLeast(String k, int def, int min) {
             Object v = m.get(k);
             if (v == null) return def;
-            if (v instanceof Long l && l >= Integer.MIN_VALUE && l <= Integer.MAX_VALUE) return (int) (long) l;
-            if (v instanceof Double dd && dd == Math.rint(dd)) return (int) (double) dd;
-            throw new CheckpointException(file + ": " + k + " must be an integer, got " + v);
+            if (v instanceof Long l && l >= min && l <= Integer.MAX_VALUE) return (int) (long) l;
+            if (v instanceof Double dd && dd == Math.rint(dd) && dd >= min && dd <= Integer.MAX_VALUE) return (int) (double) dd;
+            throw new CheckpointException(file + ": " + k + " must be an integer of at least " + min + ", got " + v);
         }
 
         double d(String k, double def) {

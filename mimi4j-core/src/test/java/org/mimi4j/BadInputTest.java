@@ -171,6 +171,12 @@ class BadInputTest {
                 {"audio_channels", "2", "audio_channels 2"},
                 {"upsample_groups", "3", "upsample_groups 3"},
                 {"frame_rate", "7.0", "frame size 3429", "hop length 960"},
+                {"frame_rate", "-12.5", "frame_rate -12.5 must be positive"},
+                {"sampling_rate", "-24000", "sampling_rate must be an integer of at least 1, got -24000"},
+                {"num_attention_heads", "0", "num_attention_heads must be an integer of at least 1, got 0"},
+                {"sliding_window", "0", "sliding_window must be an integer of at least 1"},
+                {"kernel_size", "2.5", "kernel_size must be an integer"},
+                {"num_hidden_layers", "-1", "num_hidden_layers must be an integer of at least 0"},
                 {"head_dim", "16", "hidden_size 32 != num_attention_heads 4 x head_dim 16"},
                 {"num_semantic_quantizers", "8", "num_quantizers > num_semantic_quantizers"}}) {
             Files.writeString(c, withValue(base, bad[0], bad[1]));
