@@ -204,4 +204,29 @@ class CliTest {
         assertEquals(2, Cli.run("encode").status());
         assertNoTemporaries(dir);
     }
+
+    /** Tensors the config does not account for are dropped with a warning naming them, as transformers warns. */
+    @Test
+    void unusedTensorsAreReported(@TempDir Path dir) throws Exception {
+        Map<String, SafeTensors.Entry> t = new java.util.TreeMap<>();
+        try (SafeTensors tiny = SafeTensors.open(Path.of(Cli.tinyModel()))) {
+            for (SafeTensors.TensorInfo i : tiny.tensors().values()) {
+                t.put(i.name(), new SafeTensors.Entry(i.dtype(), i.shape(), tiny.segment(i.name()).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+            }
+        }
+        Path in = wav(dir, "odd.wav", audio("odd"), WavWriter.Encoding.FLOAT_32);
+        Path folder = Files.createDirectories(dir.resolve("model"));
+        Files.copy(Cli.golden().resolve("tiny/config.json"), folder.resolve("config.json"));
+        SafeTensors.write(folder.resolve("model.safetensors"), t, Map.of());
+        Cli r = Cli.run("encode", in.toString(), "-o", dir.resolve("a.safetensors").toString(), "--model", folder.toString());
+        assertEquals(0, r.status(), r.err());
+        assertFalse(r.err().contains("warning"), r.err());
+        t.put("encoder_transformer.layers.0.self_attn.q_proj.bias", SafeTensors.Entry.f32(new float[32], 32));
+        SafeTensors.write(folder.resolve("model.safetensors"), t, Map.of());
+        r = Cli.run("encode", in.toString(), "-o", dir.resolve("b.safetensors").toString(), "--model", folder.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().strip().startsWith("mimi: warning: ") && r.err().contains("1 tensor of the checkpoint is not used")
+                && r.err().contains("encoder_transformer.layers.0.self_attn.q_proj.bias"), r.err());
+        assertEquals(1, r.err().strip().split("\n").length, r.err());
+    }
 }
