@@ -83,6 +83,7 @@ final class FolderEncoder {
         try (Stream<Path> s = Files.walk(in)) {
             files = s.filter(Files::isRegularFile).filter(FolderEncoder::isAudio).sorted().toList();
         }
+        if (files.isEmpty()) throw new MimiCli.UserException(in + ": no audio files in the folder (." + String.join(", .", EXTENSIONS) + ")");
         Files.createDirectories(out);
         manifest = Files.newBufferedWriter(out.resolve("manifest.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);

@@ -82,4 +82,15 @@ class FolderEncodeTest {
         assertTrue(r.err().contains("already exists"), r.err());
         assertTrue(r.err().contains("4 failed"), r.err());
     }
+
+    /** A folder without audio files is an error, and no output folder or manifest is made. */
+    @Test
+    void folderWithoutAudio(@TempDir Path dir) throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in/sub"));
+        Files.writeString(in.resolve("notes.txt"), "no audio here");
+        Cli r = Cli.run("encode", dir.resolve("in").toString(), "-o", dir.resolve("out").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.errorLine().contains("no audio files in the folder"), r.err());
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
 }
