@@ -203,6 +203,8 @@ public final class MimiTokenizer {
                 }
             }
         }
+        // as mimi encode FOLDER: nothing to encode is a mistake (a wrong path), not a job of 0 files
+        if (out.isEmpty()) throw new MimiException(String.join(", ", foldersOrGlobs) + ": no audio files (." + String.join(", .", EXTENSIONS) + ")");
         return new ArrayList<>(out);
     }
 

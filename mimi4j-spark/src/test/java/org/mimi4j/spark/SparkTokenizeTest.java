@@ -170,10 +170,16 @@ class SparkTokenizeTest {
     }
 
     @Test
-    void badOptionsFailOnTheDriverWithOneLine() {
+    void badOptionsFailOnTheDriverWithOneLine() throws Exception {
         MimiException e = assertThrows(MimiException.class, () -> MimiTokenizer.tokenize(spark,
                 MimiTokenizer.paths(spark, List.of("x.wav")), options().numQuantizers(9)));
         assertTrue(e.getMessage().contains("exceeds the model's 8 codebooks"), e.getMessage());
         assertThrows(MimiException.class, () -> MimiTokenizer.listAudio(spark, List.of(tmp.resolve("nothing-here").toString())));
+        // a folder with no audio file in it, as mimi encode FOLDER
+        Path noAudio = tmp.resolve("no-audio");
+        java.nio.file.Files.createDirectories(noAudio.resolve("sub"));
+        java.nio.file.Files.writeString(noAudio.resolve("sub/readme.txt"), "text");
+        e = assertThrows(MimiException.class, () -> MimiTokenizer.listAudio(spark, List.of(noAudio.toString())));
+        assertTrue(e.getMessage().contains("no-audio: no audio files"), e.getMessage());
     }
 }
