@@ -89,6 +89,7 @@ final class EncodeCommand implements Callable<Integer> {
         if (!Files.exists(input)) throw new MimiCli.UserException(input + ": no such file or directory");
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
+            FolderEncoder.audioFiles(input); // an empty folder fails here, before the model is loaded
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
                     overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr(), streamChunk).run();

@@ -78,12 +78,18 @@ final class FolderEncoder {
         return parent == null ? out.resolve(name) : out.resolve(parent).resolve(name);
     }
 
-    int run() throws Exception {
+    /** The audio files below a folder, sorted; none is an error (checked before a model is loaded or fetched). */
+    static List<Path> audioFiles(Path folder) throws IOException {
         List<Path> files;
-        try (Stream<Path> s = Files.walk(in)) {
+        try (Stream<Path> s = Files.walk(folder)) {
             files = s.filter(Files::isRegularFile).filter(FolderEncoder::isAudio).sorted().toList();
         }
-        if (files.isEmpty()) throw new MimiCli.UserException(in + ": no audio files in the folder (." + String.join(", .", EXTENSIONS) + ")");
+        if (files.isEmpty()) throw new MimiCli.UserException(folder + ": no audio files in the folder (." + String.join(", .", EXTENSIONS) + ")");
+        return files;
+    }
+
+    int run() throws Exception {
+        List<Path> files = audioFiles(in);
         Files.createDirectories(out);
         manifest = Files.newBufferedWriter(out.resolve("manifest.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);

@@ -83,7 +83,7 @@ class FolderEncodeTest {
         assertTrue(r.err().contains("4 failed"), r.err());
     }
 
-    /** A folder without audio files is an error, and no output folder or manifest is made. */
+    /** A folder without audio files is an error, found before the model is loaded; no output folder or manifest is made. */
     @Test
     void folderWithoutAudio(@TempDir Path dir) throws Exception {
         Path in = Files.createDirectories(dir.resolve("in/sub"));
@@ -92,5 +92,8 @@ class FolderEncodeTest {
         assertEquals(1, r.status(), r.err());
         assertTrue(r.errorLine().contains("no audio files in the folder"), r.err());
         assertFalse(Files.exists(dir.resolve("out")));
+        // found before the model is loaded (or fetched): a model that does not exist is not what the error says
+        r = Cli.run("encode", dir.resolve("in").toString(), "-o", dir.resolve("out").toString(), "--model", dir.resolve("no-model").toString());
+        assertTrue(r.errorLine().contains("no audio files in the folder"), r.err());
     }
 }
