@@ -38,6 +38,20 @@ public final class AudioIO {
         return source.sampleRate() == sampleRate ? source : new ResampledSource(source, sampleRate);
     }
 
+    /**
+     * The same, for a user's file named {@code nameForErrors}: a rate too far from {@code sampleRate} to convert is an
+     * {@link AudioFormatException} naming the file (and {@code source} is closed).
+     */
+    public static AudioSource resample(AudioSource source, int sampleRate, String nameForErrors) throws IOException {
+        int rate = source.sampleRate();
+        if (!Resampler.supports(rate, sampleRate)) {
+            source.close();
+            throw new AudioFormatException(nameForErrors + ": sample rate " + rate + " Hz cannot be converted to " + sampleRate + " Hz (supported: "
+                    + Math.ceilDiv(sampleRate, 256) + " to " + 256L * sampleRate + " Hz)");
+        }
+        return resample(source, sampleRate);
+    }
+
     /** Reads a whole (small) file into memory, at its own sample rate. */
     public static Audio readMono(Path path) throws IOException {
         try (AudioSource source = open(path)) {
@@ -47,8 +61,8 @@ public final class AudioIO {
 
     /** Reads a whole (small) file into memory, converted to {@code sampleRate} (24000 for Mimi). */
     public static Audio readMono(Path path, int sampleRate) throws IOException {
-        try (AudioSource source = open(path)) {
-            return readAll(resample(source, sampleRate));
+        try (AudioSource source = resample(open(path), sampleRate, path.toString())) {
+            return readAll(source);
         }
     }
 

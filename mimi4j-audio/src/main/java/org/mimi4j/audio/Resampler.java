@@ -57,8 +57,13 @@ public final class Resampler {
     private int phase;
     private boolean flushed;
 
+    /** Whether a conversion between the two rates is supported: both positive, at most 256x apart. */
+    public static boolean supports(int inRate, int outRate) {
+        return inRate > 0 && outRate > 0 && Math.max(inRate, outRate) / Math.min(inRate, outRate) <= MAX_RATIO;
+    }
+
     public Resampler(int inRate, int outRate) {
-        if (inRate <= 0 || outRate <= 0 || Math.max(inRate, outRate) / Math.min(inRate, outRate) > MAX_RATIO) {
+        if (!supports(inRate, outRate)) {
             throw new IllegalArgumentException("unsupported rate conversion " + inRate + " -> " + outRate + " Hz");
         }
         this.inRate = inRate;

@@ -17,7 +17,7 @@ final class AudioInput implements AutoCloseable {
     AudioInput(Path path, int sampleRate) throws IOException {
         this.path = path;
         original = AudioIO.open(path);
-        source = AudioIO.resample(original, sampleRate);
+        source = AudioIO.resample(original, sampleRate, path.toString());
     }
 
     /** The file as a {@link SampleSource} for the model, counting samples. */

@@ -229,4 +229,19 @@ class CliTest {
                 && r.err().contains("encoder_transformer.layers.0.self_attn.q_proj.bias"), r.err());
         assertEquals(1, r.err().strip().split("\n").length, r.err());
     }
+
+    /** A sample rate too far from the model's to convert is one error line naming the file (encode and roundtrip). */
+    @Test
+    void unconvertibleSampleRate(@TempDir Path dir) throws Exception {
+        Path in = dir.resolve("r50.wav");
+        WavWriter.write(in, new float[200], 50, WavWriter.Encoding.PCM_16);
+        Cli r = Cli.run("encode", in.toString(), "-o", dir.resolve("c.safetensors").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.errorLine().contains("r50.wav: sample rate 50 Hz cannot be converted to 24000 Hz (supported: 94 to"), r.err());
+        r = Cli.run("roundtrip", in.toString(), "-o", dir.resolve("y.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.errorLine().contains("r50.wav: sample rate 50 Hz"), r.err());
+        assertNoTemporaries(dir);
+        assertFalse(Files.exists(dir.resolve("c.safetensors")) || Files.exists(dir.resolve("y.wav")));
+    }
 }

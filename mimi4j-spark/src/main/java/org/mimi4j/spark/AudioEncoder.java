@@ -53,7 +53,7 @@ final class AudioEncoder {
     Result encode(String path, byte[] audio) throws IOException {
         try {
             AudioSource original = audio != null ? AudioIO.open(new ByteArrayInputStream(audio), path) : open(path);
-            try (AudioSource source = AudioIO.resample(original, model.sampleRate())) {
+            try (AudioSource source = AudioIO.resample(original, model.sampleRate(), path)) {
                 long[] samples = {0};
                 SampleSource counted = (buf, off, len) -> {
                     int n = source.read(buf, off, len);
