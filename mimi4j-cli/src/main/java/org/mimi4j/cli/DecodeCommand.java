@@ -40,11 +40,14 @@ final class DecodeCommand implements Callable<Integer> {
         long keep = (long) codes.frames() * m.frameSize();
         String recorded = codes.metadata().get("input_samples");
         if (!noTrim && recorded != null) {
+            long n;
             try {
-                keep = Math.min(keep, Long.parseLong(recorded));
+                n = Long.parseLong(recorded);
             } catch (NumberFormatException e) {
-                throw new MimiCli.UserException(input + ": metadata input_samples is not a number: " + recorded);
+                n = -1;
             }
+            if (n < 1) throw new MimiCli.UserException(input + ": metadata input_samples must be a positive count of samples, got " + recorded);
+            keep = Math.min(keep, n);
         }
         out.write(m, codes.codes(), keep, stream);
         return 0;

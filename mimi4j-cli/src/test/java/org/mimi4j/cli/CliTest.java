@@ -244,4 +244,19 @@ class CliTest {
         assertNoTemporaries(dir);
         assertFalse(Files.exists(dir.resolve("c.safetensors")) || Files.exists(dir.resolve("y.wav")));
     }
+
+    /** A codes file's input_samples that is not a positive count is an error, for every output format. */
+    @Test
+    void badInputSamples(@TempDir Path dir) throws Exception {
+        for (String bad : new String[]{"-5", "0", "abc", "100.7"}) {
+            Path codes = dir.resolve("c.safetensors");
+            CodesFile.write(codes, new int[8][3], Map.of("input_samples", bad), CodesFile.Format.SAFETENSORS);
+            for (String out : new String[]{"y.wav", "y.safetensors"}) {
+                Cli r = Cli.run("decode", codes.toString(), "-o", dir.resolve(out).toString(), "--model", Cli.tinyModel());
+                assertEquals(1, r.status(), r.err());
+                assertTrue(r.errorLine().contains("input_samples must be a positive count of samples, got " + bad), r.err());
+                assertFalse(Files.exists(dir.resolve(out)));
+            }
+        }
+    }
 }
