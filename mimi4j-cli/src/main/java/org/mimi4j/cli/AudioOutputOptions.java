@@ -26,9 +26,11 @@ final class AudioOutputOptions {
     @Option(names = "--overwrite", description = "Replace OUT if it exists.")
     boolean overwrite;
 
-    /** Checks the options before any work. */
-    void check() {
+    /** Checks the options before any work; {@code input} is the command's input file. */
+    void check(Path input) {
+        Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
+        Outputs.checkExtension(output, "decoded audio files", "wav", "safetensors");
         if (sampleRate != null && (sampleRate < 4000 || sampleRate > 384000)) {
             throw new MimiCli.UserException("--sample-rate must be between 4000 and 384000 Hz, got " + sampleRate);
         }

@@ -33,7 +33,7 @@ final class DecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        out.check();
+        out.check(input);
         CodesFile.Codes codes = CodesFile.read(input);
         Mimi m = model.load();
         m.checkCodes(new int[][][]{codes.codes()});

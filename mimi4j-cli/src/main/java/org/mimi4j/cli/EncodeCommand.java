@@ -94,9 +94,13 @@ final class EncodeCommand implements Callable<Integer> {
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
                     overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr(), streamChunk).run();
         }
+        Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
+        if (fmt == null) Outputs.checkExtension(output, "codes", "safetensors", "npy");
+        else Outputs.checkExtension(output, "--format " + format + " codes", fmt == CodesFile.Format.NPY ? "npy" : "safetensors");
+        CodesFile.Format outFmt = fmt == null ? CodesFile.formatOf(output) : fmt;
         Mimi m = model.load();
-        encodeFile(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.formatOf(output) : fmt, streamChunk);
+        encodeFile(m, input, output, numQuantizers, pad, outFmt, streamChunk);
         return 0;
     }
 

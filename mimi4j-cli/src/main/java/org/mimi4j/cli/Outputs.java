@@ -23,13 +23,34 @@ final class Outputs {
     private Outputs() {
     }
 
-    /** Refuses to replace an existing output unless allowed; checks the folder exists. */
+    /**
+     * Refuses to replace an existing output unless allowed, and anything but a regular file (outputs are renamed into
+     * place, which would replace a device or a symbolic link rather than write to it); checks the folder exists.
+     */
     static void checkWritable(Path out, boolean overwrite) {
         if (Files.isDirectory(out)) throw new MimiCli.UserException(out + ": is a directory");
+        if (Files.isSymbolicLink(out)) throw new MimiCli.UserException(out + ": is a symbolic link (name the file it points to)");
+        if (Files.exists(out) && !Files.isRegularFile(out)) throw new MimiCli.UserException(out + ": is not a regular file (a device or other special file)");
         if (Files.exists(out) && !overwrite) throw new MimiCli.UserException(out + ": already exists (use --overwrite to replace it)");
         Path dir = out.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir)) throw new MimiCli.UserException(dir + ": no such directory");
         if (dir != null && !Files.isWritable(dir)) throw new MimiCli.UserException(dir + ": not writable");
+    }
+
+    /** Refuses an output that is the input file itself (it would be replaced before it was read). */
+    static void checkNotInput(Path in, Path out) {
+        try {
+            if (Files.exists(out) && Files.isSameFile(in, out)) throw new MimiCli.UserException(out + ": is the input file");
+        } catch (IOException e) {
+            // cannot tell: the checks that follow report what is wrong with either path
+        }
+    }
+
+    /** Refuses an output whose extension says another format than the one written, e.g. codes into OUT.wav. */
+    static void checkExtension(Path out, String what, String... extensions) {
+        String n = out.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        for (String e : extensions) if (n.endsWith("." + e)) return;
+        throw new MimiCli.UserException(out + ": " + what + " are written as ." + String.join(" or .", extensions));
     }
 
     interface Body {

@@ -34,7 +34,7 @@ final class RoundtripCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        out.check();
+        out.check(input);
         Mimi m = model.load();
         Audio a = AudioIO.readMono(input, m.sampleRate());
         if (a.samples().length == 0) throw new MimiCli.UserException(input + ": no samples");

@@ -259,4 +259,45 @@ class CliTest {
             }
         }
     }
+
+    /** Outputs: the extension must name the format written; not the input itself, a device or a symbolic link. */
+    @Test
+    void outputsThatWouldBeWrong(@TempDir Path dir) throws Exception {
+        Path in = wav(dir, "in.wav", audio("odd"), WavWriter.Encoding.PCM_16);
+        Path codes = dir.resolve("c.safetensors");
+        assertEquals(0, Cli.run("encode", in.toString(), "-o", codes.toString(), "--model", Cli.tinyModel()).status());
+        byte[] inBytes = Files.readAllBytes(in);
+        String[][] cases = {
+                {"encode", in.toString(), "-o", dir.resolve("out.wav").toString(), "out.wav: codes are written as .safetensors or .npy"},
+                {"encode", in.toString(), "-o", dir.resolve("o.safetensors").toString(), "--format", "npy", "o.safetensors: --format npy codes are written as .npy"},
+                {"encode", in.toString(), "-o", in.toString(), "--overwrite", "in.wav: is the input file"},
+                {"decode", codes.toString(), "-o", dir.resolve("y.flac").toString(), "y.flac: decoded audio files are written as .wav or .safetensors"},
+                {"decode", codes.toString(), "-o", codes.toString(), "--overwrite", "c.safetensors: is the input file"},
+                {"roundtrip", in.toString(), "-o", in.toString(), "--overwrite", "in.wav: is the input file"}};
+        for (String[] c : cases) {
+            String[] args = java.util.Arrays.copyOf(c, c.length + 1);
+            args[c.length - 1] = "--model";
+            args[c.length] = Cli.tinyModel();
+            Cli r = Cli.run(args);
+            assertEquals(1, r.status(), String.join(" ", c) + ": " + r.err());
+            assertTrue(r.errorLine().contains(c[c.length - 1]), r.err());
+        }
+        Path target = dir.resolve("target.wav"), link = dir.resolve("link.wav");
+        Files.writeString(target, "not yet");
+        Files.createSymbolicLink(link, target);
+        Cli r = Cli.run("decode", codes.toString(), "-o", link.toString(), "--overwrite", "--model", Cli.tinyModel());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.errorLine().contains("link.wav: is a symbolic link"), r.err());
+        assertTrue(Files.isSymbolicLink(link) && Files.readString(target).equals("not yet"));
+        assertArrayEquals(inBytes, Files.readAllBytes(in), "the input is untouched");
+        // a special file (a FIFO here, as a device would be): refused, not replaced
+        Path fifo = dir.resolve("fifo.wav");
+        if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+            r = Cli.run("decode", codes.toString(), "-o", fifo.toString(), "--overwrite", "--model", Cli.tinyModel());
+            assertEquals(1, r.status(), r.err());
+            assertTrue(r.errorLine().contains("fifo.wav: is not a regular file"), r.err());
+            assertFalse(Files.isRegularFile(fifo), "the FIFO is still one");
+        }
+        assertNoTemporaries(dir);
+    }
 }
