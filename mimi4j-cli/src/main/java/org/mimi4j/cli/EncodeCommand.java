@@ -89,11 +89,18 @@ final class EncodeCommand implements Callable<Integer> {
         if (!Files.exists(input)) throw new MimiCli.UserException(input + ": no such file or directory");
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
+            if (jobs < 1) throw new MimiCli.UserException("--jobs must be at least 1, got " + jobs);
+            if (resume && overwrite) throw new MimiCli.UserException("--resume keeps existing outputs and --overwrite replaces them: give one");
+            Path manifest = output.resolve("manifest.jsonl");
+            if (Files.exists(manifest) && !resume && !overwrite) { // keep an earlier run's record: refuse before touching it
+                throw new MimiCli.UserException(manifest + ": an earlier run's output is here (use --resume to continue it, --overwrite to redo it)");
+            }
             FolderEncoder.audioFiles(input); // an empty folder fails here, before the model is loaded
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
-                    overwrite, resume, Math.max(1, jobs), spec.commandLine().getErr(), streamChunk).run();
+                    overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk).run();
         }
+        if (resume || jobs != 2) throw new MimiCli.UserException((resume ? "--resume" : "--jobs") + " is for folders; " + input + " is a file");
         Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
         if (fmt == null) Outputs.checkExtension(output, "codes", "safetensors", "npy");

@@ -76,11 +76,23 @@ class FolderEncodeTest {
         assertTrue(Files.exists(out.resolve("sub/c.safetensors")));
         assertEquals(before, Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis());
 
-        // without --resume or --overwrite existing outputs are errors, recorded, and the run goes on
+        // without --resume or --overwrite an earlier run's folder is refused up front, its manifest kept
+        List<String> manifestBefore = Files.readAllLines(out.resolve("manifest.jsonl"));
+        r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4");
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("manifest.jsonl: an earlier run's output is here (use --resume"), r.err());
+        assertEquals(manifestBefore, Files.readAllLines(out.resolve("manifest.jsonl")));
+        // outputs there without a manifest (it was removed): each is an error, recorded, and the run goes on
+        Files.delete(out.resolve("manifest.jsonl"));
         r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4");
         assertEquals(1, r.status());
         assertTrue(r.err().contains("already exists"), r.err());
         assertTrue(r.err().contains("4 failed"), r.err());
+        // options that do not fit
+        assertTrue(Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-j", "0").errorLine().contains("--jobs must be at least 1, got 0"));
+        assertTrue(Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "--resume", "--overwrite").errorLine().contains("give one"));
+        assertTrue(Cli.run("encode", root.resolve("a.wav").toString(), "-o", dir.resolve("x.safetensors").toString(), "--model", Cli.tinyModel(), "--resume")
+                .errorLine().contains("--resume is for folders"));
     }
 
     /** A folder without audio files is an error, found before the model is loaded; no output folder or manifest is made. */
