@@ -144,6 +144,12 @@ final class FolderEncoder {
             if (clash != null) throw new MimiCli.UserException("output " + o + " is also the output of " + clash);
             if (Files.exists(o) && resume) {
                 CodesFile.Codes c = CodesFile.read(o); // complete: written atomically
+                // made with this run's settings? (a .npy records no padding: only its codebooks are compared)
+                String pad = padding.name().toLowerCase(Locale.ROOT), had = c.metadata().getOrDefault("padding", pad);
+                if (c.codes().length != nq || !had.equals(pad)) {
+                    throw new MimiCli.UserException(o + ": exists with " + c.codes().length + " codebooks and padding " + had + ", this run asks "
+                            + nq + " and " + pad + " (use --overwrite to redo it)");
+                }
                 rec.put("frames", c.frames());
                 rec.put("status", "skipped");
                 skipped.incrementAndGet();

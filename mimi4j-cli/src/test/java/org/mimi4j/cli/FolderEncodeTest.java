@@ -75,6 +75,13 @@ class FolderEncodeTest {
         assertTrue(r.err().contains("encoded 1 of 4 files") && r.err().contains("3 skipped"), r.err());
         assertTrue(Files.exists(out.resolve("sub/c.safetensors")));
         assertEquals(before, Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis());
+        // --resume with other settings than the outputs were made with: each existing output is an error, kept
+        r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "8", "--resume");
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.err().contains("a.safetensors: exists with 4 codebooks and padding moshi, this run asks 8 and moshi"), r.err());
+        r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4", "--padding", "transformers", "--resume");
+        assertTrue(r.status() == 1 && r.err().contains("this run asks 4 and transformers") && r.err().contains("4 failed"), r.err());
+        assertEquals(before, Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis());
 
         // without --resume or --overwrite an earlier run's folder is refused up front, its manifest kept
         List<String> manifestBefore = Files.readAllLines(out.resolve("manifest.jsonl"));
