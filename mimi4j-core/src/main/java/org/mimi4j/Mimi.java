@@ -225,6 +225,7 @@ public final class Mimi {
     }
 
     public int[][] encode(float[] audio, int numQuantizers, Padding padding) {
+        if (audio == null) throw new InvalidInputException("audio is null");
         return encode(new float[][]{audio}, new int[]{audio.length}, numQuantizers, padding, null).audioCodes()[0];
     }
 
@@ -374,10 +375,33 @@ public final class Mimi {
             }
             float[][] emb = encodeToLatent(xs, samples, st, samples % fs != 0, trace, items);
             int f = (samples + fs - 1) / fs;
-            for (int i = 0; i < n; i++) out[i].append(quantizer.encode(emb[i], f, nq), f);
+            for (int i = 0; i < n; i++) {
+                checkFinite(emb[i], total - len);
+                out[i].append(quantizer.encode(emb[i], f, nq), f);
+            }
             if (len < chunk) break;
         }
         return total;
+    }
+
+    /**
+     * Finite audio can still overflow inside the model (samples of 1e19, or a checkpoint with a NaN weight); the
+     * codebook search would then give codes that mean nothing, so this is an error rather than a silent answer.
+     */
+    private static void checkFinite(float[] latent, long offset) {
+        for (float v : latent) {
+            if (!Float.isFinite(v)) {
+                throw new InvalidInputException("the encoder's output is not finite for the audio from sample " + offset
+                        + " on: its amplitude is far outside [-1, 1], or the checkpoint holds non-finite weights");
+            }
+        }
+    }
+
+    /** Valid codes decode to finite audio unless the checkpoint holds non-finite weights: then an error, not NaN audio. */
+    private static void checkDecoded(float[] audio, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!Float.isFinite(audio[i])) throw new InvalidInputException("the decoder's output is not finite: the checkpoint holds non-finite weights");
+        }
     }
 
     /** Reads until buf is full or the source ends; checks the samples are finite. */
@@ -427,6 +451,7 @@ public final class Mimi {
             int[][] part = new int[codes.length][];
             for (int k = 0; k < codes.length; k++) part[k] = java.util.Arrays.copyOfRange(codes[k], f0, f0 + f);
             float[] audio = decodeStep(new int[][][]{part}, f, st, null, new int[]{0})[0];
+            checkDecoded(audio, 0, audio.length);
             sink.write(audio, 0, audio.length);
         }
     }
@@ -452,6 +477,7 @@ public final class Mimi {
             float[][] rows = new float[b][];
             for (int i = 0; i < b; i++) rows[i] = out[i][0];
             decodeStep(part, f, st, trace, items, rows, f0 * fs);
+            for (float[] r : rows) checkDecoded(r, f0 * fs, (f0 + f) * fs);
         }
         return out;
     }
@@ -882,14 +908,19 @@ public final class Mimi {
 
     /** Validates codes [B][K][T] (rectangular, 1 <= K <= codebooks, values in [0, cardinality)); returns T. */
     public int checkCodes(int[][][] codes) {
+        if (codes == null || codes.length == 0 || codes[0] == null) throw new InvalidInputException("no codes");
         int k = codes[0].length;
         if (k < 1) throw new InvalidInputException("codes have no codebooks");
         if (k > totalCodebooks()) throw new InvalidInputException("codes have " + k + " codebooks but the model has " + totalCodebooks());
+        if (codes[0][0] == null) throw new InvalidInputException("codes item 0, codebook 0 is null");
         int t = codes[0][0].length;
+        if (t < 1) throw new InvalidInputException("codes have no frames");
         for (int b = 0; b < codes.length; b++) {
+            if (codes[b] == null) throw new InvalidInputException("codes item " + b + " is null");
             if (codes[b].length != k) throw new InvalidInputException("codes item " + b + " has " + codes[b].length + " codebooks, item 0 has " + k);
             for (int q = 0; q < k; q++) {
                 int[] row = codes[b][q];
+                if (row == null) throw new InvalidInputException("codes item " + b + ", codebook " + q + " is null");
                 if (row.length != t) throw new InvalidInputException("codes are not rectangular: item " + b + " codebook " + q + " has " + row.length + " frames, expected " + t);
                 for (int i = 0; i < t; i++) {
                     if (row[i] < 0 || row[i] >= cardinality()) {

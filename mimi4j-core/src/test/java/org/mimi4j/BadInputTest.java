@@ -204,6 +204,8 @@ class BadInputTest {
         assertMessage(assertThrows(InvalidInputException.class, () -> model.decode(codes)), "code -1");
         assertMessage(assertThrows(InvalidInputException.class, () -> model.decode(new int[9][3])), "9 codebooks", "model has 8");
         assertMessage(assertThrows(InvalidInputException.class, () -> model.decode(new int[][]{new int[3], new int[2]})), "not rectangular");
+        assertMessage(assertThrows(InvalidInputException.class, () -> model.decode(new int[][]{{}})), "codes have no frames");
+        assertMessage(assertThrows(InvalidInputException.class, () -> model.decode(new int[][]{new int[3], null})), "codebook 1 is null");
     }
 
     @Test
@@ -219,5 +221,28 @@ class BadInputTest {
         float[] a = new float[5000];
         a[4321] = Float.NaN;
         assertMessage(assertThrows(InvalidInputException.class, () -> model.encode(a, 8)), "non-finite", "4321");
+    }
+
+    /** A checkpoint with a NaN weight: encoding is an error, not codes that mean nothing. */
+    @Test
+    void nonFiniteWeights(@TempDir Path dir) throws Exception {
+        Map<String, SafeTensors.Entry> t = new java.util.TreeMap<>();
+        try (SafeTensors tiny = SafeTensors.open(Golden.tinyDir().resolve("model.safetensors"))) {
+            for (SafeTensors.TensorInfo i : tiny.tensors().values()) {
+                float[] v = tiny.floats(i.name());
+                if (i.name().equals("encoder.layers.0.conv.weight") || i.name().equals("decoder.layers.0.conv.weight")) v[0] = Float.NaN;
+                t.put(i.name(), SafeTensors.Entry.f32(v, i.shape()));
+            }
+        }
+        Path bad = dir.resolve("model.safetensors");
+        SafeTensors.write(bad, t, Map.of());
+        Files.copy(Golden.tinyDir().resolve("config.json"), dir.resolve("config.json"));
+        Mimi m = Mimi.load(dir);
+        float[] a = new float[5000];
+        for (int i = 0; i < a.length; i++) a[i] = (float) Math.sin(i * 0.01);
+        assertMessage(assertThrows(InvalidInputException.class, () -> m.encode(a, 8)), "encoder's output is not finite", "non-finite weights");
+        int[][] codes = model.encode(a, 8);
+        assertMessage(assertThrows(InvalidInputException.class, () -> m.decode(codes)), "decoder's output is not finite", "non-finite weights");
+        assertMessage(assertThrows(InvalidInputException.class, () -> m.decode(codes, (buf, off, len) -> { })), "decoder's output is not finite");
     }
 }
