@@ -40,6 +40,7 @@ import java.util.List;
 public final class Mimi {
     private final MimiConfig config;
     private final String source;
+    private final Path weightsFile;
     private final Checkpoint.Layout layout;
     private final List<String> unusedTensors;
     final SeanetEncoder encoder;
@@ -70,6 +71,7 @@ public final class Mimi {
     private Mimi(Checkpoint ck, MimiConfig c, String source) {
         this.config = c;
         this.source = source;
+        this.weightsFile = ck.path();
         this.layout = ck.layout();
         int d = c.hiddenSize();
         int ds = c.downsampleStride();
@@ -179,6 +181,14 @@ public final class Mimi {
     /** Where the weights came from (a path or a hub repository). */
     public String source() {
         return source;
+    }
+
+    /**
+     * The weight file the model was read from (for a hub model, its copy in the Hugging Face cache). The model holds
+     * its weights in memory: the file may have been removed since (as the CLI's {@code --model random} does).
+     */
+    public Path weightsFile() {
+        return weightsFile;
     }
 
     public Checkpoint.Layout layout() {

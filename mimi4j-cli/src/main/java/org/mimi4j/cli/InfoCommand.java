@@ -46,8 +46,8 @@ final class InfoCommand implements Callable<Integer> {
         Mimi m = mo.load();
         out.printf("model:        %s%n", m.source());
         out.printf("layout:       %s%n", m.layout() == org.mimi4j.io.Checkpoint.Layout.MOSHI ? "moshi (original Kyutai names)" : "transformers (Hugging Face names)");
-        Path weights = Files.isDirectory(p) ? null : Files.isRegularFile(p) ? p : null;
-        if (weights != null) {
+        Path weights = m.weightsFile(); // the file itself, also for a folder or a hub repo (its cached copy)
+        if (Files.isRegularFile(weights)) {
             long params = 0;
             Map<String, Integer> dtypes = new TreeMap<>();
             try (SafeTensors st = SafeTensors.open(weights)) {

@@ -119,6 +119,10 @@ class CliTest {
         r = Cli.run("info", Cli.tinyModel());
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("transformers") && r.out().contains("sha256"), r.out());
+        // a folder describes its weight file as fully as the file itself
+        Cli folder = Cli.run("info", Path.of(Cli.tinyModel()).getParent().toString());
+        assertEquals(0, folder.status(), folder.err());
+        assertEquals(r.out(), folder.out());
     }
 
     @Test

@@ -46,6 +46,11 @@ public final class Checkpoint implements AutoCloseable {
         return arena;
     }
 
+    /** The weight file. */
+    public Path path() {
+        return file.path();
+    }
+
     public static Checkpoint open(Path path) {
         SafeTensors st = SafeTensors.open(path);
         try {
