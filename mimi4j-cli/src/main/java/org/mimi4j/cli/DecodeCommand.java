@@ -1,5 +1,6 @@
 package org.mimi4j.cli;
 
+import org.mimi4j.InvalidInputException;
 import org.mimi4j.Mimi;
 import org.mimi4j.io.CodesFile;
 import picocli.CommandLine;
@@ -36,7 +37,11 @@ final class DecodeCommand implements Callable<Integer> {
         out.check(input);
         CodesFile.Codes codes = CodesFile.read(input);
         Mimi m = model.load();
-        m.checkCodes(new int[][][]{codes.codes()});
+        try {
+            m.checkCodes(new int[][][]{codes.codes()});
+        } catch (InvalidInputException e) { // the model's message about the codes: say which file
+            throw new InvalidInputException(input + ": " + e.getMessage());
+        }
         long keep = (long) codes.frames() * m.frameSize();
         String recorded = codes.metadata().get("input_samples");
         if (!noTrim && recorded != null) {

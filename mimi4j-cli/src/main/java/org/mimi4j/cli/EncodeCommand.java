@@ -118,7 +118,12 @@ final class EncodeCommand implements Callable<Integer> {
     static double encodeFile(Mimi m, Path in, Path out, int nq, Padding pad, CodesFile.Format fmt, int streamChunk) throws IOException {
         if (nq > m.totalCodebooks()) throw new InvalidInputException("--num-quantizers " + nq + " exceeds the model's " + m.totalCodebooks() + " codebooks");
         try (AudioInput audio = new AudioInput(in, m.sampleRate())) {
-            int[][] codes = streamChunk > 0 ? encodeStreaming(m, audio.samples(), nq, streamChunk) : m.encode(audio.samples(), nq, pad);
+            int[][] codes;
+            try {
+                codes = streamChunk > 0 ? encodeStreaming(m, audio.samples(), nq, streamChunk) : m.encode(audio.samples(), nq, pad);
+            } catch (InvalidInputException e) { // the model's message about the audio: say which file
+                throw new InvalidInputException(in + ": " + e.getMessage());
+            }
             Map<String, String> meta = metadata(m, nq, audio.samples, in, audio.sourceRate(), pad);
             if (streamChunk > 0) meta.put("encoder", "stream-upstream");
             Outputs.writing(out, () -> CodesFile.write(out, codes, meta, fmt));
