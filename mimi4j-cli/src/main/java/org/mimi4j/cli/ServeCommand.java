@@ -69,14 +69,18 @@ final class ServeCommand implements Callable<Integer> {
             case "offline-exact" -> StreamMode.OFFLINE_EXACT;
             default -> throw new MimiCli.UserException("--mode must be upstream or offline-exact, got " + mode);
         };
-        if (maxStreams < 1) throw new MimiCli.UserException("--max-streams must be at least 1");
-        if (port < 0 || port > 65535) throw new MimiCli.UserException("--port must be in 0..65535");
-        if (maxMessageKb < 4) throw new MimiCli.UserException("--max-message-kb must be at least 4");
         String t = token != null ? token : System.getenv("MIMI_TOKEN");
-        ServerConfig cfg = ServerConfig.defaults().withHost(host).withPort(port).withMaxStreams(maxStreams).withToken(t)
-                .withIdleTimeout(Duration.ofSeconds(Math.max(1, idleSeconds))).withMaxMessageBytes(maxMessageKb * 1024)
-                .withMaxUploadBytes((long) maxUploadMb << 20).withMaxHttpSeconds(maxHttpSeconds).withMaxHttpJobs(Math.max(1, maxHttpJobs))
-                .withMode(m).withAllowAnyOrigin(allowAnyOrigin);
+        if (token == null && t != null && t.isEmpty()) t = null; // an empty MIMI_TOKEN is no token, as an unset one
+        if (maxMessageKb > Integer.MAX_VALUE / 1024) throw new MimiCli.UserException("--max-message-kb must be at most " + Integer.MAX_VALUE / 1024 + ", got " + maxMessageKb);
+        ServerConfig cfg;
+        try { // ServerConfig checks every setting, with messages naming the options
+            cfg = ServerConfig.defaults().withHost(host).withPort(port).withMaxStreams(maxStreams).withToken(t)
+                    .withIdleTimeout(Duration.ofSeconds(idleSeconds)).withMaxMessageBytes(maxMessageKb * 1024)
+                    .withMaxUploadBytes((long) maxUploadMb << 20).withMaxHttpSeconds(maxHttpSeconds).withMaxHttpJobs(maxHttpJobs)
+                    .withMode(m).withAllowAnyOrigin(allowAnyOrigin);
+        } catch (IllegalArgumentException e) {
+            throw new MimiCli.UserException(e.getMessage());
+        }
         Mimi mimi = model.load();
         MimiServer server = new MimiServer(mimi, cfg);
         try {

@@ -86,6 +86,7 @@ final class HttpApi extends Handler.Abstract {
     private int route(String path, String method, Request req, Response resp, Callback cb) throws Exception {
         switch (path) {
             case "/healthz" -> {
+                queryParameters(req, TOKEN_ONLY);
                 Map<String, Object> h = new LinkedHashMap<>();
                 h.put("status", "ok");
                 h.put("model", server.mimi.source());
@@ -100,16 +101,19 @@ final class HttpApi extends Handler.Abstract {
             }
             case "/metrics" -> {
                 auth(req, resp);
+                queryParameters(req, TOKEN_ONLY);
                 return write(resp, cb, 200, "text/plain; version=0.0.4; charset=utf-8", server.metrics.render().getBytes(StandardCharsets.UTF_8));
             }
             case "/v1/encode" -> {
                 requirePost(method);
                 auth(req, resp);
-                return job(resp, cb, () -> encode(req));
+                Fields q = queryParameters(req, ENCODE_PARAMETERS);
+                return job(resp, cb, () -> encode(req, q));
             }
             case "/v1/decode" -> {
                 requirePost(method);
                 auth(req, resp);
+                queryParameters(req, TOKEN_ONLY);
                 return job(resp, cb, () -> decode(req));
             }
             default -> {
@@ -147,6 +151,23 @@ final class HttpApi extends Handler.Abstract {
         }
         if (r.disposition() != null) resp.getHeaders().put(HttpHeader.CONTENT_DISPOSITION, r.disposition());
         return write(resp, cb, 200, r.type(), r.body());
+    }
+
+    /** Query parameters of /healthz, /metrics, /v1/decode and the WebSocket endpoints: only the token. */
+    static final List<String> TOKEN_ONLY = List.of("token");
+    static final List<String> ENCODE_PARAMETERS = List.of("num_quantizers", "format", "token");
+
+    /** The query parameters, each at most once and all among those the endpoint takes; else a 400 naming the culprit. */
+    static Fields queryParameters(Request req, List<String> allowed) {
+        Fields q = Request.extractQueryParameters(req);
+        for (Fields.Field f : q) {
+            if (!allowed.contains(f.getName())) {
+                throw new HttpError(400, "unknown query parameter " + Json.write(f.getName()) + " (" + Request.getPathInContext(req) + " takes "
+                        + String.join(", ", allowed) + ")");
+            }
+            if (f.getValues().size() > 1) throw new HttpError(400, "query parameter " + Json.write(f.getName()) + " given " + f.getValues().size() + " times");
+        }
+        return q;
     }
 
     private static void requirePost(String method) {
@@ -192,6 +213,10 @@ final class HttpApi extends Handler.Abstract {
         long max = server.config.maxUploadBytes();
         long declared = req.getLength();
         if (declared > max) throw new HttpError(413, "body of " + declared + " bytes exceeds the limit of " + max);
+        String type = req.getHeaders().get(HttpHeader.CONTENT_TYPE);
+        if (type != null && type.regionMatches(true, 0, "multipart/", 0, 10)) {
+            throw new HttpError(400, "the body must be the raw file (curl --data-binary @file), not a " + type.split(";")[0].trim() + " form (curl -F)");
+        }
         Path tmp = Files.createTempFile("mimi-serve-", suffix);
         try (InputStream in = Request.asInputStream(req); OutputStream out = Files.newOutputStream(tmp)) {
             byte[] buf = new byte[65536];
@@ -213,8 +238,13 @@ final class HttpApi extends Handler.Abstract {
         return tmp;
     }
 
-    private Reply encode(Request req) throws Exception {
-        Fields q = Request.extractQueryParameters(req);
+    /** A 400 for an unreadable upload, its message without the temporary file's path. */
+    private static HttpError badBody(Exception e, Path tmp) {
+        String m = String.valueOf(e.getMessage()).replace(tmp.toString(), "request body").replace(tmp.getFileName().toString(), "request body");
+        return new HttpError(400, m);
+    }
+
+    private Reply encode(Request req, Fields q) throws Exception {
         int nq = intParam(q, "num_quantizers", Math.min(8, server.mimi.totalCodebooks()));
         if (nq < 1 || nq > server.mimi.totalCodebooks()) throw new HttpError(400, "num_quantizers must be in 1.." + server.mimi.totalCodebooks() + ", got " + nq);
         String format = q.getValue("format") == null ? "safetensors" : q.getValue("format");
@@ -236,6 +266,8 @@ final class HttpApi extends Handler.Abstract {
                     if (n > 0 && (count[0] += n) > maxSamples) throw new HttpError(413, "audio longer than the limit of " + server.config.maxHttpSeconds() + " s");
                     return n;
                 }, nq, Padding.MOSHI);
+            } catch (AudioFormatException | MimiException | IllegalArgumentException e) {
+                throw badBody(e, in);
             }
             if (format.equals("json")) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -291,6 +323,11 @@ final class HttpApi extends Handler.Abstract {
                 if (!(o instanceof Map<?, ?> m) || !(m.get("codes") instanceof List<?> rows) || rows.isEmpty()) {
                     throw new HttpError(400, "JSON body needs \"codes\": [[...], ...] (codebooks x frames)");
                 }
+                for (Object k : m.keySet()) {
+                    if (!k.equals("codes") && !k.equals("input_samples")) {
+                        throw new HttpError(400, "unknown field " + Json.write(k) + " in the JSON body (it takes \"codes\" and \"input_samples\")");
+                    }
+                }
                 codes = new int[rows.size()][];
                 for (int k = 0; k < codes.length; k++) {
                     if (!(rows.get(k) instanceof List<?> row)) throw new HttpError(400, "codes[" + k + "] is not an array");
@@ -300,24 +337,34 @@ final class HttpApi extends Handler.Abstract {
                         codes[k][t] = v.intValue();
                     }
                 }
-                keep = m.get("input_samples") instanceof Long l ? l : Long.MAX_VALUE;
+                Object n = m.get("input_samples");
+                if (!m.containsKey("input_samples")) keep = Long.MAX_VALUE;
+                else if (n instanceof Long l && l >= 0) keep = l;
+                else throw new HttpError(400, "input_samples must be a non-negative integer, got " + (n instanceof Double d ? d.toString() : Json.write(n)));
             } else {
-                CodesFile.Codes c = CodesFile.read(in);
+                CodesFile.Codes c;
+                try {
+                    c = CodesFile.read(in);
+                } catch (MimiException | IllegalArgumentException e) {
+                    throw badBody(e, in);
+                }
                 codes = c.codes();
                 String rec = c.metadata().get("input_samples");
-                long k = Long.MAX_VALUE;
+                keep = Long.MAX_VALUE;
                 try {
-                    if (rec != null) k = Long.parseLong(rec);
-                } catch (NumberFormatException ignored) {
+                    if (rec != null) keep = Long.parseLong(rec);
+                } catch (NumberFormatException e) {
+                    keep = -1;
                 }
-                keep = k;
+                if (keep < 0) throw new HttpError(400, "the codes file's metadata input_samples is not a non-negative integer: " + rec);
             }
             int frames = server.mimi.checkCodes(new int[][][]{codes});
+            if (frames == 0) throw new HttpError(400, "codes of shape [" + codes.length + ", 0] are empty");
             if (frames / server.mimi.frameRate() > server.config.maxHttpSeconds()) {
                 throw new HttpError(413, "codes longer than the limit of " + server.config.maxHttpSeconds() + " s");
             }
             float[] audio = server.mimi.decode(codes);
-            int n = (int) Math.min(audio.length, Math.max(0, keep));
+            int n = (int) Math.min(audio.length, keep); // a larger input_samples keeps every sample, as mimi decode does
             return new Reply("audio/wav", wav16(audio, n, server.mimi.sampleRate()), null);
         } finally {
             Files.deleteIfExists(in);

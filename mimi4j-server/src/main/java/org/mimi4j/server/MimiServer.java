@@ -211,6 +211,12 @@ public final class MimiServer implements AutoCloseable {
             reject(resp, cb, 401, "missing or wrong bearer token");
             return null;
         }
+        try {
+            HttpApi.queryParameters(req, HttpApi.TOKEN_ONLY);
+        } catch (HttpApi.HttpError e) {
+            reject(resp, cb, e.status, e.getMessage());
+            return null;
+        }
         if (admitted.get() >= config.maxStreams()) { // checked again, atomically, when the socket opens (StreamSession)
             metrics.rejected("full");
             return new Refused(fullReason());

@@ -24,13 +24,41 @@ import java.time.Duration;
 public record ServerConfig(String host, int port, int maxStreams, String token, int maxMessageBytes, long maxUploadBytes,
                            int maxHttpSeconds, Duration idleTimeout, double maxBufferedSeconds, int maxQueuedMessages,
                            int maxHttpJobs, StreamMode mode, boolean allowAnyOrigin) {
+    /** Most streams one server may be configured for (its batches hold a slot array of twice this). */
+    public static final int MAX_STREAMS_LIMIT = 100_000;
+
+    /**
+     * Checks every setting: a nonsensical one throws an {@link IllegalArgumentException} with a one-line message
+     * naming the {@code mimi serve} option and the value, e.g. "--max-http-jobs must be at least 1, got 0".
+     */
     public ServerConfig {
-        if (maxStreams < 1) throw new IllegalArgumentException("max streams must be at least 1, got " + maxStreams);
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in 0..65535, got " + port);
-        if (maxMessageBytes < 4096) throw new IllegalArgumentException("max message bytes must be at least 4096, got " + maxMessageBytes);
-        if (maxQueuedMessages < 4) throw new IllegalArgumentException("max queued messages must be at least 4");
-        if (maxHttpJobs < 1) throw new IllegalArgumentException("max HTTP jobs must be at least 1");
-        if (token != null && token.isEmpty()) token = null;
+        if (host == null || host.isBlank()) throw new IllegalArgumentException("--host must not be empty");
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
+        if (maxStreams < 1 || maxStreams > MAX_STREAMS_LIMIT) {
+            throw new IllegalArgumentException("--max-streams must be in 1.." + MAX_STREAMS_LIMIT + ", got " + maxStreams);
+        }
+        if (token != null && token.isEmpty()) throw new IllegalArgumentException("--token must not be empty (leave it out to require no token)");
+        if (maxMessageBytes < 4096) throw new IllegalArgumentException("--max-message-kb must be at least 4, got " + inUnits(maxMessageBytes, 1 << 10));
+        if (maxUploadBytes < 1) throw new IllegalArgumentException("--max-upload-mb must be at least 1, got " + inUnits(maxUploadBytes, 1 << 20));
+        if (maxHttpSeconds < 1) throw new IllegalArgumentException("--max-http-seconds must be at least 1, got " + maxHttpSeconds);
+        if (idleTimeout == null || !idleTimeout.isPositive()) {
+            throw new IllegalArgumentException("--idle-timeout must be positive, got " + (idleTimeout == null ? null : seconds(idleTimeout)));
+        }
+        if (!(maxBufferedSeconds > 0) || Double.isInfinite(maxBufferedSeconds)) {
+            throw new IllegalArgumentException("max buffered seconds must be positive and finite, got " + maxBufferedSeconds);
+        }
+        if (maxQueuedMessages < 4) throw new IllegalArgumentException("max queued messages must be at least 4, got " + maxQueuedMessages);
+        if (maxHttpJobs < 1) throw new IllegalArgumentException("--max-http-jobs must be at least 1, got " + maxHttpJobs);
+        if (mode == null) throw new IllegalArgumentException("--mode must be given");
+    }
+
+    private static String seconds(Duration d) {
+        return d.getNano() == 0 ? Long.toString(d.getSeconds()) : Double.toString(d.toNanos() / 1e9);
+    }
+
+    /** A byte count in the unit of its option (KiB, MiB) when it is a whole number of them, else in bytes. */
+    private static String inUnits(long bytes, long unit) {
+        return bytes % unit == 0 ? Long.toString(bytes / unit) : bytes + " bytes";
     }
 
     public static ServerConfig defaults() {

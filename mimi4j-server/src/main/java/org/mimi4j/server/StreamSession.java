@@ -211,7 +211,10 @@ public final class StreamSession implements Session.Listener {
                         frames[t][q] = c;
                     }
                 }
-                if (frames.length == 0) return;
+                if (frames.length == 0) { // an empty message carries no frames: nothing to queue, read on
+                    ws.demand();
+                    return;
+                }
                 inbox.add(new Item(null, frames, now, false));
                 units = inboxUnits.addAndGet(frames.length);
             } else {
@@ -227,7 +230,10 @@ public final class StreamSession implements Session.Listener {
                         return;
                     }
                 }
-                if (pcm.length == 0) return;
+                if (pcm.length == 0) { // an empty message carries no samples: nothing to queue, read on
+                    ws.demand();
+                    return;
+                }
                 inbox.add(new Item(pcm, null, now, false));
                 units = inboxUnits.addAndGet(pcm.length);
             }

@@ -120,6 +120,72 @@ class HttpEndpointsTest {
         assertEquals(404, get("v1/nope").statusCode());
     }
 
+    static String error(HttpResponse<byte[]> r) {
+        assertEquals(400, r.statusCode(), new String(r.body()));
+        String e = (String) ((Map<?, ?>) Json.parse(new String(r.body()))).get("error");
+        assertFalse(e.contains("\n"), "one line: " + e);
+        return e;
+    }
+
+    @Test
+    void decodeRefusesBadInputSamplesAndEmptyCodes() throws Exception {
+        String codes = "\"codes\": [[1, 2, 3], [4, 5, 6]]";
+        String[][] bad = {{"-5", "-5"}, {"\"100\"", "\"100\""}, {"100.7", "100.7"}, {"1e3", "1000.0"}, {"null", "null"}, {"[100]", "[100]"}};
+        for (String[] given : bad) {
+            assertEquals("input_samples must be a non-negative integer, got " + given[1],
+                    error(post("v1/decode", ("{" + codes + ", \"input_samples\": " + given[0] + "}").getBytes())));
+        }
+        Path f = Files.createTempFile("codes", ".safetensors");
+        CodesFile.write(f, new int[][]{{1, 2, 3}}, Map.of("input_samples", "-5"), CodesFile.Format.SAFETENSORS);
+        assertEquals("the codes file's metadata input_samples is not a non-negative integer: -5", error(post("v1/decode", Files.readAllBytes(f))));
+        Files.delete(f);
+        for (String empty : new String[]{"[[]]", "[[], []]"}) { // the server's words, or Mimi.checkCodes's where it checks first
+            String e = error(post("v1/decode", ("{\"codes\": " + empty + "}").getBytes()));
+            assertTrue(e.matches("codes of shape \\[\\d, 0] are empty|codes have no frames"), e);
+        }
+        // in range: trimmed; 0: no samples; past the decoded length: every sample, as mimi decode does
+        assertEquals(44 + 2 * 100, post("v1/decode", ("{" + codes + ", \"input_samples\": 100}").getBytes()).body().length);
+        assertEquals(44, post("v1/decode", ("{" + codes + ", \"input_samples\": 0}").getBytes()).body().length);
+        assertEquals(44 + 2 * 3 * 1920, post("v1/decode", ("{" + codes + ", \"input_samples\": 999999}").getBytes()).body().length);
+        assertEquals(44 + 2 * 3 * 1920, post("v1/decode", ("{" + codes + "}").getBytes()).body().length);
+    }
+
+    @Test
+    void unknownOrRepeatedParametersAndFieldsAreRefused() throws Exception {
+        byte[] wav = wav16k(TestServers.audio(1600, 1));
+        assertEquals("unknown query parameter \"padding\" (/v1/encode takes num_quantizers, format, token)",
+                error(post("v1/encode?padding=transformers&format=json", wav)));
+        assertTrue(error(post("v1/encode?num_quantisers=2", wav)).startsWith("unknown query parameter \"num_quantisers\""));
+        assertEquals("query parameter \"num_quantizers\" given 2 times", error(post("v1/encode?num_quantizers=2&num_quantizers=4", wav)));
+        assertEquals(200, post("v1/encode?num_quantizers=2&format=json&token=ignored", wav).statusCode(), "token: allowed (no token required here)");
+        assertEquals("unknown query parameter \"input_samples\" (/v1/decode takes token)",
+                error(post("v1/decode?input_samples=10", "{\"codes\": [[1, 2]]}".getBytes())));
+        assertEquals("unknown field \"input_sample\" in the JSON body (it takes \"codes\" and \"input_samples\")",
+                error(post("v1/decode", "{\"codes\": [[1, 2]], \"input_sample\": 10}".getBytes())));
+        assertEquals(400, get("healthz?verbose=1").statusCode());
+        assertEquals(400, get("metrics?x=1").statusCode());
+        assertEquals(200, get("metrics?token=t").statusCode());
+        assertEquals(200, get("?utm_source=x").statusCode(), "the page ignores its query string");
+        try {
+            WsClient.connect(TestServers.ws(server, "/v1/stream/encode?num_quantizers=2"));
+            fail("the upgrade should be refused");
+        } catch (java.util.concurrent.CompletionException e) {
+            assertEquals(400, ((java.net.http.WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
+        }
+    }
+
+    @Test
+    void errorsNameTheRequestBodyNotATemporaryFile() throws Exception {
+        assertEquals("request body: unrecognized audio format (supported: WAV, FLAC, MP3, Ogg Vorbis)", error(post("v1/encode", "garbage!".repeat(100).getBytes())));
+        String e = error(post("v1/decode", "not a codes file".getBytes()));
+        assertTrue(e.startsWith("request body: ") && !e.contains("mimi-serve-"), e);
+        HttpResponse<byte[]> form = HTTP.send(HttpRequest.newBuilder(server.uri().resolve("v1/encode"))
+                .header("Content-Type", "multipart/form-data; boundary=xyz")
+                .POST(HttpRequest.BodyPublishers.ofString("--xyz\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.wav\"\r\n\r\nRIFF\r\n--xyz--\r\n")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals("the body must be the raw file (curl --data-binary @file), not a multipart/form-data form (curl -F)", error(form));
+    }
+
     @Test
     void busyWhenTheJobLimitIsReached() throws Exception {
         byte[] wav = HttpApi.wav16(TestServers.audio(24000, 3), 24000, 24000);

@@ -121,6 +121,57 @@ class LimitsAndMalformedTest {
         System.out.println("errors after the aborts: protocol " + server.metrics().errorCount("protocol") + ", disconnect " + server.metrics().errorCount("disconnect"));
     }
 
+    /** An empty binary message carries no samples or frames: it is skipped, and the stream goes on to its end. */
+    @Test
+    void emptyBinaryMessagesAreSkipped() throws Exception {
+        StreamEndpointsTest.mimi = TestServers.tiny();
+        float[] x = TestServers.audio(2 * 1920, 5);
+        int[][] codes = StreamEndpointsTest.referenceCodes(x, 8);
+        for (String kind : new String[]{"encode", "decode", "roundtrip"}) {
+            WsClient c = open(kind, "f32le", 8);
+            for (int i = 0; i < 2; i++) {
+                c.binary(kind.equals("decode") ? WsClient.codes(codes, i, 1) : WsClient.f32(x, 1920 * i, 1920));
+                c.binary(new byte[0]);
+            }
+            c.text("{\"type\":\"end\"}");
+            List<WsClient.Msg> all = c.all();
+            int binaries = 0;
+            for (WsClient.Msg m : all) if (m.binary() != null) binaries++;
+            assertEquals(kind.equals("roundtrip") ? 4 : 2, binaries, kind + ": " + all);
+            assertEquals("{\"type\":\"done\",\"frames\":2}", all.get(all.size() - 2).text(), kind);
+            assertEquals(1000, all.getLast().closeCode(), kind + ": " + all.getLast());
+        }
+    }
+
+    @Test
+    void nonsensicalSettingsAreRefused() {
+        ServerConfig d = ServerConfig.defaults();
+        assertEquals("--max-http-jobs must be at least 1, got 0", refused(() -> d.withMaxHttpJobs(0)));
+        assertEquals("--max-http-jobs must be at least 1, got -1", refused(() -> d.withMaxHttpJobs(-1)));
+        assertEquals("--max-upload-mb must be at least 1, got 0", refused(() -> d.withMaxUploadBytes(0)));
+        assertEquals("--max-upload-mb must be at least 1, got -1", refused(() -> d.withMaxUploadBytes(-1L << 20)));
+        assertEquals("--max-http-seconds must be at least 1, got 0", refused(() -> d.withMaxHttpSeconds(0)));
+        assertEquals("--max-http-seconds must be at least 1, got -1", refused(() -> d.withMaxHttpSeconds(-1)));
+        assertEquals("--idle-timeout must be positive, got 0", refused(() -> d.withIdleTimeout(Duration.ZERO)));
+        assertEquals("--idle-timeout must be positive, got -1", refused(() -> d.withIdleTimeout(Duration.ofSeconds(-1))));
+        assertEquals("--token must not be empty (leave it out to require no token)", refused(() -> d.withToken("")));
+        assertEquals("--max-streams must be in 1..100000, got 0", refused(() -> d.withMaxStreams(0)));
+        assertEquals("--max-streams must be in 1..100000, got 100001", refused(() -> d.withMaxStreams(100_001)));
+        assertEquals("--port must be in 0..65535, got -1", refused(() -> d.withPort(-1)));
+        assertEquals("--port must be in 0..65535, got 65536", refused(() -> d.withPort(65536)));
+        assertEquals("--max-message-kb must be at least 4, got 3", refused(() -> d.withMaxMessageBytes(3 << 10)));
+        assertEquals("--host must not be empty", refused(() -> d.withHost("")));
+        assertEquals("max buffered seconds must be positive and finite, got NaN", refused(() -> d.withMaxBufferedSeconds(Double.NaN)));
+        // the smallest sensible values, and port 0 (any free port), are fine
+        ServerConfig ok = d.withPort(0).withMaxHttpJobs(1).withMaxUploadBytes(1).withMaxHttpSeconds(1).withIdleTimeout(Duration.ofMillis(1)).withToken(null);
+        assertEquals(0, ok.port());
+        assertNull(ok.token());
+    }
+
+    static String refused(org.junit.jupiter.api.function.Executable build) {
+        return assertThrows(IllegalArgumentException.class, build).getMessage();
+    }
+
     static void waitFor(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
         long end = System.nanoTime() + 10_000_000_000L;
         while (!cond.getAsBoolean()) {

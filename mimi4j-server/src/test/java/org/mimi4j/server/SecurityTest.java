@@ -94,6 +94,15 @@ class SecurityTest {
     }
 
     @Test
+    void tokenIsTheOnlyQueryParameterOfTheSockets() throws Exception {
+        assertEquals(400, handshake("/v1/stream/encode?token=s3cret&num_quantizers=2", Map.of()), "unknown parameter");
+        assertEquals(400, handshake("/v1/stream/decode?token=s3cret&token=s3cret", Map.of()), "repeated token");
+        assertEquals(401, handshake("/v1/stream/decode?num_quantizers=2", Map.of()), "the token is checked first");
+        assertEquals(200, status("metrics?token=s3cret", null, false));
+        assertEquals(400, status("metrics?token=s3cret&token=s3cret", null, false));
+    }
+
+    @Test
     void crossOriginBrowserSocketsRefused() {
         assertEquals(403, handshake("/v1/stream/encode?token=s3cret", Map.of("Origin", "http://evil.example")));
         assertEquals(101, handshake("/v1/stream/encode?token=s3cret", Map.of("Origin", "http://127.0.0.1:" + server.port())));
