@@ -110,7 +110,8 @@ public final class Mimi {
         return load(weights, config, weights.toString());
     }
 
-    private static Mimi load(Path weights, MimiConfig config, String source) {
+    /** The same, with {@code source} as what {@link #source()} (and the codes files' metadata) says the model is. */
+    public static Mimi load(Path weights, MimiConfig config, String source) {
         if (!Files.exists(weights)) throw new CheckpointException(weights + ": no such file");
         try (Checkpoint ck = Checkpoint.open(weights)) {
             return new Mimi(ck, config, source);

@@ -141,7 +141,7 @@ public final class RandomCheckpoint {
             Path tmp = java.nio.file.Files.createTempFile("mimi-random", ".safetensors");
             try {
                 write(tmp, MimiConfig.released(), Checkpoint.Layout.MOSHI, SafeTensors.DType.BF16, seed);
-                return org.mimi4j.Mimi.load(tmp, MimiConfig.released());
+                return org.mimi4j.Mimi.load(tmp, MimiConfig.released(), "random (seed " + seed + ")"); // not the deleted file's name
             } finally {
                 java.nio.file.Files.deleteIfExists(tmp);
             }
