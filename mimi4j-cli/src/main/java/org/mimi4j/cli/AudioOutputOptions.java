@@ -31,6 +31,9 @@ final class AudioOutputOptions {
         Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
         Outputs.checkExtension(output, "decoded audio files", "wav", "safetensors");
+        if (floatWav && !output.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".wav")) {
+            throw new MimiCli.UserException("--float is for WAV output; " + output + " is safetensors (always float32)");
+        }
         if (sampleRate != null && (sampleRate < 4000 || sampleRate > 384000)) {
             throw new MimiCli.UserException("--sample-rate must be between 4000 and 384000 Hz, got " + sampleRate);
         }

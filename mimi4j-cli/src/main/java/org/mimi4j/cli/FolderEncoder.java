@@ -68,6 +68,14 @@ final class FolderEncoder {
         return !n.startsWith(".") && dot > 0 && EXTENSIONS.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
+    /** Whether a folder between {@code root} and the file is hidden (".git", ".cache"): skipped, as hidden files are. */
+    static boolean inHiddenFolder(Path root, Path file) {
+        Path rel = root.relativize(file).getParent();
+        if (rel == null) return false;
+        for (Path part : rel) if (part.toString().startsWith(".")) return true;
+        return false;
+    }
+
     /** out/rel/stem.safetensors for in/rel/stem.ext. */
     Path outputFor(Path file) {
         Path rel = in.relativize(file);
@@ -82,7 +90,7 @@ final class FolderEncoder {
     static List<Path> audioFiles(Path folder) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(folder)) {
-            files = s.filter(Files::isRegularFile).filter(FolderEncoder::isAudio).sorted().toList();
+            files = s.filter(Files::isRegularFile).filter(FolderEncoder::isAudio).filter(p -> !inHiddenFolder(folder, p)).sorted().toList();
         }
         if (files.isEmpty()) throw new MimiCli.UserException(folder + ": no audio files in the folder (." + String.join(", .", EXTENSIONS) + ")");
         return files;

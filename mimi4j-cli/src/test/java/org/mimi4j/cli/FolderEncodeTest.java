@@ -45,6 +45,8 @@ class FolderEncodeTest {
         Files.copy(Path.of("../mimi4j-audio/src/test/resources/fixtures/stereo44k.mp3"), root.resolve("sub/d.mp3"));
         Files.write(root.resolve("sub/broken.flac"), "fLaC but not really a flac file at all".getBytes());
         Files.writeString(root.resolve("notes.txt"), "not audio, ignored");
+        Files.createDirectories(root.resolve(".cache"));
+        WavWriter.write(root.resolve(".cache/hidden.wav"), tone(8000, 440, 16000), 16000, WavWriter.Encoding.PCM_16); // in a hidden folder: skipped
         Path out = dir.resolve("out");
 
         Cli r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4");
