@@ -97,7 +97,8 @@ public record MimiConfig(
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new CheckpointException(file + ": cannot read config (" + e.getMessage() + ")");
+            throw new CheckpointException(file + ": cannot read config (" + (e instanceof java.nio.charset.CharacterCodingException
+                    ? "not UTF-8 text: a config.json is JSON" : e.getMessage()) + ")");
         }
         Object root;
         try {
@@ -180,28 +181,28 @@ public record MimiConfig(
             if (v == null) return def;
             if (v instanceof Long l && l >= min && l <= Integer.MAX_VALUE) return (int) (long) l;
             if (v instanceof Double dd && dd == Math.rint(dd) && dd >= min && dd <= Integer.MAX_VALUE) return (int) (double) dd;
-            throw new CheckpointException(file + ": " + k + " must be an integer of at least " + min + ", got " + v);
+            throw new CheckpointException(file + ": " + k + " must be an integer of at least " + min + ", got " + Json.write(v));
         }
 
         double d(String k, double def) {
             Object v = m.get(k);
             if (v == null) return def;
             if (v instanceof Number n) return n.doubleValue();
-            throw new CheckpointException(file + ": " + k + " must be a number, got " + v);
+            throw new CheckpointException(file + ": " + k + " must be a number, got " +Json.write(v));
         }
 
         boolean b(String k, boolean def) {
             Object v = m.get(k);
             if (v == null) return def;
             if (v instanceof Boolean bb) return bb;
-            throw new CheckpointException(file + ": " + k + " must be true or false, got " + v);
+            throw new CheckpointException(file + ": " + k + " must be true or false, got " +Json.write(v));
         }
 
         String s(String k, String def) {
             Object v = m.get(k);
             if (v == null) return def;
             if (v instanceof String ss) return ss;
-            throw new CheckpointException(file + ": " + k + " must be a string, got " + v);
+            throw new CheckpointException(file + ": " + k + " must be a string, got " +Json.write(v));
         }
 
         int[] ints(String k, int[] def) {

@@ -176,6 +176,7 @@ class BadInputTest {
                 {"num_attention_heads", "0", "num_attention_heads must be an integer of at least 1, got 0"},
                 {"sliding_window", "0", "sliding_window must be an integer of at least 1"},
                 {"kernel_size", "2.5", "kernel_size must be an integer"},
+                {"hidden_size", "\"32\"", "hidden_size must be an integer of at least 1, got \"32\""},
                 {"num_hidden_layers", "-1", "num_hidden_layers must be an integer of at least 0"},
                 {"head_dim", "16", "hidden_size 32 != num_attention_heads 4 x head_dim 16"},
                 {"num_semantic_quantizers", "8", "num_quantizers > num_semantic_quantizers"}}) {

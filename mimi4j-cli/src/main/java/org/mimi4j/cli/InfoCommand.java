@@ -36,7 +36,8 @@ final class InfoCommand implements Callable<Integer> {
             CodesFile.Codes c = CodesFile.read(p);
             double rate = Double.parseDouble(c.metadata().getOrDefault("frame_rate", "12.5"));
             out.printf(Locale.ROOT, "codes file:   %s%n", p);
-            out.printf(Locale.ROOT, "shape:        [%d codebooks, %d frames]%n", c.numCodebooks(), c.frames());
+            out.printf(Locale.ROOT, "shape:        [%d codebook%s, %d frame%s]%n", c.numCodebooks(), c.numCodebooks() == 1 ? "" : "s",
+                    c.frames(), c.frames() == 1 ? "" : "s");
             out.printf(Locale.ROOT, "duration:     %.2f s at %s Hz%n", c.frames() / rate, rate);
             for (Map.Entry<String, String> e : new TreeMap<>(c.metadata()).entrySet()) out.printf("%-13s %s%n", e.getKey() + ":", e.getValue());
             return 0;

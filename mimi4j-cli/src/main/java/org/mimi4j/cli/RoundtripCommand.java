@@ -50,8 +50,9 @@ final class RoundtripCommand implements Callable<Integer> {
         }
         out.write(m, codes, a.samples().length);
         double dur = a.samples().length / (double) m.sampleRate();
-        spec.commandLine().getOut().printf(Locale.ROOT, "%s: %.2f s of audio, %d codebooks x %d frames, SNR %.2f dB, %.1fx real time%n",
-                out.output, dur, numQuantizers, codes[0].length, 10 * Math.log10(den / Math.max(num, 1e-30)), dur / secs);
+        String snr = den == 0 ? "SNR undefined (silent input)" : String.format(Locale.ROOT, "SNR %.2f dB", 10 * Math.log10(den / Math.max(num, 1e-30)));
+        spec.commandLine().getOut().printf(Locale.ROOT, "%s: %.2f s of audio, %d codebooks x %d frames, %s, %.1fx real time%n",
+                out.output, dur, numQuantizers, codes[0].length, snr, dur / secs);
         return 0;
     }
 }

@@ -278,7 +278,8 @@ class CliTest {
                 {"decode", codes.toString(), "-o", dir.resolve("y.flac").toString(), "y.flac: decoded audio files are written as .wav or .safetensors"},
                 {"decode", codes.toString(), "-o", codes.toString(), "--overwrite", "c.safetensors: is the input file"},
                 {"roundtrip", in.toString(), "-o", in.toString(), "--overwrite", "in.wav: is the input file"},
-                {"decode", codes.toString(), "-o", dir.resolve("y.safetensors").toString(), "--float", "--float is for WAV output"}};
+                {"decode", codes.toString(), "-o", dir.resolve("y.safetensors").toString(), "--float", "--float is for WAV output"},
+                {"decode", in.toString(), "-o", dir.resolve("y.wav").toString(), "in.wav: is WAV audio, not a safetensors file"}};
         for (String[] c : cases) {
             String[] args = java.util.Arrays.copyOf(c, c.length + 1);
             args[c.length - 1] = "--model";

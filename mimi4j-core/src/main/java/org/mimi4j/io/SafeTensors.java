@@ -77,6 +77,16 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /** Maps the file read-only and validates its header. */
+    /** "WAV", "FLAC", "MP3" or "Ogg" when a file starts as one (an audio file given where a safetensors one goes), else null. */
+    private static String audioKind(byte[] head) {
+        String h = new String(head, StandardCharsets.ISO_8859_1);
+        if (h.equals("RIFF")) return "WAV";
+        if (h.equals("fLaC")) return "FLAC";
+        if (h.startsWith("ID3") || (head[0] & 0xFF) == 0xFF && (head[1] & 0xE0) == 0xE0) return "MP3";
+        if (h.equals("OggS")) return "Ogg";
+        return null;
+    }
+
     public static SafeTensors open(Path path) {
         if (Files.isDirectory(path)) throw new SafeTensorsException(path + ": is a directory, not a safetensors file");
         Arena arena = Arena.ofShared();
@@ -86,6 +96,8 @@ public final class SafeTensors implements AutoCloseable {
             MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (n < 2 || n > MAX_HEADER || n > size - 8) {
+                String kind = audioKind(all.asSlice(0, 4).toArray(ValueLayout.JAVA_BYTE));
+                if (kind != null) throw new SafeTensorsException(path + ": is " + kind + " audio, not a safetensors file");
                 throw new SafeTensorsException(path + ": not a safetensors file or truncated (header length " +
                         Long.toUnsignedString(n) + " but file has " + size + " bytes)");
             }
