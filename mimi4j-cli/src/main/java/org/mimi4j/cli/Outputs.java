@@ -57,9 +57,13 @@ final class Outputs {
         void run() throws IOException;
     }
 
-    /** Runs a writer of {@code out} so that Ctrl-C during it leaves no temporary behind. */
+    /**
+     * Runs a writer of {@code out} so that Ctrl-C during it leaves no temporary behind; first removes the temporaries
+     * of {@code out} that a killed run (SIGKILL, a crash: no shutdown hook) left.
+     */
     static void writing(Path out, Body body) throws IOException {
         Path abs = out.toAbsolutePath();
+        removeTemporaries(abs);
         IN_FLIGHT.add(abs);
         try {
             body.run();

@@ -271,6 +271,11 @@ class CliTest {
         Path codes = dir.resolve("c.safetensors");
         assertEquals(0, Cli.run("encode", in.toString(), "-o", codes.toString(), "--model", Cli.tinyModel()).status());
         byte[] inBytes = Files.readAllBytes(in);
+        // a killed run's temporary of an output is removed when the output is written next
+        Path stale = dir.resolve(".c2.safetensors.123abc.part");
+        Files.writeString(stale, "left by a SIGKILL");
+        assertEquals(0, Cli.run("encode", in.toString(), "-o", dir.resolve("c2.safetensors").toString(), "--model", Cli.tinyModel()).status());
+        assertFalse(Files.exists(stale));
         String[][] cases = {
                 {"encode", in.toString(), "-o", dir.resolve("out.wav").toString(), "out.wav: codes are written as .safetensors or .npy"},
                 {"encode", in.toString(), "-o", dir.resolve("o.safetensors").toString(), "--format", "npy", "o.safetensors: --format npy codes are written as .npy"},
