@@ -9,6 +9,7 @@ import org.mimi4j.io.SafeTensors;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -310,5 +311,20 @@ class CliTest {
             assertFalse(Files.isRegularFile(fifo), "the FIFO is still one");
         }
         assertNoTemporaries(dir);
+    }
+
+    /** A NaN sample is reported at its index in the whole file, offline and streaming alike, with the file's name. */
+    @Test
+    void nonFiniteSampleIndex(@TempDir Path dir) throws Exception {
+        float[] x = new float[10000];
+        x[5000] = Float.NaN;
+        Path in = wav(dir, "nan.wav", x, WavWriter.Encoding.FLOAT_32);
+        for (String[] extra : new String[][]{{}, {"--stream", "--chunk-samples", "1920"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("encode", in.toString(), "-o", dir.resolve("c.safetensors").toString(), "--model", Cli.tinyModel()));
+            args.addAll(List.of(extra));
+            Cli r = Cli.run(args.toArray(String[]::new));
+            assertEquals(1, r.status(), r.err());
+            assertTrue(r.errorLine().contains("nan.wav: audio has a non-finite sample (NaN) at index 5000"), r.err());
+        }
     }
 }
