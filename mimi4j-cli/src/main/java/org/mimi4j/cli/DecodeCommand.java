@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** mimi decode CODES -o OUT: codes back to audio. */
@@ -32,6 +33,9 @@ final class DecodeCommand implements Callable<Integer> {
             + "upstream moshi's streaming audio (equal to offline decode for the first 10 s, slightly different after, by design).")
     boolean stream;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         out.check(input);
@@ -41,6 +45,16 @@ final class DecodeCommand implements Callable<Integer> {
             m.checkCodes(new int[][][]{codes.codes()});
         } catch (InvalidInputException e) { // the model's message about the codes: say which file
             throw new InvalidInputException(input + ": " + e.getMessage());
+        }
+        // codes made for another frame or sample rate cannot mean what this model decodes them to
+        Map<String, String> meta = codes.metadata();
+        if (meta.containsKey("sample_rate") && !meta.get("sample_rate").equals(Integer.toString(m.sampleRate()))
+                || meta.containsKey("frame_rate") && !meta.get("frame_rate").equals(Double.toString(m.frameRate()))) {
+            throw new MimiCli.UserException(input + ": codes of a model at " + meta.get("sample_rate") + " Hz, " + meta.get("frame_rate")
+                    + " frames/s; this model is at " + m.sampleRate() + " Hz, " + m.frameRate() + " frames/s");
+        }
+        if (meta.containsKey("model") && !sameModel(meta.get("model"), m.source())) {
+            spec.commandLine().getErr().println("mimi: warning: " + input + " was encoded with " + meta.get("model") + "; decoding with " + m.source());
         }
         long keep = (long) codes.frames() * m.frameSize();
         String recorded = codes.metadata().get("input_samples");
@@ -56,5 +70,15 @@ final class DecodeCommand implements Callable<Integer> {
         }
         out.write(m, codes.codes(), keep, stream);
         return 0;
+    }
+
+    /** The same model name, or two paths to the same file (one may be relative, or go through a link). */
+    private static boolean sameModel(String a, String b) {
+        if (a.equals(b)) return true;
+        try {
+            return java.nio.file.Files.isSameFile(Path.of(a), Path.of(b));
+        } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+            return false; // not two files here: a hub repo, a random model, a file since removed
+        }
     }
 }

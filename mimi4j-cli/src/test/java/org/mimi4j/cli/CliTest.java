@@ -327,4 +327,26 @@ class CliTest {
             assertTrue(r.errorLine().contains("nan.wav: audio has a non-finite sample (NaN) at index 5000"), r.err());
         }
     }
+
+    /** Codes made at another frame or sample rate are refused; made with another model, decoded with a warning. */
+    @Test
+    void codesOfAnotherModel(@TempDir Path dir) throws Exception {
+        Path codes = dir.resolve("c.safetensors");
+        Map<String, String> meta = new java.util.HashMap<>(Map.of("sample_rate", "16000", "frame_rate", "12.5"));
+        CodesFile.write(codes, new int[8][3], meta, CodesFile.Format.SAFETENSORS);
+        Cli r = Cli.run("decode", codes.toString(), "-o", dir.resolve("y.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.errorLine().contains("codes of a model at 16000 Hz, 12.5 frames/s; this model is at 24000 Hz, 12.5 frames/s"), r.err());
+        meta = Map.of("sample_rate", "24000", "frame_rate", "12.5", "model", "kyutai/mimi");
+        CodesFile.write(codes, new int[8][3], meta, CodesFile.Format.SAFETENSORS);
+        r = Cli.run("decode", codes.toString(), "-o", dir.resolve("y.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().startsWith("mimi: warning: ") && r.err().contains("was encoded with kyutai/mimi"), r.err());
+        // the same file named another way: no warning
+        Path relative = Path.of("").toAbsolutePath().relativize(Path.of(Cli.tinyModel()));
+        CodesFile.write(codes, new int[8][3], Map.of("model", relative.toString()), CodesFile.Format.SAFETENSORS);
+        r = Cli.run("decode", codes.toString(), "-o", dir.resolve("z.wav").toString(), "--model", Cli.tinyModel());
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.err());
+    }
 }
