@@ -35,8 +35,17 @@ final class WavSource extends DecoderSource {
         long ds64DataSize = -1;
         byte[] fmt = null;
         long dataSize;
+        int carried = -1; // a byte read as an odd chunk's pad that is the next chunk id's first letter (see below)
         while (true) {
-            byte[] header = readFully(8, fmt == null ? "fmt chunk" : "data chunk");
+            byte[] header;
+            if (carried < 0) header = readFully(8, fmt == null ? "fmt chunk" : "data chunk");
+            else {
+                header = new byte[8];
+                header[0] = (byte) carried;
+                System.arraycopy(readFully(7, fmt == null ? "fmt chunk" : "data chunk"), 0, header, 1, 7);
+                pos -= 1;
+                carried = -1;
+            }
             String id = ascii(header, 0);
             long size = u32(header, 4);
             pos += 8;
@@ -56,9 +65,14 @@ final class WavSource extends DecoderSource {
                 } else {
                     fmt = body;
                 }
-                if ((size & 1) != 0) skip(1);
             } else {
-                skip(size + (size & 1));
+                skip(size);
+            }
+            if ((size & 1) != 0) {
+                // the pad byte after an odd-sized chunk (a zero); some writers leave it out, and what stands there is
+                // then the next chunk id's first letter: read on from it, as other readers (ffmpeg) do
+                byte[] pad = readFully(1, "chunk's pad byte");
+                if (pad[0] >= 'A' && pad[0] <= 'z') carried = pad[0];
             }
             pos += size + (size & 1);
         }

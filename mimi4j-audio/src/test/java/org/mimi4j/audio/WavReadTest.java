@@ -59,6 +59,21 @@ class WavReadTest {
         assertEquals(0, Signals.maxAbsDiff(new float[] {0.375f, 0f, -0.25f}, a.samples()), 0);
     }
 
+    /** An odd-sized chunk written without its pad byte (some writers do): the next chunk is still found, as ffmpeg finds it. */
+    @Test
+    void oddSizedChunksWithoutTheirPadByte() throws IOException {
+        byte[] list = Signals.chunk("LIST", new byte[7]), fmt = Signals.chunk("fmt ", Signals.fmt(1, 2, 8000, 2, 16));
+        byte[] unpadded = Arrays.copyOf(list, list.length - 1); // the chunk's 7 bytes, no pad byte after them
+        byte[] wav = Signals.riff(unpadded, fmt, Signals.chunk("data", Signals.pcm(STEREO, 16, 2, false)));
+        try (AudioSource s = AudioIO.open(Signals.write(dir, "x.wav", wav))) {
+            assertEquals(800, s.durationSamples());
+            assertEquals(0, Signals.maxAbsDiff(Signals.monoQuantized(STEREO, 16), AudioIO.readAll(s).samples()), 1e-6);
+        }
+        // the same after the fmt chunk, before the data
+        byte[] wav2 = Signals.riff(fmt, unpadded, Signals.chunk("data", Signals.pcm(STEREO, 16, 2, false)));
+        assertEquals(0, Signals.maxAbsDiff(Signals.monoQuantized(STEREO, 16), AudioIO.readMono(Signals.write(dir, "y.wav", wav2)).samples()), 1e-6);
+    }
+
     @Test
     void otherChunksAreSkippedIncludingOddSizedOnes() throws IOException {
         byte[] wav = Signals.riff(Signals.chunk("LIST", new byte[7]), Signals.chunk("fmt ", Signals.fmt(1, 2, 8000, 2, 16)),
