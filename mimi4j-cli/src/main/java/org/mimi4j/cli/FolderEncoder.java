@@ -158,6 +158,8 @@ final class FolderEncoder {
                     throw new MimiCli.UserException(o + ": exists with " + c.codes().length + " codebooks and padding " + had + ", this run asks "
                             + nq + " and " + pad + " (use --overwrite to redo it)");
                 }
+                String samples = c.metadata().get("input_samples");
+                if (samples != null && samples.matches("\\d{1,18}")) rec.put("duration", Math.round(Long.parseLong(samples) * 1000.0 / model.sampleRate()) / 1000.0);
                 rec.put("frames", c.frames());
                 rec.put("status", "skipped");
                 skipped.incrementAndGet();

@@ -36,6 +36,7 @@ class FolderEncodeTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void folderWithACorruptFileAndResume(@TempDir Path dir) throws Exception {
         Path in = Files.createDirectories(dir.resolve("in/sub/deeper"));
         Path root = dir.resolve("in");
@@ -75,6 +76,12 @@ class FolderEncodeTest {
         r = Cli.run("encode", root.toString(), "-o", out.toString(), "--model", Cli.tinyModel(), "-n", "4", "--resume");
         assertEquals(0, r.status(), r.err());
         assertTrue(r.err().contains("encoded 1 of 4 files") && r.err().contains("3 skipped"), r.err());
+        Map<String, Object> skippedA = null;
+        for (String line : Files.readAllLines(out.resolve("manifest.jsonl"))) {
+            Map<String, Object> rec = (Map<String, Object>) Json.parse(line);
+            if (rec.get("path").equals("a.wav") && rec.get("status").equals("skipped")) skippedA = rec;
+        }
+        assertEquals(1.25, skippedA.get("duration"), "a skipped file's duration, from its codes' input_samples"); // 30000 samples at 24 kHz
         assertTrue(Files.exists(out.resolve("sub/c.safetensors")));
         assertEquals(before, Files.getLastModifiedTime(out.resolve("a.safetensors")).toMillis());
         // --resume with other settings than the outputs were made with: each existing output is an error, kept
