@@ -172,7 +172,7 @@ public final class StreamSession implements Session.Listener {
         Object nq = msg.get("num_quantizers");
         if (nq == null) numQuantizers = Math.min(8, server.mimi.totalCodebooks());
         else if (nq instanceof Long l && l >= 1 && l <= server.mimi.totalCodebooks()) numQuantizers = l.intValue();
-        else return "num_quantizers must be an integer in 1.." + server.mimi.totalCodebooks() + ", got " + Json.write(nq);
+        else return "num_quantizers must be an integer in 1.." + server.mimi.totalCodebooks() + ", got " + (nq instanceof Double d ? d.toString() : Json.write(nq)); // 8.0, not "8"
         return null;
     }
 

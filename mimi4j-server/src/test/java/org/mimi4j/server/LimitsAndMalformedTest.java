@@ -87,6 +87,7 @@ class LimitsAndMalformedTest {
         offend("roundtrip", "f32le", c -> c.text("{\"type\":\"pause\"}"), 1003, "unexpected text message");
         offend("encode", null, c -> c.text("{not json"), 1007, "bad start message");
         offend("encode", null, c -> c.text("{\"type\":\"start\",\"num_quantizers\":99}"), 1007, "num_quantizers must be an integer in 1..8");
+        offend("encode", null, c -> c.text("{\"type\":\"start\",\"num_quantizers\":8.0}"), 1007, "num_quantizers must be an integer in 1..8, got 8.0");
         offend("encode", null, c -> c.text("{\"type\":\"start\",\"format\":\"mp3\"}"), 1007, "format must be");
         offend("encode", null, c -> c.text("{\"type\":\"start\",\"rate\":16000}"), 1007, "unknown field");
         offend("encode", null, c -> c.text("[1,2]"), 1007, "not a JSON object");
