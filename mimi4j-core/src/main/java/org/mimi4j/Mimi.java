@@ -387,7 +387,7 @@ public final class Mimi {
             float[][] emb = encodeToLatent(xs, samples, st, samples % fs != 0, trace, items);
             int f = (samples + fs - 1) / fs;
             for (int i = 0; i < n; i++) {
-                checkFinite(emb[i], total - len);
+                checkLatent(emb[i], total - len);
                 out[i].append(quantizer.encode(emb[i], f, nq), f);
             }
             if (len < chunk) break;
@@ -399,7 +399,7 @@ public final class Mimi {
      * Finite audio can still overflow inside the model (samples of 1e19, or a checkpoint with a NaN weight); the
      * codebook search would then give codes that mean nothing, so this is an error rather than a silent answer.
      */
-    private static void checkFinite(float[] latent, long offset) {
+    private static void checkLatent(float[] latent, long offset) {
         for (float v : latent) {
             if (!Float.isFinite(v)) {
                 throw new InvalidInputException("the encoder's output is not finite for the audio from sample " + offset

@@ -48,8 +48,7 @@ final class DecodeCommand implements Callable<Integer> {
         }
         // codes made for another frame or sample rate cannot mean what this model decodes them to
         Map<String, String> meta = codes.metadata();
-        if (meta.containsKey("sample_rate") && !meta.get("sample_rate").equals(Integer.toString(m.sampleRate()))
-                || meta.containsKey("frame_rate") && !meta.get("frame_rate").equals(Double.toString(m.frameRate()))) {
+        if (differs(meta.get("sample_rate"), m.sampleRate()) || differs(meta.get("frame_rate"), m.frameRate())) {
             throw new MimiCli.UserException(input + ": codes of a model at " + meta.get("sample_rate") + " Hz, " + meta.get("frame_rate")
                     + " frames/s; this model is at " + m.sampleRate() + " Hz, " + m.frameRate() + " frames/s");
         }
@@ -70,6 +69,15 @@ final class DecodeCommand implements Callable<Integer> {
         }
         out.write(m, codes.codes(), keep, stream);
         return 0;
+    }
+
+    /** Whether a recorded rate is a number other than the model's (absent or not a number: no claim to check). */
+    private static boolean differs(String recorded, double rate) {
+        try {
+            return recorded != null && Double.parseDouble(recorded) != rate;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /** The same model name, or two paths to the same file (one may be relative, or go through a link). */
