@@ -226,9 +226,7 @@ public final class Attention {
         mv.intoArray(p, po + end);
         float max = p[po + end];
         for (int l = 1; l < L; l++) max = Math.max(max, p[po + end + l]);
-        mv = FloatVector.broadcast(S, max);
-        for (i = 0; i < n; i += L) FloatVector.fromArray(S, p, po + i).sub(mv).intoArray(p, po + i);
-        VectorMath.exp(p, po, end);
+        VectorMath.exp(p, po, end, max);
         FloatVector sv = FloatVector.zero(S);
         for (i = 0; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
             FloatVector e = FloatVector.fromArray(S, p, po + i);

@@ -29,8 +29,13 @@ final class VectorMath {
      * that call was hot, did not inline it, and one stream's frame allocated 1.7 MB instead of 43 KB.
      */
     static void exp(float[] a, int from, int n) {
+        exp(a, from, n, 0f); // x - 0 is x, every x
+    }
+
+    /** e^(x - shift) in place, as {@link #exp(float[], int, int)} of the differences (a softmax's scores less their max). */
+    static void exp(float[] a, int from, int n, float shift) {
         for (int i = from; i < from + n; i += S.length()) {
-            FloatVector x = FloatVector.fromArray(S, a, i);
+            FloatVector x = FloatVector.fromArray(S, a, i).sub(shift);
             x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f)).blend(88.7f, x.compare(VectorOperators.GT, 88.7f));
             FloatVector fx = x.mul(1.44269504088896341f);
             fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
