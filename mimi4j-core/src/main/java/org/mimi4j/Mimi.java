@@ -201,6 +201,17 @@ public final class Mimi {
         return unusedTensors;
     }
 
+    /**
+     * The warning on {@link #unusedTensors()}, one line naming the first five (as transformers warns: weights that the
+     * config does not account for, e.g. attention biases, would otherwise be dropped silently); null when there are none.
+     */
+    public String unusedTensorsWarning() {
+        int n = unusedTensors.size();
+        if (n == 0) return null;
+        return n + (n == 1 ? " tensor of the checkpoint is" : " tensors of the checkpoint are") + " not used by the model (is the config the checkpoint's own?): "
+                + String.join(", ", unusedTensors.subList(0, Math.min(5, n))) + (n > 5 ? ", ..." : "");
+    }
+
     public int sampleRate() {
         return config.samplingRate();
     }

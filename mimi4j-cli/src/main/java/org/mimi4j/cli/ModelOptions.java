@@ -9,7 +9,6 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /** --model and --config, shared by the commands that load a model. */
 final class ModelOptions {
@@ -27,18 +26,11 @@ final class ModelOptions {
     @Spec(Spec.Target.MIXEE)
     CommandSpec command; // the command this is mixed into (null when built by hand, as by info)
 
-    /**
-     * The model; a warning on stderr when the checkpoint holds tensors that the model does not use, as transformers
-     * warns: weights the config does not account for (e.g. attention biases) would otherwise be dropped silently.
-     */
+    /** The model; {@link Mimi#unusedTensorsWarning()} on stderr when the checkpoint holds tensors it does not use. */
     Mimi load() {
         Mimi m = open();
-        List<String> unused = m.unusedTensors();
-        if (!unused.isEmpty() && command != null) {
-            command.commandLine().getErr().printf("mimi: warning: %s: %d tensor%s of the checkpoint %s not used by the model (is config.json the checkpoint's own?): %s%s%n",
-                    model, unused.size(), unused.size() == 1 ? "" : "s", unused.size() == 1 ? "is" : "are",
-                    String.join(", ", unused.subList(0, Math.min(5, unused.size()))), unused.size() > 5 ? ", ..." : "");
-        }
+        String unused = m.unusedTensorsWarning();
+        if (unused != null && command != null) command.commandLine().getErr().println("mimi: warning: " + model + ": " + unused);
         return m;
     }
 

@@ -44,11 +44,8 @@ public record ModelSpec(String model, String config) implements Serializable {
     private Mimi load() {
         LOADS.incrementAndGet();
         Mimi m = open();
-        // as the CLI warns: weights the config does not account for would otherwise be dropped silently
-        if (!m.unusedTensors().isEmpty()) {
-            org.slf4j.LoggerFactory.getLogger(ModelSpec.class).warn("{}: {} tensors of the checkpoint are not used by the model (is the config the checkpoint's own?): {}",
-                    model, m.unusedTensors().size(), m.unusedTensors());
-        }
+        String unused = m.unusedTensorsWarning(); // as the CLI warns
+        if (unused != null) org.slf4j.LoggerFactory.getLogger(ModelSpec.class).warn("{}: {}", model, unused);
         return m;
     }
 
