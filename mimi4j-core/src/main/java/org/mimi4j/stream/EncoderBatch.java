@@ -144,7 +144,7 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
             check();
             if (ended) throw new IllegalStateException("the stream has ended");
             Frames.checkRange(pcm.length, offset, length);
-            Frames.checkFinite(pcm, offset, length);
+            Frames.checkFinite(pcm, offset, length, samplesIn);
             append(pcm, offset, length);
             samplesIn += length;
         }

@@ -54,9 +54,13 @@ final class Frames {
         }
     }
 
-    static void checkFinite(float[] pcm, int off, int len) {
+    /** Checks pcm[off..off+len) is finite; an error says where in the stream, which had {@code before} samples until this chunk. */
+    static void checkFinite(float[] pcm, int off, int len, long before) {
         for (int i = off; i < off + len; i++) {
-            if (!Float.isFinite(pcm[i])) throw new InvalidInputException("non-finite sample (" + pcm[i] + ") at index " + i);
+            if (!Float.isFinite(pcm[i])) {
+                throw new InvalidInputException("audio has a non-finite sample (" + pcm[i] + ") at index " + (before + i - off)
+                        + " of the stream (index " + i + " of the array pushed)");
+            }
         }
     }
 

@@ -84,7 +84,7 @@ public final class MimiEncoderStream {
     public int[][] push(float[] pcm, int offset, int length) {
         if (ended) throw new IllegalStateException("the stream has ended; reset() it to start a new one");
         Frames.checkRange(pcm.length, offset, length);
-        Frames.checkFinite(pcm, offset, length);
+        Frames.checkFinite(pcm, offset, length, samplesIn);
         samplesIn += length;
         List<int[][]> out = new ArrayList<>(2);
         if (fill > 0) { // complete the pending frame first
