@@ -51,11 +51,11 @@ public final class Mimi {
     final Transformer decoderTransformer;
     final SeanetDecoder decoder;
     /**
-     * Code frames per offline compute call, summed over the batch: bounds memory for long inputs (10.24 s of audio).
-     * The transformers' linears then run on 256 columns: 128 took 0.94-0.98x the time of 64 (`AbBench`, 10 rounds,
-     * both orders, 2026-12-03), 256 another 0.98-0.99x.
+     * Code frames per offline compute call, summed over the batch: bounds memory for long inputs (11.52 s of audio).
+     * The transformers' linears then run on 288 columns, whole slivers of 32: 128 frames took 0.94-0.98x the time of
+     * 64 (`AbBench`, 10 rounds, both orders, 2026-12-03), 256 another 0.98-0.99x. A multiple of 3 ({@link #chunkFrames}).
      */
-    private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 128);
+    private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 144);
     /**
      * Samples per SEANet call inside a longer one: activations of a slice stay in the caches (1920: 480 KB per
      * 64-channel layer, in one core's L2). With the tasks of {@link #timeParts} 1920 was faster than 3840 and 7680;
@@ -370,7 +370,7 @@ public final class Mimi {
      */
     private long encodeSources(SampleSource[] src, int nq, boolean transformersPadding, Codes[] out, Trace trace) throws IOException {
         int n = src.length, fs = frameSize();
-        int chunk = Math.max(1, CHUNK_FRAMES / n) * fs;
+        int chunk = chunkFrames(n) * fs;
         EncoderState[] st = new EncoderState[n];
         int[] items = new int[n];
         for (int i = 0; i < n; i++) {
@@ -468,8 +468,8 @@ public final class Mimi {
     public void decode(int[][] codes, SampleSink sink) throws IOException {
         int t = checkCodes(new int[][][]{codes});
         DecoderState[] st = {newDecoderState(Transformer.CacheMode.OFFLINE_EXACT)};
-        for (int f0 = 0; f0 < t; f0 += CHUNK_FRAMES) {
-            int f = Math.min(CHUNK_FRAMES, t - f0);
+        for (int f0 = 0, chunk = chunkFrames(1); f0 < t; f0 += chunk) {
+            int f = Math.min(chunk, t - f0);
             int[][] part = new int[codes.length][];
             for (int k = 0; k < codes.length; k++) part[k] = java.util.Arrays.copyOfRange(codes[k], f0, f0 + f);
             float[] audio = decodeStep(new int[][][]{part}, f, st, null, new int[]{0})[0];
@@ -486,7 +486,7 @@ public final class Mimi {
         float[][][] out = new float[b][1][t * fs];
         DecoderState[] st = new DecoderState[b];
         for (int i = 0; i < b; i++) st[i] = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
-        int chunk = Math.max(1, CHUNK_FRAMES / b);
+        int chunk = chunkFrames(b);
         int[] items = new int[b];
         for (int i = 0; i < b; i++) items[i] = i;
         for (int f0 = 0; f0 < t; f0 += chunk) {
@@ -756,22 +756,25 @@ public final class Mimi {
      * The high-rate layers run in {@link #timeParts} tasks per item; the conv states make this identical to one call.
      */
     private float[][] seanetEncode(float[][] x, int samples, SeanetEncoder.State[] ss, boolean padEnd, int[] steps) {
-        int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop) * hop;
+        int hop = config.hopLength(), split = encoder.lowRateStart(), rate = encoder.strideBefore(split);
+        int unit = 3 * rate / gcd(hop, 3 * rate); // hops per cut and slice: whole TwoTap triples (see warm)
+        int slice = Math.max(unit, SEANET_SAMPLES / hop / unit * unit) * hop;
         // one slice: one call, unless a batch has an item for every thread (then a task per item, below)
         if (samples <= slice && (x.length == 1 || x.length < Parallel.threads())) return encoder.forward(x, samples, ss, padEnd, steps);
-        int n = x.length, split = encoder.lowRateStart(), ch = encoder.channelsIn(split), rate = encoder.strideBefore(split);
+        int n = x.length, ch = encoder.channelsIn(split);
         int total = padEnd ? (samples + rate - 1) / rate : samples / rate;
         float[][] mid = new float[n][];
         // a part after the first starts `warm` samples early (from a new or a spare state): the layers' receptive
-        // field, in whole steps of their output
-        int warm = (encoder.receptiveField(split) + rate - 1) / rate * rate;
+        // field, in whole triples of steps of their output, so that every part, slice and cut starts the layers'
+        // TwoTap triples where the sequential call does
+        int warm = (encoder.receptiveField(split) + 3 * rate - 1) / (3 * rate) * (3 * rate);
         int parts = timeParts(n, samples / hop, warm / hop + 1);
         boolean oneSlice = parts == 1 && samples <= slice; // a batch of streams' step: each item's output is its row of mid
         if (!oneSlice) for (int b = 0; b < n; b++) mid[b] = new float[ch * total];
         SeanetEncoder.State[] last = new SeanetEncoder.State[n];
         java.util.Queue<SeanetEncoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
-            int from = cut(samples / hop, p, parts) * hop, to = p == parts - 1 ? samples : cut(samples / hop, p + 1, parts) * hop;
+            int from = cut(samples / hop, p, parts, unit) * hop, to = p == parts - 1 ? samples : cut(samples / hop, p + 1, parts, unit) * hop;
             SeanetEncoder.State st = p == 0 ? ss[b] : spareState(spare, encoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
@@ -802,22 +805,24 @@ public final class Mimi {
      * {@link #timeParts} tasks per item.
      */
     private void seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss, float[][] out, int outOff) {
-        int hop = config.hopLength(), slice = Math.max(1, SEANET_SAMPLES / hop);
+        int hop = config.hopLength(), split = decoder.highRateStart(), up = decoder.upsampleBefore(split);
+        int unit = 3 / gcd(up, 3); // steps per cut and slice: whole TwoTap triples (see warm)
+        int slice = Math.max(unit, SEANET_SAMPLES / hop / unit * unit);
         if (s <= slice && (h.length == 1 || h.length < Parallel.threads())) { // one slice: one call, as the encoder's
             float[][] y = decoder.forward(h, s, ss); // the layers' outputs belong to their states
             for (int b = 0; b < h.length; b++) System.arraycopy(y[b], 0, out[b], outOff, s * hop);
             return;
         }
-        int n = h.length, split = decoder.highRateStart(), ch = decoder.channelsIn(split), up = decoder.upsampleBefore(split);
+        int n = h.length, ch = decoder.channelsIn(split);
         float[][] mid = decoder.forward(h, s, ss, 0, split);
         int total = s * up, sliceSteps = slice * up, rest = hop / up;
-        int warm = decoder.receptiveField(split); // in steps of mid, as the encoder's
+        int warm = (decoder.receptiveField(split) + 2) / 3 * 3; // in steps of mid, as the encoder's (whole TwoTap triples)
         int parts = timeParts(n, s, (warm + up - 1) / up + 1);
         boolean oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
         SeanetDecoder.State[] last = new SeanetDecoder.State[n];
         java.util.Queue<SeanetDecoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
-            int from = cut(s, p, parts) * up, to = cut(s, p + 1, parts) * up;
+            int from = cut(s, p, parts, unit) * up, to = cut(s, p + 1, parts, unit) * up;
             SeanetDecoder.State st = p == 0 ? ss[b] : spareState(spare, decoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
@@ -867,9 +872,22 @@ public final class Mimi {
         return st != null ? st : fresh.get();
     }
 
-    /** The hop where part p of {@code parts} starts (part {@code parts}: the end). */
-    private static int cut(int hops, int p, int parts) {
-        return (int) ((long) hops * p / parts);
+    /**
+     * Frames per call of an offline encode or decode of a batch of n: {@link #CHUNK_FRAMES} shared between them, in
+     * multiples of 3, so that every call gives each {@link org.mimi4j.kernels.TwoTap} layer whole triples of steps and
+     * the chunks cut none: the results do not depend on the batch size.
+     */
+    static int chunkFrames(int n) {
+        return Math.max(3, CHUNK_FRAMES / n / 3 * 3);
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    /** The hop where part p of {@code parts} starts, a multiple of {@code unit} (part {@code parts}: the end). */
+    private static int cut(int hops, int p, int parts, int unit) {
+        return p == parts ? hops : (int) ((long) hops * p / parts) / unit * unit;
     }
 
     private interface PartTask {

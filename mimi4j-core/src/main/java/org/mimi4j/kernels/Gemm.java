@@ -62,18 +62,25 @@ public final class Gemm {
      * C = elu(C), C = R + C (a residual connection; R laid out as C), or the interleave of a transposed conv's phases:
      * C row ch*phases + p, column u (cOff 0) goes to Y[ch][u*phases + p] (Y rows ldc*phases long). Per block rather
      * than per micro-tile: rows of up to 256 columns instead of 8 calls on 32 (AVX-512) (decode 7% faster).
+     * TRIPLES finishes a {@link TwoTap} product: C is its m1, column w of C the triple of outputs u = 3w .. 3w + 2
+     * (u < cols); m3, m2 and m0 lie in C's array 1, 2 and 3 {@code back} floats before it, laid out as C, and output
+     * u goes where INTERLEAVE puts column u of rows cols long.
      */
-    public record Epilogue(Kind kind, float[] to, int phases) {
-        public enum Kind { NONE, ELU, ADD, INTERLEAVE }
+    public record Epilogue(Kind kind, float[] to, int phases, int cols, int back) {
+        public enum Kind { NONE, ELU, ADD, INTERLEAVE, TRIPLES }
 
-        public static final Epilogue NONE = new Epilogue(Kind.NONE, null, 0), ELU = new Epilogue(Kind.ELU, null, 0);
+        public static final Epilogue NONE = new Epilogue(Kind.NONE, null, 0, 0, 0), ELU = new Epilogue(Kind.ELU, null, 0, 0, 0);
 
         public static Epilogue add(float[] residual) {
-            return new Epilogue(Kind.ADD, residual, 0);
+            return new Epilogue(Kind.ADD, residual, 0, 0, 0);
         }
 
         public static Epilogue interleave(float[] y, int phases) {
-            return new Epilogue(Kind.INTERLEAVE, y, phases);
+            return new Epilogue(Kind.INTERLEAVE, y, phases, 0, 0);
+        }
+
+        static Epilogue triples(float[] y, int phases, int cols, int back) {
+            return new Epilogue(Kind.TRIPLES, y, phases, cols, back);
         }
     }
 
@@ -262,6 +269,10 @@ public final class Gemm {
         Epilogue e = g.after;
         if (e.kind == Epilogue.Kind.NONE) return;
         float[] c = g.c, r = e.to;
+        if (e.kind == Epilogue.Kind.TRIPLES) {
+            TwoTap.finish(g, row0, rows, n, w);
+            return;
+        }
         if (n == 0 && w == g.ldc && e.kind != Epilogue.Kind.INTERLEAVE) { // whole rows, contiguous: one block (no tail per row)
             w *= rows;
             rows = 1;

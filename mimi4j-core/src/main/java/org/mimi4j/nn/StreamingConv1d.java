@@ -8,6 +8,7 @@ import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
 import org.mimi4j.kernels.RowSource;
 import org.mimi4j.kernels.Strided;
+import org.mimi4j.kernels.TwoTap;
 import org.mimi4j.kernels.WeightArena;
 
 /**
@@ -17,24 +18,31 @@ import org.mimi4j.kernels.WeightArena;
  * is one call from a fresh state, so the two cannot drift apart.
  *
  * <p>Weight [Co][Ci][K]. A strided conv is computed as a stride-1 conv over its polyphase input
- * x'[ci*s+p][u] = x[ci][u*s+p] with ceil(K/s) taps, so every conv is one {@link Gemm} over shifted input rows.
+ * x'[ci*s+p][u] = x[ci][u*s+p] with ceil(K/s) taps, so every conv is one {@link Gemm} over shifted input rows. With
+ * two taps (kernel 2 x stride: the SEANet encoder's downsampling convs) and {@code winograd}, it is a {@link TwoTap}:
+ * 2/3 of the multiply-adds, on triples of outputs counted from each call's first (calls of multiples of 3 outputs cut
+ * nothing).
  */
 public final class StreamingConv1d {
     final int inCh, outCh, kernel, stride, dilation;
     final boolean replicate;
     private final int taps;     // taps of the stride-1 (polyphase) form
     private final int context;  // samples of left context kept between calls
-    private final PackedMatrix w;
+    private final PackedMatrix w;    // null when winograd is not
+    private final TwoTap winograd;   // a two-tap conv's four products on triples of outputs, or null
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
-        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null);
+        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, false);
     }
 
-    /** weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own). */
+    /**
+     * weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own).
+     * winograd: a two-tap strided conv runs as a {@link TwoTap} (ignored for other convs).
+     */
     public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
-                           WeightArena arena) {
+                           WeightArena arena, boolean winograd) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
         this.inCh = inCh;
         this.outCh = outCh;
@@ -47,12 +55,13 @@ public final class StreamingConv1d {
             taps = kernel;
             context = (kernel - 1) * dilation;
             w = PackedMatrix.pack(outCh, inCh * kernel, weight, arena);
+            this.winograd = null;
         } else {
             taps = (kernel + stride - 1) / stride;
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
             context = taps * stride - stride;
             // GEMM row co: [Ci][stride][taps], tap q of phase p being kernel index q * stride + p - shift
-            w = PackedMatrix.pack(outCh, inCh * stride * taps, (co, dst, off) -> {
+            RowSource phaseRows = (co, dst, off) -> {
                 float[] row = new float[inCh * kernel];
                 weight.read(co, row, 0);
                 java.util.Arrays.fill(dst, off, off + inCh * stride * taps, 0f); // the taps left of the kernel stay 0
@@ -62,23 +71,32 @@ public final class StreamingConv1d {
                         dst[off + (ci * stride + e % stride) * taps + e / stride] = row[ci * kernel + k];
                     }
                 }
-            }, arena);
+            };
+            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
+            w = this.winograd == null ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
         }
     }
 
     /** Loads {@code prefix.weight} [Co][Ci][K] and, if {@code hasBias}, {@code prefix.bias} [Co] (moshi names). */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
                                        boolean replicate, boolean hasBias) {
+        return load(ck, prefix, outCh, inCh, kernel, stride, dilation, replicate, hasBias, false);
+    }
+
+    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap}. */
+    public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
+                                       boolean replicate, boolean hasBias, boolean winograd) {
         RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate, ck.arena());
+        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate, ck.arena(), winograd);
     }
 
     /** Left context of one stream: the last {@code context} input samples of each channel. */
     public static final class State {
         final float[] prev;
         boolean first = true;
-        float[] xp = new float[0]; // the polyphase input of a call, reused (not part of the stream's state)
+        float[] xp = new float[0]; // the polyphase input of a call (a TwoTap's operands), reused (not part of the stream's state)
+        float[] c = new float[0];  // a TwoTap's products, reused
         float[] out;               // the last call's output, overwritten by the next call
 
         State(int size) {
@@ -108,9 +126,12 @@ public final class StreamingConv1d {
         return stride;
     }
 
-    /** Input samples before the current one that an output depends on (its left context). */
+    /**
+     * Input samples before the current one that an output depends on: its left context, and for a {@link TwoTap} in
+     * its rounding also the inputs of its triple's earlier outputs (2 strides more).
+     */
     public int context() {
-        return context;
+        return winograd == null ? context : context + 2 * stride;
     }
 
     public int outChannels() {
@@ -141,7 +162,18 @@ public final class StreamingConv1d {
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
         Call c = prepare(x, t, st, padEnd, elu, after);
-        Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
+        if (winograd == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
+        else {
+            if (after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
+            int n = st.length, tOut = c.segs[0].n();
+            float[][] b = new float[n][], cs = new float[n][];
+            for (int i = 0; i < n; i++) {
+                b[i] = st[i].xp;
+                if (st[i].c.length < winograd.productFloats(tOut)) st[i].c = new float[winograd.productFloats(tOut)];
+                cs[i] = st[i].c;
+            }
+            winograd.forward(bias, b, tOut, cs, c.out, 1);
+        }
         return c.out;
     }
 
@@ -193,7 +225,8 @@ public final class StreamingConv1d {
         float[][] out = new float[n][];
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            if (s.xp.length < rowsIn * ld) s.xp = new float[rowsIn * ld];
+            int size = winograd == null ? rowsIn * ld : winograd.operandFloats(tOut);
+            if (s.xp.length < size) s.xp = new float[size];
             if (replicate && s.first) {
                 for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
             }
@@ -207,7 +240,16 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-            for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ld, elu);
+            if (winograd == null) {
+                for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, elu);
+                return;
+            }
+            float[] phases = POLYPHASE_ROWS.get(); // a channel's polyphase rows (in cache), split into the TwoTap's operands
+            if (phases.length < stride * ld) POLYPHASE_ROWS.set(phases = new float[stride * ld]);
+            for (int ci = c0; ci < c1; ci++) {
+                polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, elu);
+                for (int p = 0; p < stride; p++) winograd.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
+            }
         });
         return new Call(rowOff, segs, out);
     }
@@ -251,16 +293,17 @@ public final class StreamingConv1d {
     }
 
     private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see polyphase
+    private static final ThreadLocal<float[]> POLYPHASE_ROWS = ThreadLocal.withInitial(() -> new float[0]); // see prepare
 
     /**
      * Channel ci of [prev, x, end padding] (context + tp samples; its x at x[xo..xo+t)) into polyphase rows
-     * xp[ci*stride + p][u] = sample u*stride + p (of elu(x) when {@code elu}); then the last {@code context} samples
-     * become the new prev.
+     * xp[row0 + p][u] = sample u*stride + p (of elu(x) when {@code elu}), rows ld long; then the last {@code context}
+     * samples become the new prev.
      */
-    private void polyphase(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] xp, int ld, boolean elu) {
+    private void polyphase(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] xp, int row0, int ld, boolean elu) {
         int po = ci * context;
         if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
-            int row = ci * ld;
+            int row = row0 * ld;
             System.arraycopy(prev, po, xp, row, context);
             if (elu) Activations.elu(x, xo, xp, row + context, t);
             else System.arraycopy(x, xo, xp, row + context, t);
@@ -277,7 +320,7 @@ public final class StreamingConv1d {
         float pad = replicate ? x[xo + t - 1] : 0f;
         int n = context + tp;
         for (int p = 0; p < stride; p++) {
-            int row = (ci * stride + p) * ld;
+            int row = (row0 + p) * ld;
             int u = 0, i = p;
             for (; i < context; i += stride, u++) xp[row + u] = prev[po + i];
             int end = context + t, m = i < end ? (end - 1 - i) / stride + 1 : 0; // samples of x in this row

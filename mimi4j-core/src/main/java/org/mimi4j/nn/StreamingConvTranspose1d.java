@@ -6,6 +6,7 @@ import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.TwoTap;
 import org.mimi4j.kernels.WeightArena;
 import org.mimi4j.kernels.RowSource;
 
@@ -16,22 +17,29 @@ import org.mimi4j.kernels.RowSource;
  * <p>Weight [Ci][Co/groups][K]. With groups 1 it runs as a stride-1 causal conv with ceil(K/s) taps and Co*s output
  * channels (one per output phase), y[co][u*s+p] = sum_q W[ci][co][q*s+p] x[ci][u-q]: the state is then the last
  * taps-1 input columns rather than partial outputs, which is the same sum. groups == channels (the depthwise
- * upsample, moshi's "upsample_channel_wise_bug") runs directly.
+ * upsample, moshi's "upsample_channel_wise_bug") runs directly. With two taps (kernel 2 x stride: the SEANet
+ * decoder's upsampling convs) and {@code winograd}, the stride-1 conv is a {@link TwoTap}: 2/3 of the multiply-adds,
+ * on triples of input steps counted from each call's first (calls of multiples of 3 steps cut nothing).
  */
 public final class StreamingConvTranspose1d {
     final int inCh, outCh, kernel, stride, groups;
     private final int taps;
-    private final PackedMatrix w;     // groups 1: [Co*s][Ci*taps]
+    private final PackedMatrix w;     // groups 1 without winograd: [Co*s][Ci*taps]
+    private final TwoTap winograd;    // groups 1, two taps and winograd: the same rows as four products on triples
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
-        this(weight, bias, inCh, outCh, kernel, stride, groups, null);
+        this(weight, bias, inCh, outCh, kernel, stride, groups, null, false);
     }
 
-    /** As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own). */
-    public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena) {
+    /**
+     * As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own); winograd: a
+     * two-tap conv runs as a {@link TwoTap} (ignored for others).
+     */
+    public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena,
+                                    boolean winograd) {
         this.inCh = inCh;
         this.outCh = outCh;
         this.kernel = kernel;
@@ -40,7 +48,8 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            w = PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena);
+            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
+            w = this.winograd == null ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
             depthwise = null;
             if (bias != null) {
                 phaseBias = new float[outCh * stride];
@@ -48,6 +57,7 @@ public final class StreamingConvTranspose1d {
             } else phaseBias = null;
         } else if (groups == inCh && inCh == outCh) {
             w = null;
+            this.winograd = null;
             depthwise = weight.clone();
             phaseBias = null;
         } else {
@@ -101,16 +111,25 @@ public final class StreamingConvTranspose1d {
         }
     }
 
-    /** Input steps before the current one that its outputs depend on. */
+    /**
+     * Input steps before the current one that its outputs depend on: taps - 1, and for a {@link TwoTap} in their
+     * rounding also the inputs of their triple's earlier steps (2 more).
+     */
     public int context() {
-        return taps - 1;
+        return winograd == null ? taps - 1 : taps + 1;
     }
 
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
                                                 int groups, boolean hasBias) {
+        return load(ck, prefix, inCh, outCh, kernel, stride, groups, hasBias, false);
+    }
+
+    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap}. */
+    public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
+                                                int groups, boolean hasBias, boolean winograd) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups, ck.arena());
+        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups, ck.arena(), winograd);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
@@ -121,7 +140,8 @@ public final class StreamingConvTranspose1d {
     /** The last taps-1 input columns of one stream. */
     public static final class State {
         final float[] prev;
-        float[] xp = new float[0], z = new float[0]; // a call's padded input and phase-major output, reused
+        float[] xp = new float[0], z = new float[0]; // a call's padded input (a TwoTap's operands) and phase-major output
+                                                     // (its products), reused
         float[] out;                                 // the last call's output, overwritten by the next call
 
         State(float[] prev) {
@@ -160,13 +180,19 @@ public final class StreamingConvTranspose1d {
      */
     private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu) {
         int c = taps - 1, ld = c + t;
+        float[] row = xp;
+        if (winograd != null && (row = CONTEXT_ROW.get()).length < ld) CONTEXT_ROW.set(row = new float[ld]);
         for (int ci = ci0; ci < ci1; ci++) {
-            System.arraycopy(prev, ci * c, xp, ci * ld, c);
-            if (elu) Activations.elu(x, ci * t, xp, ci * ld + c, t); // fused into the copy
-            else System.arraycopy(x, ci * t, xp, ci * ld + c, t);
-            System.arraycopy(xp, ci * ld + t, prev, ci * c, c);
+            int r = winograd == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
+            System.arraycopy(prev, ci * c, row, r, c);
+            if (elu) Activations.elu(x, ci * t, row, r + c, t); // fused into the copy
+            else System.arraycopy(x, ci * t, row, r + c, t);
+            System.arraycopy(row, r + t, prev, ci * c, c);
+            if (winograd != null) winograd.split(row, 0, t, xp, ci);
         }
     }
+
+    private static final ThreadLocal<float[]> CONTEXT_ROW = ThreadLocal.withInitial(() -> new float[0]); // see withContext
 
     /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
@@ -180,7 +206,8 @@ public final class StreamingConvTranspose1d {
         float[][] xs = new float[n][];
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            if (s.xp.length < inCh * ld) s.xp = new float[inCh * ld];
+            int size = winograd == null ? inCh * ld : winograd.operandFloats(t);
+            if (s.xp.length < size) s.xp = new float[size];
             xs[b] = s.xp;
         }
         // all streams' copies in one parallel call, each stream's channels in parts of ~32K floats
@@ -191,7 +218,15 @@ public final class StreamingConvTranspose1d {
             withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu);
         });
         float[][] out = new float[x.length][];
-        if (w != null) {
+        if (winograd != null) {
+            float[][] z = new float[n][];
+            for (int b = 0; b < n; b++) {
+                if (st[b].z.length < winograd.productFloats(t)) st[b].z = new float[winograd.productFloats(t)];
+                z[b] = st[b].z;
+                out[b] = output(st[b], outCh * t * stride);
+            }
+            winograd.forward(phaseBias, xs, t, z, out, stride);
+        } else if (w != null) {
             int[] rowOff = rows.get(ld);
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
             float[][] z = new float[x.length][];

@@ -221,7 +221,8 @@ public final class Bench {
     }
 
     private static final String GEMMS = "of which in GEMM calls (all stages)";
-    private static final String GEMMS_NOTE = "the products and their fused epilogues (ELU, residual add, interleave); outside them "
+    private static final String GEMMS_NOTE = "the products and their fused epilogues (ELU, residual add, interleave); their GFLOP "
+            + "are those run (the Winograd convs' 2/3 of the direct form's, which the stage rows count); outside them "
             + "(attention, norms, unfused activations, copies, waits): ";
 
     static String stageName(Profiler.Stage s) {

@@ -1,0 +1,219 @@
+package org.mimi4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A two-tap convolution C[i][u] = bias[i] + sum_j g0[i][j] x[j][u] + g1[i][j] x[j][u+1] (u < n) in four products on
+ * triples of outputs instead of two on all of them: Winograd's minimal filtering F(3,2) (Toom-Cook at 0, 1, -1 and
+ * infinity, transposed). For the triple w, with d_i = x[3w+i] (0 past x[n]):
+ * <pre>
+ *   m0 = g0 (d0 - d2)     m1 = bias + (g0 + g1)/2 (d1 + d2)     m2 = (g0 - g1)/2 (d2 - d1)     m3 = g1 (d3 - d1)
+ *   C[3w] = m1 + m2 + m0          C[3w+1] = m1 - m2          C[3w+2] = m1 + m2 + m3
+ * </pre>
+ * so 2/3 of the direct form's multiply-adds. Every strided conv of kernel 2 x stride is two taps over its polyphase
+ * input (the SEANet encoder's downsampling convs), and so is every transposed conv of kernel 2 x stride over its
+ * input (the decoder's upsampling ones): ~48% of the arithmetic of an encode or a decode. The rounding is not the
+ * direct form's (it adds the transforms' roundings; the halves are exact), but it is fixed: an output depends only on
+ * its triple, counted from the call's first column, so calls cut at multiples of 3 columns give the same bits.
+ *
+ * <p>A call {@link #split}s each input row into the four right operands ([4][k][triples] per stream), then runs m0, m2
+ * and m3 into the first three quarters of a [4][m][triples] buffer and m1 into the last, whose epilogue
+ * ({@link Gemm.Epilogue#triples}) writes the three outputs of each triple.
+ */
+public final class TwoTap {
+    static final VectorSpecies<Float> S = Simd.S;
+    static final int L = S.length();
+    private static final int[] BY3 = new int[L]; // lane j reads element 3j
+    /*
+     * Three vectors y0, y1, y2 (outputs 3i, 3i+1, 3i+2 of triples i < L) interleaved into 3 vectors of consecutive
+     * outputs: vector q lane t is output g = qL + t, i.e. y(g % 3)[g / 3]: y0.rearrange(AB[q], y1) holds the lanes from
+     * y0 and y1, y2.rearrange(C[q]) those from y2, blended where C_LANES[q]. (Fields, not arrays: constants to C2.)
+     */
+    private static final VectorShuffle<Float> AB0 = shuffle(0, true), AB1 = shuffle(1, true), AB2 = shuffle(2, true);
+    private static final VectorShuffle<Float> C0 = shuffle(0, false), C1 = shuffle(1, false), C2 = shuffle(2, false);
+    private static final VectorMask<Float> C_LANES0 = fromC(0), C_LANES1 = fromC(1), C_LANES2 = fromC(2);
+
+    static {
+        for (int j = 0; j < L; j++) BY3[j] = 3 * j;
+    }
+
+    private static VectorShuffle<Float> shuffle(int q, boolean ab) {
+        int[] lane = new int[L];
+        for (int t = 0; t < L; t++) {
+            int g = q * L + t, i = g / 3, j = g % 3;
+            lane[t] = ab ? (j == 0 ? i : j == 1 ? i - L : 0) : (j == 2 ? i : 0); // y1's as exceptional indexes
+        }
+        return VectorShuffle.fromArray(S, lane, 0);
+    }
+
+    private static VectorMask<Float> fromC(int q) {
+        boolean[] lanes = new boolean[L];
+        for (int t = 0; t < L; t++) lanes[t] = (q * L + t) % 3 == 2;
+        return VectorMask.fromArray(S, lanes, 0);
+    }
+
+    /**
+     * Weights of the largest conv worth running this way (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights, 0: none). A
+     * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few
+     * columns of a low-rate layer: there memory is the bound, so the 1024-channel convs (8.4M weights, a streaming
+     * step's 2 columns) stay direct while the 200 Hz ones (1.6M, 16 columns) come out even (AbBench stream1).
+     */
+    private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21);
+
+    private final int m, k;
+    private final PackedMatrix g0, g1, half, halfDiff; // g0, g1, (g0 + g1)/2, (g0 - g1)/2
+
+    private TwoTap(int m, int k, RowSource taps, WeightArena arena) {
+        this.m = m;
+        this.k = k;
+        g0 = PackedMatrix.pack(m, k, tap(taps, k, 0), arena);
+        g1 = PackedMatrix.pack(m, k, tap(taps, k, 1), arena);
+        half = PackedMatrix.pack(m, k, tap(taps, k, 2), arena);
+        halfDiff = PackedMatrix.pack(m, k, tap(taps, k, 3), arena);
+    }
+
+    /**
+     * Packs the m rows of 2k floats that {@code taps} reads, [k][2] each (tap 0 and tap 1 of operand row j at 2j and
+     * 2j + 1), as the four filters (into {@code arena}; null: arrays of their own).
+     */
+    public static TwoTap pack(int m, int k, RowSource taps, WeightArena arena) {
+        return new TwoTap(m, k, taps, arena);
+    }
+
+    /** Rows of g0 (f 0), g1 (1), (g0 + g1)/2 (2) or (g0 - g1)/2 (3) from the interleaved rows. */
+    private static RowSource tap(RowSource taps, int k, int f) {
+        return new RowSource() {
+            @Override
+            public void read(int i, float[] dst, int off) {
+                float[] row = new float[2 * k];
+                taps.read(i, row, 0);
+                take(row, 0, dst, off);
+            }
+
+            @Override
+            public void read(int i0, int n, int kk, float[] dst) {
+                float[] rows = new float[n * 2 * k];
+                taps.read(i0, n, 2 * k, rows);
+                for (int r = 0; r < n; r++) take(rows, r * 2 * k, dst, r * k);
+            }
+
+            private void take(float[] row, int ro, float[] dst, int off) {
+                for (int j = 0; j < k; j++) {
+                    float a = row[ro + 2 * j], b = row[ro + 2 * j + 1];
+                    dst[off + j] = switch (f) {
+                        case 0 -> a;
+                        case 1 -> b;
+                        case 2 -> (a + b) * 0.5f;
+                        default -> (a - b) * 0.5f;
+                    };
+                }
+            }
+        };
+    }
+
+    /** Whether a two-tap conv of this many weights (all taps) runs as a TwoTap: see {@link #MAX_WEIGHTS}. */
+    public static boolean worthIt(long weights) {
+        return weights <= MAX_WEIGHTS;
+    }
+
+    /** Triples of outputs of a call of n: ceil(n/3). */
+    public static int triples(int n) {
+        return (n + 2) / 3;
+    }
+
+    /** Floats of a stream's right operands for a call of n outputs ({@link #split}'s {@code b}). */
+    public int operandFloats(int n) {
+        return 4 * k * triples(n);
+    }
+
+    /** Floats of a stream's products for a call of n outputs ({@link #forward}'s {@code c}). */
+    public int productFloats(int n) {
+        return 4 * m * triples(n);
+    }
+
+    /**
+     * Operand row j of a call of n outputs, x[xo .. xo + n] (n + 1 values: an output's two taps are x[u] and x[u+1]),
+     * into b's four operands d0 - d2, d1 + d2, d2 - d1 and d3 - d1 (the last for the triples with a third output).
+     */
+    public void split(float[] x, int xo, int n, float[] b, int j) {
+        int tr = triples(n), full = n / 3, block = k * tr;
+        int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
+        int w = 0;
+        if (Simd.GATHER) {
+            for (; w + L <= full; w += L) { // reads x up to 3(w + L - 1) + 3 <= 3 full <= n
+                int i = xo + 3 * w;
+                FloatVector d0 = FloatVector.fromArray(S, x, i, BY3, 0), d1 = FloatVector.fromArray(S, x, i + 1, BY3, 0);
+                FloatVector d2 = FloatVector.fromArray(S, x, i + 2, BY3, 0), d3 = FloatVector.fromArray(S, x, i + 3, BY3, 0);
+                d0.sub(d2).intoArray(b, e0 + w);
+                d1.add(d2).intoArray(b, e1 + w);
+                d2.sub(d1).intoArray(b, e2 + w);
+                d3.sub(d1).intoArray(b, e3 + w);
+            }
+        }
+        for (; w < tr; w++) {
+            int i = 3 * w;
+            float d0 = x[xo + i], d1 = i + 1 <= n ? x[xo + i + 1] : 0f, d2 = i + 2 <= n ? x[xo + i + 2] : 0f;
+            b[e0 + w] = d0 - d2;
+            b[e1 + w] = d1 + d2;
+            b[e2 + w] = d2 - d1;
+            if (w < full) b[e3 + w] = x[xo + i + 3] - d1;
+        }
+    }
+
+    /**
+     * The products of a batch of streams whose operands are {@link #split}: stream s's n outputs into out[s], row i
+     * output u at (i / phases) * n * phases + u * phases + i % phases (phases 1: [m][n]; else a transposed conv's
+     * phase rows interleaved). c[s]: at least {@link #productFloats} floats, overwritten.
+     */
+    public void forward(float[] bias, float[][] b, int n, float[][] c, float[][] out, int phases) {
+        int ns = b.length, tr = triples(n), full = n / 3, block = k * tr, back = m * tr;
+        int[] rowOff = g0.rowsOf(tr);
+        Gemm.Segment[] s0 = new Gemm.Segment[ns], s2 = new Gemm.Segment[ns], s3 = new Gemm.Segment[ns], s1 = new Gemm.Segment[ns];
+        for (int s = 0; s < ns; s++) {
+            s0[s] = new Gemm.Segment(b[s], 0, c[s], 0, tr, tr);
+            s2[s] = new Gemm.Segment(b[s], 2 * block, c[s], back, tr, tr);
+            s3[s] = new Gemm.Segment(b[s], 3 * block, c[s], 2 * back, tr, full);
+            s1[s] = new Gemm.Segment(b[s], block, c[s], 3 * back, tr, tr, Gemm.Epilogue.triples(out[s], phases, n, back));
+        }
+        Gemm.gemm(g0, null, rowOff, s0, false);
+        Gemm.gemm(halfDiff, null, rowOff, s2, false);
+        if (full > 0) Gemm.gemm(g1, null, rowOff, s3, false);
+        Gemm.gemm(half, bias, rowOff, s1, false);
+    }
+
+    /**
+     * {@link Gemm.Epilogue.Kind#TRIPLES} on rows row0..row0+rows x triples w..w+nw of a segment's C (its m1; m0, m2 and
+     * m3 lie 3, 2 and 1 {@code back} before it).
+     */
+    static void finish(Gemm.Segment g, int row0, int rows, int w, int nw) {
+        Gemm.Epilogue e = g.after();
+        float[] c = g.c(), y = e.to();
+        int ph = e.phases(), cols = e.cols(), back = e.back();
+        for (int i = row0; i < row0 + rows; i++) {
+            int ci = g.cOff() + i * g.ldc() + w, yo = (i / ph) * cols * ph + i % ph;
+            int j = 0;
+            if (ph == 1) { // L whole triples at a time: 3 vectors of consecutive outputs
+                for (int full = cols / 3 - w; j + L <= nw && j + L <= full; j += L) {
+                    FloatVector m1 = FloatVector.fromArray(S, c, ci + j), m2 = FloatVector.fromArray(S, c, ci + j - 2 * back);
+                    FloatVector sum = m1.add(m2), y1 = m1.sub(m2);
+                    FloatVector y0 = sum.add(FloatVector.fromArray(S, c, ci + j - 3 * back));
+                    FloatVector y2 = sum.add(FloatVector.fromArray(S, c, ci + j - back));
+                    int o = yo + 3 * (w + j);
+                    y0.rearrange(AB0, y1).blend(y2.rearrange(C0), C_LANES0).intoArray(y, o);
+                    y0.rearrange(AB1, y1).blend(y2.rearrange(C1), C_LANES1).intoArray(y, o + L);
+                    y0.rearrange(AB2, y1).blend(y2.rearrange(C2), C_LANES2).intoArray(y, o + 2 * L);
+                }
+            }
+            for (; j < nw; j++) {
+                int u = 3 * (w + j);
+                float m1 = c[ci + j], m2 = c[ci + j - 2 * back], sum = m1 + m2;
+                y[yo + u * ph] = sum + c[ci + j - 3 * back];
+                if (u + 1 < cols) y[yo + (u + 1) * ph] = m1 - m2;
+                if (u + 2 < cols) y[yo + (u + 2) * ph] = sum + c[ci + j - back];
+            }
+        }
+    }
+}

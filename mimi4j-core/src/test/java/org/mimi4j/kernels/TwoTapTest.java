@@ -1,0 +1,83 @@
+package org.mimi4j.kernels;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link TwoTap} (Winograd F(3,2)) against the direct two-tap sum in double precision, within float32 rounding; and
+ * its bits independent of what else is in the call: a stream alone equals the same stream among others of other
+ * lengths, and a call cut at a multiple of 3 outputs equals the whole call (the property the offline time parts and
+ * slices rely on).
+ */
+class TwoTapTest {
+    @ParameterizedTest
+    @CsvSource({
+            "16, 8, 1, 1", "16, 8, 1, 2", "16, 8, 1, 3", "16, 8, 1, 4", "16, 8, 1, 5", // partial triples
+            "128, 256, 1, 480", "256, 640, 1, 96", "40, 70, 3, 200", "512, 1536, 1, 16", // the SEANet's shapes, odd ones
+            "64, 96, 16, 96", "24, 40, 5, 1000", "33, 17, 2, 31", "96, 32, 8, 1600", "48, 64, 8, 9600",
+    })
+    void matchesTheDirectSumAndIsIndependentOfTheCall(int m, int k, int streams, int n) {
+        SplittableRandom r = new SplittableRandom(m * 31L + k * 7L + n);
+        float[] taps = new float[m * 2 * k], bias = new float[m];
+        for (int i = 0; i < taps.length; i++) taps[i] = (float) (r.nextDouble() - 0.5);
+        for (int i = 0; i < m; i++) bias[i] = (float) (r.nextDouble() - 0.5);
+        TwoTap t = TwoTap.pack(m, k, RowSource.of(taps, 0, 2 * k), null);
+        int ld = n + 1;
+        float[][] x = new float[streams][k * ld];
+        for (float[] xs : x) for (int i = 0; i < xs.length; i++) xs[i] = (float) (r.nextDouble() - 0.5);
+        float[][] all = run(t, bias, x, ld, n);
+        for (int s = 0; s < streams; s++) {
+            float[] y = all[s];
+            for (int i = 0; i < m; i++) {
+                for (int u = 0; u < n; u++) {
+                    double want = bias[i], mag = Math.abs(bias[i]);
+                    for (int j = 0; j < k; j++) {
+                        double a = (double) taps[i * 2 * k + 2 * j] * x[s][j * ld + u], b = (double) taps[i * 2 * k + 2 * j + 1] * x[s][j * ld + u + 1];
+                        want += a + b;
+                        mag += Math.abs(a) + Math.abs(b);
+                    }
+                    double err = Math.abs(y[i * n + u] - want);
+                    assertTrue(err <= 1e-5 * mag, "row " + i + " output " + u + ": " + y[i * n + u] + " vs " + want + " (sum of |terms| " + mag + ")");
+                }
+            }
+            // alone: the same bits
+            assertArrayEquals(y, run(t, bias, new float[][]{x[s]}, ld, n)[0], "stream " + s + " alone");
+        }
+        // cut at a multiple of 3 outputs: two calls, the second starting at output c (its input rows from column c)
+        int c = n / 2 / 3 * 3;
+        if (c > 0) {
+            float[] whole = all[0], head = run(t, bias, new float[][]{cols(x[0], k, ld, 0, c + 1)}, c + 1, c)[0];
+            float[] tail = run(t, bias, new float[][]{cols(x[0], k, ld, c, ld - c)}, ld - c, n - c)[0];
+            for (int i = 0; i < m; i++) {
+                for (int u = 0; u < n; u++) {
+                    float got = u < c ? head[i * c + u] : tail[i * (n - c) + u - c];
+                    assertTrue(Float.compare(whole[i * n + u], got) == 0, "cut at " + c + ": row " + i + " output " + u);
+                }
+            }
+        }
+    }
+
+    private static float[] cols(float[] x, int k, int ld, int from, int len) {
+        float[] y = new float[k * len];
+        for (int j = 0; j < k; j++) System.arraycopy(x, j * ld + from, y, j * len, len);
+        return y;
+    }
+
+    private static float[][] run(TwoTap t, float[] bias, float[][] x, int ld, int n) {
+        int streams = x.length, k = x[0].length / ld;
+        float[][] b = new float[streams][t.operandFloats(n)], c = new float[streams][t.productFloats(n)], out = new float[streams][];
+        for (int s = 0; s < streams; s++) { // NaN where nothing is written: an output reading there would show it
+            java.util.Arrays.fill(b[s], Float.NaN);
+            java.util.Arrays.fill(c[s], Float.NaN);
+            for (int j = 0; j < k; j++) t.split(x[s], j * ld, n, b[s], j);
+            out[s] = new float[bias.length * n];
+        }
+        t.forward(bias, b, n, c, out, 1);
+        return out;
+    }
+}
