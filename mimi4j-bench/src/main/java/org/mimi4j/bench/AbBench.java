@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
  * </pre>
  * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames, or the quantizer alone on the latent of
- * the 60 s at N codebooks (quantizeN/F: in calls of F frames, as an offline encode quantizes its chunks of 64). Prints
+ * the 60 s at N codebooks (quantizeN/F: in calls of F frames, as an offline encode quantizes its chunks of 144). Prints
  * each round and the medians.
  */
 public final class AbBench {
