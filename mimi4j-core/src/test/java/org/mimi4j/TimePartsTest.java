@@ -2,7 +2,15 @@ package org.mimi4j;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.mimi4j.io.Checkpoint;
+import org.mimi4j.io.RandomCheckpoint;
+import org.mimi4j.io.SafeTensors;
 import org.mimi4j.kernels.Parallel;
+
+import java.nio.file.Path;
 
 import java.util.SplittableRandom;
 
@@ -29,9 +37,32 @@ class TimePartsTest {
     @Test
     void aLoneItemCutInTimeEqualsTheSameItemWhole() {
         assumeTrue(Parallel.threads() >= 2, "one compute thread: nothing runs in parts");
-        SplittableRandom r = new SplittableRandom(7);
         // 8 s; 20 frames and a tail (moshi pads it to 21); an odd length
-        int[] lengths = {192000, 20 * 1920 + 1234, 100001};
+        cutsChangeNothing(model, 192000, 20 * 1920 + 1234, 100001);
+    }
+
+    /**
+     * The same for configs whose hops are not whole triples of their Winograd layers' steps (a stride of 3, hops of
+     * 640 samples and a downsample stride of 3): the cuts, slices and warm-ups then come in multiples of 3 hops.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"10,8,4,3", "8,5,4,4"})
+    void cutsKeepWholeTriplesForOtherStrides(String ratios, @TempDir Path dir) throws Exception {
+        assumeTrue(Parallel.threads() >= 2, "one compute thread: nothing runs in parts");
+        MimiConfig t = model.config();
+        int[] r = java.util.Arrays.stream(ratios.split(",")).mapToInt(Integer::parseInt).toArray();
+        MimiConfig c = new MimiConfig(t.samplingRate(), t.frameRate(), t.audioChannels(), t.hiddenSize(), t.numFilters(),
+                t.numResidualLayers(), r, t.kernelSize(), t.lastKernelSize(), t.residualKernelSize(), t.dilationGrowthRate(),
+                t.compress(), t.codebookSize(), t.codebookDim(), t.numQuantizers(), t.numSemanticQuantizers(), t.upsampleGroups(),
+                t.numHiddenLayers(), t.intermediateSize(), t.numAttentionHeads(), t.headDim(), t.normEps(), t.ropeTheta(),
+                t.slidingWindow());
+        Path f = dir.resolve("model.safetensors");
+        RandomCheckpoint.write(f, c, Checkpoint.Layout.MOSHI, SafeTensors.DType.F32, 3);
+        cutsChangeNothing(Mimi.load(f, c), 120000, 30 * 1920 + 777);
+    }
+
+    private static void cutsChangeNothing(Mimi model, int... lengths) {
+        SplittableRandom r = new SplittableRandom(7);
         for (int len : lengths) {
             float[] x = new float[len];
             double phase = 0;
