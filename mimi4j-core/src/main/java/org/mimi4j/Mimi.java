@@ -374,7 +374,7 @@ public final class Mimi {
         EncoderState[] st = new EncoderState[n];
         int[] items = new int[n];
         for (int i = 0; i < n; i++) {
-            st[i] = offlineEncoderState();
+            st[i] = newEncoderState(Transformer.CacheMode.OFFLINE_EXACT);
             items[i] = i;
         }
         long total = 0;
@@ -450,7 +450,7 @@ public final class Mimi {
         int fs = frameSize();
         int frames = (audio.length + fs - 1) / fs;
         float[] x = java.util.Arrays.copyOf(audio, frames * fs);
-        float[] emb = encodeToLatent(new float[][]{x}, x.length, new EncoderState[]{offlineEncoderState()}, false, null, new int[]{0})[0];
+        float[] emb = encodeToLatent(new float[][]{x}, x.length, new EncoderState[]{newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)}, false, null, new int[]{0})[0];
         return toRows(emb, config.hiddenSize(), frames);
     }
 
@@ -467,7 +467,7 @@ public final class Mimi {
     /** Decodes codes [K][T] chunk by chunk into a sink (T*1920 samples in all), in bounded memory. */
     public void decode(int[][] codes, SampleSink sink) throws IOException {
         int t = checkCodes(new int[][][]{codes});
-        DecoderState[] st = {offlineDecoderState()};
+        DecoderState[] st = {newDecoderState(Transformer.CacheMode.OFFLINE_EXACT)};
         for (int f0 = 0, chunk = chunkFrames(1); f0 < t; f0 += chunk) {
             int f = Math.min(chunk, t - f0);
             int[][] part = new int[codes.length][];
@@ -485,7 +485,7 @@ public final class Mimi {
         int fs = frameSize();
         float[][][] out = new float[b][1][t * fs];
         DecoderState[] st = new DecoderState[b];
-        for (int i = 0; i < b; i++) st[i] = offlineDecoderState();
+        for (int i = 0; i < b; i++) st[i] = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
         int chunk = chunkFrames(b);
         int[] items = new int[b];
         for (int i = 0; i < b; i++) items[i] = i;
@@ -610,23 +610,6 @@ public final class Mimi {
 
     public DecoderState newDecoderState(Transformer.CacheMode mode) {
         return new DecoderState(upsample.newState(), decoderTransformer.newState(mode, config.downsampleStride()), decoder.newState());
-    }
-
-    /**
-     * The states of an offline call: offline-exact caching, and the up/downsampling convs that keep both forms in their
-     * Winograd one even for a call of one item ({@link org.mimi4j.kernels.TwoTap.Use}; a stream's steps of 1-2 frames
-     * run the direct one).
-     */
-    private EncoderState offlineEncoderState() {
-        EncoderState s = newEncoderState(Transformer.CacheMode.OFFLINE_EXACT);
-        s.seanet.offline();
-        return s;
-    }
-
-    private DecoderState offlineDecoderState() {
-        DecoderState s = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
-        s.seanet.offline();
-        return s;
     }
 
     /**
@@ -792,7 +775,7 @@ public final class Mimi {
         java.util.Queue<SeanetEncoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
             int from = cut(samples / hop, p, parts, unit) * hop, to = p == parts - 1 ? samples : cut(samples / hop, p + 1, parts, unit) * hop;
-            SeanetEncoder.State st = p == 0 ? ss[b] : spareState(spare, () -> encoder.newState().offline());
+            SeanetEncoder.State st = p == 0 ? ss[b] : spareState(spare, encoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
             int[] out = new int[1];
@@ -840,7 +823,7 @@ public final class Mimi {
         java.util.Queue<SeanetDecoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
         eachPart(n, parts, (b, p) -> {
             int from = cut(s, p, parts, unit) * up, to = cut(s, p + 1, parts, unit) * up;
-            SeanetDecoder.State st = p == 0 ? ss[b] : spareState(spare, () -> decoder.newState().offline());
+            SeanetDecoder.State st = p == 0 ? ss[b] : spareState(spare, decoder::newState);
             if (p == parts - 1) last[b] = st;
             int start = p == 0 ? 0 : from - warm;
             SeanetDecoder.State[] sts = {st};

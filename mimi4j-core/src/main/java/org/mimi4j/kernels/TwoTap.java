@@ -56,20 +56,12 @@ public final class TwoTap {
     }
 
     /**
-     * How a two-tap conv runs, by its weights (all taps): a streaming step of one stream reads every filter for its few
-     * columns, and the four filters are twice the direct form's bytes, while offline calls and batches of streams are
-     * compute-bound. Up to 512K weights (the 6 kHz and 1200 Hz layers, 96-480 columns a step): Winograd always. Up to
-     * 2M (the 200 Hz layers, 16 columns a step): both packings, the direct one for one stream's steps (AbBench stream1
-     * 0.96x the time of Winograd there, offline 1.03-1.04x slower without it). Above (the 1024-channel layers, 8.4M, 2
-     * columns a step): direct. -Dmimi4j.winogradMaxWeights lowers or raises the 2M (0: Winograd nowhere).
+     * Weights of the largest conv worth running this way (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights, 0: none). A
+     * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few
+     * columns of a low-rate layer: there memory is the bound, so the 1024-channel convs (8.4M weights, a streaming
+     * step's 2 columns) stay direct while the 200 Hz ones (1.6M, 16 columns) come out even (AbBench stream1).
      */
-    public enum Use { DIRECT, WINOGRAD, BOTH }
-
-    private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21), STEP_MAX_WEIGHTS = 1L << 19;
-
-    public static Use use(long weights) {
-        return weights > MAX_WEIGHTS ? Use.DIRECT : weights <= STEP_MAX_WEIGHTS ? Use.WINOGRAD : Use.BOTH;
-    }
+    private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21);
 
     private final int m, k;
     private final PackedMatrix g0, g1, half, halfDiff; // g0, g1, (g0 + g1)/2, (g0 - g1)/2
@@ -120,6 +112,11 @@ public final class TwoTap {
                 }
             }
         };
+    }
+
+    /** Whether a two-tap conv of this many weights (all taps) runs as a TwoTap: see {@link #MAX_WEIGHTS}. */
+    public static boolean worthIt(long weights) {
+        return weights <= MAX_WEIGHTS;
     }
 
     /** Triples of outputs of a call of n: ceil(n/3). */

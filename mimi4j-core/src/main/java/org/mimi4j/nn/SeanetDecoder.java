@@ -36,7 +36,7 @@ public final class SeanetDecoder {
         for (int r : ratios) {
             idx++; // ELU
             layers.add(StreamingConvTranspose1d.load(ck, "decoder.model." + idx + ".convtr.convtr", mult * nf, mult * nf / 2, 2 * r, r, 1, true,
-                    TwoTap.use((long) mult * nf * mult * nf / 2 * 2 * r)));
+                    TwoTap.worthIt((long) mult * nf * mult * nf / 2 * 2 * r)));
             chans.add(mult * nf);
             idx++;
             for (int j = 0; j < c.numResidualLayers(); j++) {
@@ -71,12 +71,6 @@ public final class SeanetDecoder {
                 };
             }
             return new State(c);
-        }
-
-        /** Marks these an offline call's states: the transposed convs with both forms run Winograd ({@link TwoTap.Use}). */
-        public State offline() {
-            for (Object o : s) if (o instanceof StreamingConvTranspose1d.State c) c.offline = true;
-            return this;
         }
 
         /** Bytes of carried samples over all layers. */

@@ -37,7 +37,7 @@ public final class SeanetEncoder {
             }
             idx++; // ELU
             add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", 2 * mult * nf, mult * nf, 2 * r, r, 1, false, true,
-                    TwoTap.use(2L * mult * nf * mult * nf * 2 * r)), mult * nf, chans);
+                    TwoTap.worthIt(2L * mult * nf * mult * nf * 2 * r)), mult * nf, chans);
             idx++;
             mult *= 2;
         }
@@ -65,12 +65,6 @@ public final class SeanetEncoder {
                 c[i] = s[i] instanceof ResnetBlock.State r ? r.copy() : StreamingConv1d.copy((StreamingConv1d.State) s[i]);
             }
             return new State(c);
-        }
-
-        /** Marks these an offline call's states: the strided convs with both forms run Winograd ({@link TwoTap.Use}). */
-        public State offline() {
-            for (Object o : s) if (o instanceof StreamingConv1d.State c) c.offline = true;
-            return this;
         }
 
         /** Bytes of carried samples over all layers. */

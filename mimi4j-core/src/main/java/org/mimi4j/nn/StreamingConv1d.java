@@ -19,30 +19,30 @@ import org.mimi4j.kernels.WeightArena;
  *
  * <p>Weight [Co][Ci][K]. A strided conv is computed as a stride-1 conv over its polyphase input
  * x'[ci*s+p][u] = x[ci][u*s+p] with ceil(K/s) taps, so every conv is one {@link Gemm} over shifted input rows. With
- * two taps (kernel 2 x stride: the SEANet encoder's downsampling convs) it can run as a {@link TwoTap}: 2/3 of the
- * multiply-adds, on triples of outputs counted from each call's first (calls of multiples of 3 outputs cut nothing);
- * {@link TwoTap.Use} says whether it does, or keeps both forms (then a call of one streaming state runs the direct one).
+ * two taps (kernel 2 x stride: the SEANet encoder's downsampling convs) and {@code winograd}, it is a {@link TwoTap}:
+ * 2/3 of the multiply-adds, on triples of outputs counted from each call's first (calls of multiples of 3 outputs cut
+ * nothing).
  */
 public final class StreamingConv1d {
     final int inCh, outCh, kernel, stride, dilation;
     final boolean replicate;
     private final int taps;     // taps of the stride-1 (polyphase) form
     private final int context;  // samples of left context kept between calls
-    private final PackedMatrix w;    // the direct form, or null (Winograd only)
+    private final PackedMatrix w;    // null when winograd is not
     private final TwoTap winograd;   // a two-tap conv's four products on triples of outputs, or null
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
-        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, TwoTap.Use.DIRECT);
+        this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, false);
     }
 
     /**
      * weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own).
-     * use: whether a two-tap strided conv runs as a {@link TwoTap} (ignored for other convs).
+     * winograd: a two-tap strided conv runs as a {@link TwoTap} (ignored for other convs).
      */
     public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
-                           WeightArena arena, TwoTap.Use use) {
+                           WeightArena arena, boolean winograd) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
         this.inCh = inCh;
         this.outCh = outCh;
@@ -72,30 +72,29 @@ public final class StreamingConv1d {
                     }
                 }
             };
-            winograd = use != TwoTap.Use.DIRECT && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
-            w = winograd == null || use == TwoTap.Use.BOTH ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
+            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
+            w = this.winograd == null ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
         }
     }
 
     /** Loads {@code prefix.weight} [Co][Ci][K] and, if {@code hasBias}, {@code prefix.bias} [Co] (moshi names). */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
                                        boolean replicate, boolean hasBias) {
-        return load(ck, prefix, outCh, inCh, kernel, stride, dilation, replicate, hasBias, TwoTap.Use.DIRECT);
+        return load(ck, prefix, outCh, inCh, kernel, stride, dilation, replicate, hasBias, false);
     }
 
-    /** As above; {@code use}: whether a two-tap strided conv runs as a {@link TwoTap}. */
+    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap}. */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
-                                       boolean replicate, boolean hasBias, TwoTap.Use use) {
+                                       boolean replicate, boolean hasBias, boolean winograd) {
         RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate, ck.arena(), use);
+        return new StreamingConv1d(wt, b, outCh, inCh, kernel, stride, dilation, replicate, ck.arena(), winograd);
     }
 
     /** Left context of one stream: the last {@code context} input samples of each channel. */
     public static final class State {
         final float[] prev;
         boolean first = true;
-        boolean offline;           // an offline call's: a conv with both forms runs Winograd even alone
         float[] xp = new float[0]; // the polyphase input of a call (a TwoTap's operands), reused (not part of the stream's state)
         float[] c = new float[0];  // a TwoTap's products, reused
         float[] out;               // the last call's output, overwritten by the next call
@@ -107,7 +106,6 @@ public final class StreamingConv1d {
         State(State o) {
             prev = o.prev.clone();
             first = o.first;
-            offline = o.offline;
         }
 
         /** Bytes of carried samples. */
@@ -163,29 +161,20 @@ public final class StreamingConv1d {
      * it is in cache (elu(y), or a residual + y); null: nothing.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
-        TwoTap wg = winograd(st);
-        Call c = prepare(x, t, st, padEnd, elu, after, wg);
-        if (wg == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
+        Call c = prepare(x, t, st, padEnd, elu, after);
+        if (winograd == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
         else {
             if (after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
             int n = st.length, tOut = c.segs[0].n();
             float[][] b = new float[n][], cs = new float[n][];
             for (int i = 0; i < n; i++) {
                 b[i] = st[i].xp;
-                if (st[i].c.length < wg.productFloats(tOut)) st[i].c = new float[wg.productFloats(tOut)];
+                if (st[i].c.length < winograd.productFloats(tOut)) st[i].c = new float[winograd.productFloats(tOut)];
                 cs[i] = st[i].c;
             }
-            wg.forward(bias, b, tOut, cs, c.out, 1);
+            winograd.forward(bias, b, tOut, cs, c.out, 1);
         }
         return c.out;
-    }
-
-    /**
-     * The Winograd form for this call, or null for the direct one: a conv with both runs the direct one for a streaming
-     * step of one stream, whose few columns make it bound by reading the weights (see {@link TwoTap.Use}).
-     */
-    private TwoTap winograd(State[] st) {
-        return winograd != null && (w == null || st.length > 1 || st[0].offline) ? winograd : null;
     }
 
     /**
@@ -201,7 +190,7 @@ public final class StreamingConv1d {
             elu[i] = Gemm.Epilogue.ELU;
             add[i] = Gemm.Epilogue.add(x[i]); // x + conv2(...), added block by block while in cache
         }
-        Call ca = a.prepare(x, t, sa, false, true, elu, null), cb = b.prepare(ca.out, t, sb, false, false, add, null);
+        Call ca = a.prepare(x, t, sa, false, true, elu), cb = b.prepare(ca.out, t, sb, false, false, add);
         Gemm.chain(a.w, a.bias, ca.rowOff(a.w, t), ca.segs, b.w, b.bias, cb.segs);
         return cb.out;
     }
@@ -220,7 +209,7 @@ public final class StreamingConv1d {
      * Everything of a call but its GEMM: the inputs copied next to their left context (polyphase for a strided conv,
      * elu(x) when {@code elu}), the states advanced, the outputs (the states' arrays) in place.
      */
-    private Call prepare(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after, TwoTap wg) {
+    private Call prepare(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
         if (context == 0) return preparePointwise(x, t, st, elu, after);
         int tp = t;
         if (t % stride != 0) {
@@ -236,7 +225,7 @@ public final class StreamingConv1d {
         float[][] out = new float[n][];
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = wg == null ? rowsIn * ld : wg.operandFloats(tOut);
+            int size = winograd == null ? rowsIn * ld : winograd.operandFloats(tOut);
             if (s.xp.length < size) s.xp = new float[size];
             if (replicate && s.first) {
                 for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
@@ -251,7 +240,7 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-            if (wg == null) {
+            if (winograd == null) {
                 for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, elu);
                 return;
             }
@@ -259,7 +248,7 @@ public final class StreamingConv1d {
             if (phases.length < stride * ld) POLYPHASE_ROWS.set(phases = new float[stride * ld]);
             for (int ci = c0; ci < c1; ci++) {
                 polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, elu);
-                for (int p = 0; p < stride; p++) wg.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
+                for (int p = 0; p < stride; p++) winograd.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
             }
         });
         return new Call(rowOff, segs, out);

@@ -18,29 +18,28 @@ import org.mimi4j.kernels.RowSource;
  * channels (one per output phase), y[co][u*s+p] = sum_q W[ci][co][q*s+p] x[ci][u-q]: the state is then the last
  * taps-1 input columns rather than partial outputs, which is the same sum. groups == channels (the depthwise
  * upsample, moshi's "upsample_channel_wise_bug") runs directly. With two taps (kernel 2 x stride: the SEANet
- * decoder's upsampling convs) the stride-1 conv can run as a {@link TwoTap}: 2/3 of the multiply-adds, on triples of
- * input steps counted from each call's first (calls of multiples of 3 steps cut nothing); {@link TwoTap.Use} says
- * whether it does, or keeps both forms (then a call of one streaming state runs the direct one).
+ * decoder's upsampling convs) and {@code winograd}, the stride-1 conv is a {@link TwoTap}: 2/3 of the multiply-adds,
+ * on triples of input steps counted from each call's first (calls of multiples of 3 steps cut nothing).
  */
 public final class StreamingConvTranspose1d {
     final int inCh, outCh, kernel, stride, groups;
     private final int taps;
-    private final PackedMatrix w;     // groups 1, the direct form: [Co*s][Ci*taps], or null (Winograd only)
-    private final TwoTap winograd;    // groups 1 and two taps: the same rows as four products on triples, or null
+    private final PackedMatrix w;     // groups 1 without winograd: [Co*s][Ci*taps]
+    private final TwoTap winograd;    // groups 1, two taps and winograd: the same rows as four products on triples
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
-        this(weight, bias, inCh, outCh, kernel, stride, groups, null, TwoTap.Use.DIRECT);
+        this(weight, bias, inCh, outCh, kernel, stride, groups, null, false);
     }
 
     /**
-     * As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own); use: whether a
+     * As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own); winograd: a
      * two-tap conv runs as a {@link TwoTap} (ignored for others).
      */
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena,
-                                    TwoTap.Use use) {
+                                    boolean winograd) {
         this.inCh = inCh;
         this.outCh = outCh;
         this.kernel = kernel;
@@ -49,8 +48,8 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            winograd = use != TwoTap.Use.DIRECT && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
-            w = winograd == null || use == TwoTap.Use.BOTH ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
+            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
+            w = this.winograd == null ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
             depthwise = null;
             if (bias != null) {
                 phaseBias = new float[outCh * stride];
@@ -122,15 +121,15 @@ public final class StreamingConvTranspose1d {
 
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
                                                 int groups, boolean hasBias) {
-        return load(ck, prefix, inCh, outCh, kernel, stride, groups, hasBias, TwoTap.Use.DIRECT);
+        return load(ck, prefix, inCh, outCh, kernel, stride, groups, hasBias, false);
     }
 
-    /** As above; {@code use}: whether a two-tap conv runs as a {@link TwoTap}. */
+    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap}. */
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
-                                                int groups, boolean hasBias, TwoTap.Use use) {
+                                                int groups, boolean hasBias, boolean winograd) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
         float[] b = hasBias ? ck.tensor(prefix + ".bias", outCh) : null;
-        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups, ck.arena(), use);
+        return new StreamingConvTranspose1d(wt, b, inCh, outCh, kernel, stride, groups, ck.arena(), winograd);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
@@ -141,7 +140,6 @@ public final class StreamingConvTranspose1d {
     /** The last taps-1 input columns of one stream. */
     public static final class State {
         final float[] prev;
-        boolean offline; // an offline call's: a conv with both forms runs Winograd even alone
         float[] xp = new float[0], z = new float[0]; // a call's padded input (a TwoTap's operands) and phase-major output
                                                      // (its products), reused
         float[] out;                                 // the last call's output, overwritten by the next call
@@ -161,9 +159,7 @@ public final class StreamingConvTranspose1d {
     }
 
     public static State copy(State s) {
-        State c = new State(s.prev.clone());
-        c.offline = s.offline;
-        return c;
+        return new State(s.prev.clone());
     }
 
     private static float[] output(State s, int n) {
@@ -182,17 +178,17 @@ public final class StreamingConvTranspose1d {
      * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
      * prev), then the last taps-1 columns become the new prev.
      */
-    private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu, TwoTap wg) {
+    private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu) {
         int c = taps - 1, ld = c + t;
         float[] row = xp;
-        if (wg != null && (row = CONTEXT_ROW.get()).length < ld) CONTEXT_ROW.set(row = new float[ld]);
+        if (winograd != null && (row = CONTEXT_ROW.get()).length < ld) CONTEXT_ROW.set(row = new float[ld]);
         for (int ci = ci0; ci < ci1; ci++) {
-            int r = wg == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
+            int r = winograd == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
             System.arraycopy(prev, ci * c, row, r, c);
             if (elu) Activations.elu(x, ci * t, row, r + c, t); // fused into the copy
             else System.arraycopy(x, ci * t, row, r + c, t);
             System.arraycopy(row, r + t, prev, ci * c, c);
-            if (wg != null) wg.split(row, 0, t, xp, ci);
+            if (winograd != null) winograd.split(row, 0, t, xp, ci);
         }
     }
 
@@ -207,32 +203,29 @@ public final class StreamingConvTranspose1d {
     public float[][] forward(float[][] x, int t, State[] st, boolean elu) {
         int c = taps - 1, ld = c + t;
         int n = x.length;
-        // the Winograd form, or null for the direct one: with both, one streaming state's step runs the direct one (its
-        // few columns make it bound by reading the weights: see TwoTap.Use)
-        TwoTap wg = winograd != null && (w == null || n > 1 || st[0].offline) ? winograd : null;
         float[][] xs = new float[n][];
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = wg == null ? inCh * ld : wg.operandFloats(t);
+            int size = winograd == null ? inCh * ld : winograd.operandFloats(t);
             if (s.xp.length < size) s.xp = new float[size];
             xs[b] = s.xp;
         }
         // all streams' copies in one parallel call, each stream's channels in parts of ~32K floats
         int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1);
-        if (n * parts == 1) withContext(x[0], st[0].prev, xs[0], 0, inCh, t, elu, wg); // one stream's step: no task, no lambda
+        if (n * parts == 1) withContext(x[0], st[0].prev, xs[0], 0, inCh, t, elu); // one stream's step: no task, no lambda
         else Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts;
-            withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu, wg);
+            withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu);
         });
         float[][] out = new float[x.length][];
-        if (wg != null) {
+        if (winograd != null) {
             float[][] z = new float[n][];
             for (int b = 0; b < n; b++) {
-                if (st[b].z.length < wg.productFloats(t)) st[b].z = new float[wg.productFloats(t)];
+                if (st[b].z.length < winograd.productFloats(t)) st[b].z = new float[winograd.productFloats(t)];
                 z[b] = st[b].z;
                 out[b] = output(st[b], outCh * t * stride);
             }
-            wg.forward(phaseBias, xs, t, z, out, stride);
+            winograd.forward(phaseBias, xs, t, z, out, stride);
         } else if (w != null) {
             int[] rowOff = rows.get(ld);
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
