@@ -1,6 +1,7 @@
 package org.mimi4j.nn;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Random;
 
@@ -10,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The transposed conv against its definition written out directly: y[co][n] = b[co] + sum over ci, k of
  * w[ci][co][k] * x[ci][(n - k) / stride] where stride divides n - k, the last kernel - stride outputs trimmed (moshi's
  * causal StreamingConvTranspose1d), for kernels that are not multiples of the stride and output channels whose phase
- * rows straddle packed panels; in one call and in two.
+ * rows straddle packed panels; in one call and in two; two-tap ones also as Winograd's F(3,2)
+ * ({@link org.mimi4j.kernels.TwoTap}).
  */
 class StreamingConvTranspose1dTest {
     static float[] reference(float[] w, float[] b, float[] x, int inCh, int outCh, int kernel, int stride, int t) {
@@ -29,8 +31,9 @@ class StreamingConvTranspose1dTest {
         return y;
     }
 
-    @Test
-    void matchesTheDefinitionInOneCallAndInTwo() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void matchesTheDefinitionInOneCallAndInTwo(boolean winograd) {
         int[][] cases = {{5, 2}, {7, 3}, {16, 8}, {3, 1}, {12, 6}}; // kernel, stride
         Random r = new Random(4);
         for (int[] c : cases) {
@@ -38,7 +41,7 @@ class StreamingConvTranspose1dTest {
             float[] w = StreamingConv1dTest.random(r, inCh * outCh * kernel), b = StreamingConv1dTest.random(r, outCh);
             float[] x = StreamingConv1dTest.random(r, inCh * t);
             float[] want = reference(w, b, x, inCh, outCh, kernel, stride, t);
-            StreamingConvTranspose1d conv = new StreamingConvTranspose1d(w, b, inCh, outCh, kernel, stride, 1);
+            StreamingConvTranspose1d conv = new StreamingConvTranspose1d(w, b, inCh, outCh, kernel, stride, 1, null, winograd);
             float[] one = conv.forward(new float[][]{x}, t, new StreamingConvTranspose1d.State[]{conv.newState()})[0].clone();
             StreamingConvTranspose1d.State[] st = {conv.newState()};
             int h = t / 2, n = t * stride, hn = h * stride;
@@ -49,7 +52,7 @@ class StreamingConvTranspose1dTest {
             }
             float[] y0 = conv.forward(new float[][]{x0}, h, st)[0].clone();
             float[] y1 = conv.forward(new float[][]{x1}, h, st)[0].clone();
-            String name = "kernel " + kernel + " stride " + stride;
+            String name = (winograd ? "winograd " : "") + "kernel " + kernel + " stride " + stride;
             for (int co = 0; co < outCh; co++) {
                 for (int i = 0; i < n; i++) {
                     float e = want[co * n + i];
