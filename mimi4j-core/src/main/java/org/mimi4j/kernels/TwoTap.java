@@ -29,8 +29,8 @@ public final class TwoTap {
     private static final int[] BY3 = new int[L]; // lane j reads element 3j
     /*
      * Three vectors y0, y1, y2 (outputs 3i, 3i+1, 3i+2 of triples i < L) interleaved into 3 vectors of consecutive
-     * outputs: vector q lane t is output g = qL + t, i.e. y(g % 3)[g / 3]: y0.rearrange(AB[q], y1) holds the lanes from
-     * y0 and y1, y2.rearrange(C[q]) those from y2, blended where C_LANES[q]. (Fields, not arrays: constants to C2.)
+     * outputs: vector q lane t is output g = qL + t, i.e. y(g % 3)[g / 3]: y0.rearrange(ABq, y1) holds the lanes from
+     * y0 and y1, y2.rearrange(Cq) those from y2, blended where C_LANESq. (Fields, not arrays: constants to C2.)
      */
     private static final VectorShuffle<Float> AB0 = shuffle(0, true), AB1 = shuffle(1, true), AB2 = shuffle(2, true);
     private static final VectorShuffle<Float> C0 = shuffle(0, false), C1 = shuffle(1, false), C2 = shuffle(2, false);
@@ -57,9 +57,10 @@ public final class TwoTap {
 
     /**
      * Weights of the largest conv worth running this way (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights, 0: none). A
-     * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few
-     * columns of a low-rate layer: there memory is the bound, so the 1024-channel convs (8.4M weights, a streaming
-     * step's 2 columns) stay direct while the 200 Hz ones (1.6M, 16 columns) come out even (AbBench stream1).
+     * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few columns
+     * of a low-rate layer, where memory is the bound: the 1024-channel convs (8.4M weights, 2 columns a step) stay
+     * direct; the 200 Hz ones (1.6M, 16 columns) cost one stream's step ~4% and save offline calls 3-4% (AbBench
+     * stream1, encode, decode, both orders, 2026-12-05), so they run Winograd.
      */
     private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21);
 
