@@ -32,10 +32,10 @@ final class AudioOutputOptions {
         Outputs.checkWritable(output, overwrite);
         Outputs.checkExtension(output, "decoded audio files", "wav", "safetensors");
         if (floatWav && !output.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".wav")) {
-            throw new MimiCli.UserException("--float is for WAV output; " + output + " is safetensors (always float32)");
+            throw new MimiCli.UsageException("--float is for WAV output; " + output + " is safetensors (always float32)");
         }
         if (sampleRate != null && (sampleRate < 4000 || sampleRate > 384000)) {
-            throw new MimiCli.UserException("--sample-rate must be between 4000 and 384000 Hz, got " + sampleRate);
+            throw new MimiCli.UsageException("--sample-rate must be between 4000 and 384000 Hz, got " + sampleRate);
         }
     }
 

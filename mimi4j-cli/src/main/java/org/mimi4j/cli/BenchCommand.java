@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
             p = Path.of(model);
             if (!Files.isRegularFile(p)) throw new MimiCli.UserException(model + ": no such weight file (give a .safetensors file or 'random')");
         }
-        if (seconds <= 0 || frames < 1 || batchFrames < 1 || streams < 1) throw new MimiCli.UserException("--seconds, --frames, --batch-frames and --streams must be positive");
+        if (seconds <= 0 || frames < 1 || batchFrames < 1 || streams < 1) throw new MimiCli.UsageException("--seconds, --frames, --batch-frames and --streams must be positive");
         Bench.Report r = Bench.run(new Bench.Options(p, seconds, codebooks, frames, streams, batchFrames, quick), System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? Bench.json(r) : Bench.table(r));

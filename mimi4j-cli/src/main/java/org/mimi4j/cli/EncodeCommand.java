@@ -74,23 +74,23 @@ final class EncodeCommand implements Callable<Integer> {
         Padding pad = switch (padding.toLowerCase(Locale.ROOT)) {
             case "moshi" -> Padding.MOSHI;
             case "transformers" -> Padding.TRANSFORMERS;
-            default -> throw new MimiCli.UserException("--padding must be moshi or transformers, got " + padding);
+            default -> throw new MimiCli.UsageException("--padding must be moshi or transformers, got " + padding);
         };
         CodesFile.Format fmt = format == null ? null : switch (format.toLowerCase(Locale.ROOT)) {
             case "safetensors" -> CodesFile.Format.SAFETENSORS;
             case "npy" -> CodesFile.Format.NPY;
-            default -> throw new MimiCli.UserException("--format must be safetensors or npy, got " + format);
+            default -> throw new MimiCli.UsageException("--format must be safetensors or npy, got " + format);
         };
-        if (numQuantizers < 1) throw new MimiCli.UserException("--num-quantizers must be at least 1, got " + numQuantizers);
-        if (chunkSamples != null && !stream) throw new MimiCli.UserException("--chunk-samples needs --stream");
-        if (chunkSamples != null && chunkSamples < 1) throw new MimiCli.UserException("--chunk-samples must be at least 1, got " + chunkSamples);
-        if (stream && pad == Padding.TRANSFORMERS) throw new MimiCli.UserException("--stream pads the end like moshi; --padding transformers is offline only");
+        if (numQuantizers < 1) throw new MimiCli.UsageException("--num-quantizers must be at least 1, got " + numQuantizers);
+        if (chunkSamples != null && !stream) throw new MimiCli.UsageException("--chunk-samples needs --stream");
+        if (chunkSamples != null && chunkSamples < 1) throw new MimiCli.UsageException("--chunk-samples must be at least 1, got " + chunkSamples);
+        if (stream && pad == Padding.TRANSFORMERS) throw new MimiCli.UsageException("--stream pads the end like moshi; --padding transformers is offline only");
         int streamChunk = stream ? (chunkSamples == null ? 1920 : chunkSamples) : 0;
         if (!Files.exists(input)) throw new MimiCli.UserException(input + ": no such file or directory");
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
-            if (jobs < 1) throw new MimiCli.UserException("--jobs must be at least 1, got " + jobs);
-            if (resume && overwrite) throw new MimiCli.UserException("--resume keeps existing outputs and --overwrite replaces them: give one");
+            if (jobs < 1) throw new MimiCli.UsageException("--jobs must be at least 1, got " + jobs);
+            if (resume && overwrite) throw new MimiCli.UsageException("--resume keeps existing outputs and --overwrite replaces them: give one");
             Path manifest = output.resolve("manifest.jsonl");
             if (Files.exists(manifest) && !resume && !overwrite) { // keep an earlier run's record: refuse before touching it
                 throw new MimiCli.UserException(manifest + ": an earlier run's output is here (use --resume to continue it, --overwrite to redo it)");
@@ -100,7 +100,7 @@ final class EncodeCommand implements Callable<Integer> {
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
                     overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk).run();
         }
-        if (resume || jobs != 2) throw new MimiCli.UserException((resume ? "--resume" : "--jobs") + " is for folders; " + input + " is a file");
+        if (resume || jobs != 2) throw new MimiCli.UsageException((resume ? "--resume" : "--jobs") + " is for folders; " + input + " is a file");
         Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
         if (fmt == null) Outputs.checkExtension(output, "codes", "safetensors", "npy");

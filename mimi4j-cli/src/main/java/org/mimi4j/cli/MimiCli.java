@@ -45,7 +45,7 @@ public final class MimiCli implements Runnable {
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("mimi: error: " + message(e));
             if (Boolean.getBoolean("mimi4j.debug") || !(isUserError(e))) e.printStackTrace(cmd.getErr());
-            return 1;
+            return e instanceof UsageException ? CommandLine.ExitCode.USAGE : 1;
         });
         return cl.execute(args);
     }
@@ -66,9 +66,16 @@ public final class MimiCli implements Runnable {
         return m.lines().findFirst().orElse(m);
     }
 
-    /** A mistake of the user's, reported as its message alone. */
-    static final class UserException extends RuntimeException {
+    /** A mistake of the user's, reported as its message alone (exit status 1). */
+    static class UserException extends RuntimeException {
         UserException(String message) {
+            super(message);
+        }
+    }
+
+    /** An option value or combination that does not fit, found after parsing: exit status 2, as picocli's own. */
+    static final class UsageException extends UserException {
+        UsageException(String message) {
             super(message);
         }
     }

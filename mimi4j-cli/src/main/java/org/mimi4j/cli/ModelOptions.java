@@ -35,7 +35,7 @@ final class ModelOptions {
     }
 
     private Mimi open() {
-        if (model.isBlank()) throw new MimiCli.UserException("--model is empty");
+        if (model.isBlank()) throw new MimiCli.UsageException("--model is empty");
         if (model.equals("random")) return RandomCheckpoint.model(42);
         Path p = Path.of(model);
         if (Files.exists(p)) {

@@ -67,11 +67,11 @@ final class ServeCommand implements Callable<Integer> {
         StreamMode m = switch (mode.toLowerCase(Locale.ROOT).replace('_', '-')) {
             case "upstream" -> StreamMode.UPSTREAM;
             case "offline-exact" -> StreamMode.OFFLINE_EXACT;
-            default -> throw new MimiCli.UserException("--mode must be upstream or offline-exact, got " + mode);
+            default -> throw new MimiCli.UsageException("--mode must be upstream or offline-exact, got " + mode);
         };
         String t = token != null ? token : System.getenv("MIMI_TOKEN");
         if (token == null && t != null && t.isEmpty()) t = null; // an empty MIMI_TOKEN is no token, as an unset one
-        if (maxMessageKb > Integer.MAX_VALUE / 1024) throw new MimiCli.UserException("--max-message-kb must be at most " + Integer.MAX_VALUE / 1024 + ", got " + maxMessageKb);
+        if (maxMessageKb > Integer.MAX_VALUE / 1024) throw new MimiCli.UsageException("--max-message-kb must be at most " + Integer.MAX_VALUE / 1024 + ", got " + maxMessageKb);
         ServerConfig cfg;
         try { // ServerConfig checks every setting, with messages naming the options
             cfg = ServerConfig.defaults().withHost(host).withPort(port).withMaxStreams(maxStreams).withToken(t)
@@ -79,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
                     .withMaxUploadBytes((long) maxUploadMb << 20).withMaxHttpSeconds(maxHttpSeconds).withMaxHttpJobs(maxHttpJobs)
                     .withMode(m).withAllowAnyOrigin(allowAnyOrigin);
         } catch (IllegalArgumentException e) {
-            throw new MimiCli.UserException(e.getMessage());
+            throw new MimiCli.UsageException(e.getMessage());
         }
         Mimi mimi = model.load();
         MimiServer server = new MimiServer(mimi, cfg);

@@ -18,14 +18,16 @@ class ServeCommandTest {
 
     @Test
     void badOptionsAreOneLineErrors() throws Exception {
-        assertTrue(Cli.run("serve", "--model", Cli.tinyModel(), "--mode", "nope").errorLine().contains("--mode must be upstream or offline-exact"));
+        Cli mode = Cli.run("serve", "--model", Cli.tinyModel(), "--mode", "nope");
+        assertEquals(2, mode.status(), mode.err());
+        assertTrue(mode.errorLine().contains("--mode must be upstream or offline-exact"));
         assertTrue(Cli.run("serve", "--model", Cli.tinyModel(), "--max-streams", "0").errorLine().contains("--max-streams"));
         // every setting is checked before the server starts (ServerConfig), one line each
         String[][] bad = {{"--max-http-jobs", "0"}, {"--max-upload-mb", "-1"}, {"--max-http-seconds", "0"}, {"--idle-timeout", "0"},
                 {"--token=", null}, {"--port", "70000"}, {"--max-message-kb", "3000000"}};
         for (String[] b : bad) {
             Cli c = b[1] == null ? Cli.run("serve", "--model", Cli.tinyModel(), b[0]) : Cli.run("serve", "--model", Cli.tinyModel(), b[0], b[1]);
-            assertEquals(1, c.status(), String.join(" ", b[0]) + ": " + c.err());
+            assertEquals(2, c.status(), String.join(" ", b[0]) + ": " + c.err()); // usage errors: 2
             assertTrue(c.errorLine().contains(b[0].replace("=", "")), c.err());
         }
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

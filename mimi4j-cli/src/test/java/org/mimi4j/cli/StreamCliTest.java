@@ -115,13 +115,13 @@ class StreamCliTest {
         WavWriter.write(in, row("odd.audio", 0), 24000, WavWriter.Encoding.FLOAT_32);
         String out = dir.resolve("a.safetensors").toString(), m = model("model.safetensors");
         Cli r = Cli.run("encode", in.toString(), "-o", out, "--model", m, "--chunk-samples", "480");
-        assertEquals(1, r.status());
+        assertEquals(2, r.status()); // usage errors: 2, as picocli's own
         assertTrue(r.errorLine().contains("--chunk-samples needs --stream"), r.err());
         r = Cli.run("encode", in.toString(), "-o", out, "--model", m, "--stream", "--chunk-samples", "0");
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(r.errorLine().contains("--chunk-samples must be at least 1"), r.err());
         r = Cli.run("encode", in.toString(), "-o", out, "--model", m, "--stream", "--padding", "transformers");
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(r.errorLine().contains("offline only"), r.err());
     }
 }
