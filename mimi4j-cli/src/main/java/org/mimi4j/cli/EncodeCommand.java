@@ -95,10 +95,10 @@ final class EncodeCommand implements Callable<Integer> {
             if (Files.exists(manifest) && !resume && !overwrite) { // keep an earlier run's record: refuse before touching it
                 throw new MimiCli.UserException(manifest + ": an earlier run's output is here (use --resume to continue it, --overwrite to redo it)");
             }
-            FolderEncoder.audioFiles(input); // an empty folder fails here, before the model is loaded
+            List<Path> files = FolderEncoder.audioFiles(input); // an empty folder fails here, before the model is loaded
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
-                    overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk).run();
+                    overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk).run(files);
         }
         if (resume || jobs != 2) throw new MimiCli.UsageException((resume ? "--resume" : "--jobs") + " is for folders; " + input + " is a file");
         Outputs.checkNotInput(input, output);

@@ -96,8 +96,8 @@ final class FolderEncoder {
         return files;
     }
 
-    int run() throws Exception {
-        List<Path> files = audioFiles(in);
+    /** Encodes {@code files}, the folder's {@link #audioFiles} (found before the model was loaded). */
+    int run(List<Path> files) throws Exception {
         Files.createDirectories(out);
         manifest = Files.newBufferedWriter(out.resolve("manifest.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
