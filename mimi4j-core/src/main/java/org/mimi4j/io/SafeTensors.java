@@ -76,7 +76,6 @@ public final class SafeTensors implements AutoCloseable {
         this.metadata = metadata;
     }
 
-    /** Maps the file read-only and validates its header. */
     /** "WAV", "FLAC", "MP3" or "Ogg" when a file starts as one (an audio file given where a safetensors one goes), else null. */
     private static String audioKind(byte[] head) {
         String h = new String(head, StandardCharsets.ISO_8859_1);
@@ -87,6 +86,7 @@ public final class SafeTensors implements AutoCloseable {
         return null;
     }
 
+    /** Maps the file read-only and validates its header. */
     public static SafeTensors open(Path path) {
         if (Files.isDirectory(path)) throw new SafeTensorsException(path + ": is a directory, not a safetensors file");
         Arena arena = Arena.ofShared();
