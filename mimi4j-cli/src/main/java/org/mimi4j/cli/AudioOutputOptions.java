@@ -41,7 +41,7 @@ final class AudioOutputOptions {
 
     /** Decodes codes and writes the first {@code keep} samples (at the model's rate), streaming for WAV. */
     void write(Mimi m, int[][] codes, long keep) throws IOException {
-        write(m, codes, keep, false);
+        write(m, codes, keep, false, null);
     }
 
     /** Decodes codes [K][T] into a sink: offline in chunks, or frame by frame through an upstream-mode decoder stream. */
@@ -60,8 +60,11 @@ final class AudioOutputOptions {
         }
     }
 
-    /** As {@link #write(Mimi, int[][], long)}, decoding through a decoder stream if {@code stream}. */
-    void write(Mimi m, int[][] codes, long keep, boolean stream) throws IOException {
+    /**
+     * As {@link #write(Mimi, int[][], long)}, decoding through a decoder stream if {@code stream}; {@code tap} (if not
+     * null) sees the kept samples, at the model's rate, as they are written.
+     */
+    void write(Mimi m, int[][] codes, long keep, boolean stream, SampleSink tap) throws IOException {
         int rate = sampleRate == null ? m.sampleRate() : sampleRate;
         boolean wav = !output.getFileName().toString().toLowerCase().endsWith(".safetensors");
         Resampler rs = rate == m.sampleRate() ? null : new Resampler(m.sampleRate(), rate);
@@ -73,6 +76,7 @@ final class AudioOutputOptions {
                     int n = (int) Math.max(0, Math.min(len, keep - pos[0]));
                     System.arraycopy(buf, off, all, (int) pos[0], n);
                     pos[0] += n;
+                    if (tap != null && n > 0) tap.write(buf, off, n);
                 });
                 float[] y = rs == null ? all : Resampler.resample(all, m.sampleRate(), rate);
                 SafeTensors.write(output, Map.of("audio_values", SafeTensors.Entry.f32(y, 1, 1, y.length)),
@@ -85,6 +89,7 @@ final class AudioOutputOptions {
                     int n = (int) Math.max(0, Math.min(len, keep - pos[0]));
                     pos[0] += n;
                     if (n == 0) return;
+                    if (tap != null) tap.write(buf, off, n);
                     if (rs == null) w.write(buf, off, n);
                     else w.write(rs.process(buf, off, n));
                 });

@@ -67,7 +67,7 @@ final class DecodeCommand implements Callable<Integer> {
             if (n < 1) throw new MimiCli.UserException(input + ": metadata input_samples must be a positive count of samples, got " + recorded);
             keep = Math.min(keep, n);
         }
-        out.write(m, codes.codes(), keep, stream);
+        out.write(m, codes.codes(), keep, stream, null);
         return 0;
     }
 

@@ -1,19 +1,23 @@
 package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
+import org.mimi4j.InvalidInputException;
 import org.mimi4j.Padding;
-import org.mimi4j.audio.Audio;
-import org.mimi4j.audio.AudioIO;
+import org.mimi4j.SampleSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** mimi roundtrip IN -o OUT.wav: encode then decode, to listen to what the codes keep. */
+/**
+ * mimi roundtrip IN -o OUT.wav: encode then decode, to listen to what the codes keep. The file streams through both
+ * in chunks (the input is read twice: to encode, then to compare with the output), so memory does not grow with it.
+ */
 @Command(name = "roundtrip", mixinStandardHelpOptions = true,
         description = "Encode then decode an audio file; writes the reconstruction trimmed to the input length and prints its SNR and duration.")
 final class RoundtripCommand implements Callable<Integer> {
@@ -36,21 +40,37 @@ final class RoundtripCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         out.check(input);
         Mimi m = model.load();
-        Audio a = AudioIO.readMono(input, m.sampleRate());
-        if (a.samples().length == 0) throw new MimiCli.UserException(input + ": no samples");
         long t0 = System.nanoTime();
-        int[][] codes = m.encode(a.samples(), numQuantizers, Padding.MOSHI);
-        float[] y = m.decode(codes);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        double num = 0, den = 0;
-        for (int i = 0; i < a.samples().length; i++) {
-            double d = y[i] - a.samples()[i];
-            num += d * d;
-            den += (double) a.samples()[i] * a.samples()[i];
+        int[][] codes;
+        long n;
+        try (AudioInput audio = new AudioInput(input, m.sampleRate())) {
+            try {
+                codes = m.encode(audio.samples(), numQuantizers, Padding.MOSHI);
+            } catch (InvalidInputException e) { // the model's message about the audio: say which file
+                throw new InvalidInputException(input + ": " + e.getMessage());
+            }
+            n = audio.samples;
         }
-        out.write(m, codes, a.samples().length);
-        double dur = a.samples().length / (double) m.sampleRate();
-        String snr = den == 0 ? "SNR undefined (silent input)" : String.format(Locale.ROOT, "SNR %.2f dB", 10 * Math.log10(den / Math.max(num, 1e-30)));
+        // decoded once, in chunks: written to OUT and compared with the input, read again alongside
+        double[] sums = new double[2]; // squared error, squared input
+        try (AudioInput again = new AudioInput(input, m.sampleRate())) {
+            SampleSource ref = again.samples();
+            float[] x = new float[m.frameSize()];
+            out.write(m, codes, n, false, (y, off, len) -> {
+                for (int done = 0; done < len; ) {
+                    int got = ref.read(x, 0, Math.min(x.length, len - done));
+                    if (got <= 0) throw new IOException(input + ": changed while being read");
+                    for (int i = 0; i < got; i++) {
+                        double d = y[off + done + i] - x[i];
+                        sums[0] += d * d;
+                        sums[1] += (double) x[i] * x[i];
+                    }
+                    done += got;
+                }
+            });
+        }
+        double secs = (System.nanoTime() - t0) / 1e9, dur = n / (double) m.sampleRate();
+        String snr = sums[1] == 0 ? "SNR undefined (silent input)" : String.format(Locale.ROOT, "SNR %.2f dB", 10 * Math.log10(sums[1] / Math.max(sums[0], 1e-30)));
         spec.commandLine().getOut().printf(Locale.ROOT, "%s: %.2f s of audio, %d codebooks x %d frames, %s, %.1fx real time%n",
                 out.output, dur, numQuantizers, codes[0].length, snr, dur / secs);
         return 0;

@@ -3,6 +3,9 @@ package org.mimi4j.cli;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimi4j.Mimi;
+import org.mimi4j.Padding;
+import org.mimi4j.audio.AudioIO;
 import org.mimi4j.audio.WavWriter;
 import org.mimi4j.io.CodesFile;
 import org.mimi4j.io.SafeTensors;
@@ -111,6 +114,17 @@ class CliTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("SNR") && r.out().contains("6.00 s"), r.out());
         assertEquals(44 + 2L * audio("long").length, Files.size(out));
+        // the SNR the command computes in chunks is that of the whole file encoded and decoded through the API
+        float[] x = AudioIO.readMono(in, 24000).samples();
+        Mimi m = Mimi.load(Path.of(Cli.tinyModel()));
+        float[] y = m.decode(m.encode(x, 8, Padding.MOSHI));
+        double err = 0, sig = 0;
+        for (int i = 0; i < x.length; i++) {
+            err += (double) (y[i] - x[i]) * (y[i] - x[i]);
+            sig += (double) x[i] * x[i];
+        }
+        String snr = String.format(java.util.Locale.ROOT, "SNR %.2f dB", 10 * Math.log10(sig / err));
+        assertTrue(r.out().contains(snr), snr + " in " + r.out());
 
         Path codes = dir.resolve("c.safetensors");
         assertEquals(0, Cli.run("encode", in.toString(), "-o", codes.toString(), "--model", Cli.tinyModel()).status());

@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * One hour of audio encodes in a JVM whose heap (48 MB) is far below the decoded audio (one hour at 24 kHz is
- * 345 MB of floats): decoding, resampling and encoding stream in chunks.
+ * One hour of audio encodes (and roundtrips) in a JVM whose heap (48 MB) is far below the decoded audio (one hour at
+ * 24 kHz is 345 MB of floats): decoding, resampling, encoding, decoding and writing stream in chunks.
  */
 class LongInputTest {
     @Test
@@ -55,6 +55,16 @@ class LongInputTest {
         assertTrue(p.waitFor(1, TimeUnit.MINUTES));
         assertEquals(0, temporaries(dir), "temporary file left after the interrupt");
         assertTrue(!Files.exists(wav), "no output after the interrupt");
+
+        // the hour's roundtrip streams too: encoded, decoded, written and compared with the input in chunks
+        cmd = new ArrayList<>(cmd.subList(0, 7));
+        cmd.addAll(List.of("roundtrip", in.toString(), "-o", wav.toString(), "--model", Cli.tinyModel(), "-n", "2"));
+        p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log3.txt").toFile()).start();
+        assertTrue(p.waitFor(10, TimeUnit.MINUTES), "timed out");
+        String log = Files.readString(dir.resolve("log3.txt"));
+        assertEquals(0, p.exitValue(), log);
+        assertTrue(log.contains("3600.00 s of audio, 2 codebooks x 45000 frames, SNR "), log);
+        assertEquals(44 + 2L * seconds * 24000, Files.size(wav));
     }
 
     static long temporaries(Path dir) throws Exception {
