@@ -112,9 +112,22 @@ public final class Mimi {
 
     /** The same, with {@code source} as what {@link #source()} (and the codes files' metadata) says the model is. */
     public static Mimi load(Path weights, MimiConfig config, String source) {
+        requireVectorApi();
         if (!Files.exists(weights)) throw new CheckpointException(weights + ": no such file");
         try (Checkpoint ck = Checkpoint.open(weights)) {
             return new Mimi(ck, config, source);
+        }
+    }
+
+    /**
+     * The kernels use the incubating Vector API, which a JVM resolves only when asked (--add-modules); without it the
+     * first kernel class would fail to link deep inside a load. Checked first, before any download.
+     */
+    private static void requireVectorApi() {
+        try {
+            Class.forName("jdk.incubator.vector.FloatVector", false, Mimi.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new MimiException("mimi4j needs the JDK's Vector API: start java with --add-modules jdk.incubator.vector");
         }
     }
 
@@ -155,6 +168,7 @@ public final class Mimi {
 
     /** {@link #fromPretrained(String)} through a configured hub client (endpoint, token, cache, offline). */
     public static Mimi fromPretrained(HfHub hub, String repoId) {
+        requireVectorApi();
         Path weights = hub.download(repoId, "model.safetensors");
         Path cfg = hub.download(repoId, "config.json");
         return load(weights, MimiConfig.fromJson(cfg), repoId);
@@ -169,6 +183,7 @@ public final class Mimi {
     }
 
     public static Mimi fromPretrained(HfHub hub, String repoId, String filename) {
+        requireVectorApi();
         Path weights = hub.download(repoId, filename);
         return load(weights, MimiConfig.released(), repoId + "/" + filename);
     }

@@ -140,6 +140,21 @@ class CliTest {
         assertEquals(r.out(), folder.out());
     }
 
+    /** A JVM started without the Vector API module: one error line saying how to start it, before any model is read. */
+    @Test
+    void withoutTheVectorApiModule(@TempDir Path dir) throws Exception {
+        Path in = wav(dir, "in.wav", audio("frame1"), WavWriter.Encoding.PCM_16), out = dir.resolve("out.safetensors");
+        String jvm = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(jvm, "-cp", System.getProperty("java.class.path"), MimiCli.class.getName(),
+                "encode", in.toString(), "-o", out.toString(), "--model", Cli.tinyModel())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("log.txt").toFile()).start();
+        assertTrue(p.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), "timed out");
+        List<String> log = Files.readAllLines(dir.resolve("log.txt"));
+        assertEquals(1, p.exitValue(), String.join("\n", log));
+        assertEquals(List.of("mimi: error: mimi4j needs the JDK's Vector API: start java with --add-modules jdk.incubator.vector"), log);
+        assertFalse(Files.exists(out));
+    }
+
     @Test
     void badInputsGiveOneLineAndNoOutput(@TempDir Path dir) throws Exception {
         Path good = wav(dir, "good.wav", audio("frame1"), WavWriter.Encoding.PCM_16);
