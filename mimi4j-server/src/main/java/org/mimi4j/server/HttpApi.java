@@ -123,7 +123,7 @@ final class HttpApi extends Handler.Abstract {
                 if (!method.equals("GET") && !method.equals("HEAD")) throw new HttpError(405, "method not allowed");
                 String type = name.endsWith(".html") ? "text/html; charset=utf-8" : name.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
                 resp.getHeaders().put("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
-                return write(resp, cb, 200, type, method.equals("HEAD") ? new byte[0] : asset);
+                return write(resp, cb, 200, type, asset, method.equals("HEAD"));
             }
         }
     }
@@ -392,13 +392,18 @@ final class HttpApi extends Handler.Abstract {
     }
 
     private static int write(Response resp, Callback cb, int status, String type, byte[] body) {
+        return write(resp, cb, status, type, body, false);
+    }
+
+    /** The response; for a HEAD request ({@code head}) the headers a GET gets, its Content-Length included, and no body. */
+    private static int write(Response resp, Callback cb, int status, String type, byte[] body, boolean head) {
         resp.setStatus(status);
         resp.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
         resp.getHeaders().put("X-Content-Type-Options", "nosniff");
         resp.getHeaders().put("Referrer-Policy", "no-referrer");
         resp.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
         resp.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-        resp.write(true, ByteBuffer.wrap(body), cb);
+        resp.write(true, head ? ByteBuffer.allocate(0) : ByteBuffer.wrap(body), cb);
         return status;
     }
 

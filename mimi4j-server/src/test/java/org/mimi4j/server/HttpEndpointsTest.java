@@ -243,5 +243,13 @@ class HttpEndpointsTest {
         assertTrue(page.headers().firstValue("content-security-policy").isPresent());
         assertEquals(200, get("app.js").statusCode());
         assertEquals(200, get("capture-worklet.js").statusCode());
+        // HEAD: a GET's headers, its length included, and no body
+        HttpResponse<String> head = HTTP.send(HttpRequest.newBuilder(server.uri()).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
+        assertEquals(page.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length,
+                Long.parseLong(head.headers().firstValue("content-length").orElse("-1")));
+        assertEquals(page.headers().firstValue("content-type"), head.headers().firstValue("content-type"));
     }
 }
