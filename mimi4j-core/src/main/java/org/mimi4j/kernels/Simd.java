@@ -32,6 +32,13 @@ public final class Simd {
     public static final boolean GATHER = Boolean.parseBoolean(System.getProperty("mimi4j.gather",
             String.valueOf("amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch")))));
 
+    /**
+     * Whether a scatter (a vector stored to lanes at given offsets) is one instruction here: with AVX-512 on x86-64;
+     * AVX2 and NEON have none. {@code -Dmimi4j.scatter=true|false} overrides it (the tests take both paths).
+     */
+    public static final boolean SCATTER = Boolean.parseBoolean(System.getProperty("mimi4j.scatter",
+            String.valueOf(GATHER && S.vectorBitSize() == 512 && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
+
     private Simd() {
     }
 

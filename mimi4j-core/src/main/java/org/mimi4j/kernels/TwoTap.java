@@ -36,8 +36,15 @@ public final class TwoTap {
     private static final VectorShuffle<Float> C0 = shuffle(0, false), C1 = shuffle(1, false), C2 = shuffle(2, false);
     private static final VectorMask<Float> C_LANES0 = fromC(0), C_LANES1 = fromC(1), C_LANES2 = fromC(2);
 
+    /** SCATTER_BY[ph] lane j: 3 ph j, where a transposed conv of ph phases puts output 3j of a phase row. */
+    private static final int[][] SCATTER_BY = new int[17][];
+
     static {
         for (int j = 0; j < L; j++) BY3[j] = 3 * j;
+        for (int ph = 2; ph < SCATTER_BY.length; ph++) {
+            SCATTER_BY[ph] = new int[L];
+            for (int j = 0; j < L; j++) SCATTER_BY[ph][j] = 3 * ph * j;
+        }
     }
 
     private static VectorShuffle<Float> shuffle(int q, boolean ab) {
@@ -196,6 +203,18 @@ public final class TwoTap {
         for (int i = row0; i < row0 + rows; i++) {
             int ci = g.cOff() + i * g.ldc() + w, yo = (i / ph) * cols * ph + i % ph;
             int j = 0;
+            if (ph > 1 && Simd.SCATTER && ph < SCATTER_BY.length) { // L whole triples at a time, each output vector
+                // scattered to its stride-3ph positions in the phase interleave (one instruction with AVX-512)
+                int[] by = SCATTER_BY[ph];
+                for (int full = cols / 3 - w; j + L <= nw && j + L <= full; j += L) {
+                    FloatVector m1 = FloatVector.fromArray(S, c, ci + j), m2 = FloatVector.fromArray(S, c, ci + j - 2 * back);
+                    FloatVector sum = m1.add(m2);
+                    int o = yo + 3 * (w + j) * ph;
+                    sum.add(FloatVector.fromArray(S, c, ci + j - 3 * back)).intoArray(y, o, by, 0);
+                    m1.sub(m2).intoArray(y, o + ph, by, 0);
+                    sum.add(FloatVector.fromArray(S, c, ci + j - back)).intoArray(y, o + 2 * ph, by, 0);
+                }
+            }
             if (ph == 1) { // L whole triples at a time: 3 vectors of consecutive outputs
                 for (int full = cols / 3 - w; j + L <= nw && j + L <= full; j += L) {
                     FloatVector m1 = FloatVector.fromArray(S, c, ci + j), m2 = FloatVector.fromArray(S, c, ci + j - 2 * back);

@@ -62,6 +62,32 @@ class TwoTapTest {
         }
     }
 
+    /**
+     * A transposed conv's layout (row co * ph + p, output u at [co][u * ph + p]; vector scatters with AVX-512, else
+     * one float at a time): the same bits as the plain [m][n] layout, only placed elsewhere.
+     */
+    @ParameterizedTest
+    @CsvSource({"4, 16, 32, 1, 480", "5, 8, 64, 2, 96", "6, 12, 40, 1, 16", "4, 3, 5, 2, 100", "5, 4, 9, 1, 31", "6, 2, 3, 3, 7", "8, 4, 16, 1, 1000"})
+    void phaseInterleaveHoldsThePlainLayoutsBits(int ph, int co, int k, int streams, int n) {
+        SplittableRandom r = new SplittableRandom(ph * 131L + co * 17L + n);
+        int m = co * ph;
+        float[] taps = new float[m * 2 * k], bias = new float[m];
+        for (int i = 0; i < taps.length; i++) taps[i] = (float) (r.nextDouble() - 0.5);
+        for (int i = 0; i < m; i++) bias[i] = (float) (r.nextDouble() - 0.5);
+        TwoTap t = TwoTap.pack(m, k, RowSource.of(taps, 0, 2 * k), null);
+        float[][] x = new float[streams][k * (n + 1)];
+        for (float[] xs : x) for (int i = 0; i < xs.length; i++) xs[i] = (float) (r.nextDouble() - 0.5);
+        float[][] plain = run(t, bias, x, n + 1, n, 1), interleaved = run(t, bias, x, n + 1, n, ph);
+        for (int s = 0; s < streams; s++) {
+            for (int i = 0; i < m; i++) {
+                for (int u = 0; u < n; u++) {
+                    int at = (i / ph) * n * ph + u * ph + i % ph;
+                    assertTrue(Float.compare(plain[s][i * n + u], interleaved[s][at]) == 0, "stream " + s + " row " + i + " output " + u);
+                }
+            }
+        }
+    }
+
     private static float[] cols(float[] x, int k, int ld, int from, int len) {
         float[] y = new float[k * len];
         for (int j = 0; j < k; j++) System.arraycopy(x, j * ld + from, y, j * len, len);
@@ -69,6 +95,10 @@ class TwoTapTest {
     }
 
     private static float[][] run(TwoTap t, float[] bias, float[][] x, int ld, int n) {
+        return run(t, bias, x, ld, n, 1);
+    }
+
+    private static float[][] run(TwoTap t, float[] bias, float[][] x, int ld, int n, int phases) {
         int streams = x.length, k = x[0].length / ld;
         float[][] b = new float[streams][t.operandFloats(n)], c = new float[streams][t.productFloats(n)], out = new float[streams][];
         for (int s = 0; s < streams; s++) { // NaN where nothing is written: an output reading there would show it
@@ -77,7 +107,7 @@ class TwoTapTest {
             for (int j = 0; j < k; j++) t.split(x[s], j * ld, n, b[s], j);
             out[s] = new float[bias.length * n];
         }
-        t.forward(bias, b, n, c, out, 1);
+        t.forward(bias, b, n, c, out, phases);
         return out;
     }
 }
