@@ -736,6 +736,20 @@ public final class Gemm {
             s20 = v2.fma(x0, s20); s21 = v2.fma(x1, s21);
             s30 = v3.fma(x0, s30); s31 = v3.fma(x1, s31);
         }
+        if (nv == 4 && nc == 2 && g0 == g1 && g0.ldc == 2 && colN[col0] == 0 && (v + 4) * L <= a.m) {
+            // a stream's step of 2 positions, 4 whole row vectors: each row's two sums zipped straight into C
+            float[] c = g0.c;
+            int ci = g0.cOff + v * L * 2;
+            s00.rearrange(ZIP_LO, s01).intoArray(c, ci);
+            s00.rearrange(ZIP_HI, s01).intoArray(c, ci + L);
+            s10.rearrange(ZIP_LO, s11).intoArray(c, ci + 2 * L);
+            s10.rearrange(ZIP_HI, s11).intoArray(c, ci + 3 * L);
+            s20.rearrange(ZIP_LO, s21).intoArray(c, ci + 4 * L);
+            s20.rearrange(ZIP_HI, s21).intoArray(c, ci + 5 * L);
+            s30.rearrange(ZIP_LO, s31).intoArray(c, ci + 6 * L);
+            s30.rearrange(ZIP_HI, s31).intoArray(c, ci + 7 * L);
+            return;
+        }
         s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
         s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
         storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, v, nv);
