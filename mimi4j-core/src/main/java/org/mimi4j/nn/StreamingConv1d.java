@@ -240,14 +240,14 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
+            float[] eluRow = elu && stride > 1 ? scratch(ELU_ROW, t) : null; // once per task, not per channel
             if (winograd == null) {
-                for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, elu);
+                for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, eluRow, elu);
                 return;
             }
-            float[] phases = POLYPHASE_ROWS.get(); // a channel's polyphase rows (in cache), split into the TwoTap's operands
-            if (phases.length < stride * ld) POLYPHASE_ROWS.set(phases = new float[stride * ld]);
+            float[] phases = scratch(POLYPHASE_ROWS, stride * ld); // a channel's polyphase rows (in cache), split into the TwoTap's operands
             for (int ci = c0; ci < c1; ci++) {
-                polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, elu);
+                polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, eluRow, elu);
                 for (int p = 0; p < stride; p++) winograd.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
             }
         });
@@ -295,12 +295,19 @@ public final class StreamingConv1d {
     private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see polyphase
     private static final ThreadLocal<float[]> POLYPHASE_ROWS = ThreadLocal.withInitial(() -> new float[0]); // see prepare
 
+    /** This thread's array of {@code local}, grown to at least n floats. */
+    private static float[] scratch(ThreadLocal<float[]> local, int n) {
+        float[] a = local.get();
+        if (a.length < n) local.set(a = new float[n]);
+        return a;
+    }
+
     /**
      * Channel ci of [prev, x, end padding] (context + tp samples; its x at x[xo..xo+t)) into polyphase rows
-     * xp[row0 + p][u] = sample u*stride + p (of elu(x) when {@code elu}), rows ld long; then the last {@code context}
-     * samples become the new prev.
+     * xp[row0 + p][u] = sample u*stride + p (of elu(x) when {@code elu}; a strided conv computes it into {@code eluRow},
+     * the task's row of at least t floats), rows ld long; then the last {@code context} samples become the new prev.
      */
-    private void polyphase(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] xp, int row0, int ld, boolean elu) {
+    private void polyphase(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] xp, int row0, int ld, float[] eluRow, boolean elu) {
         int po = ci * context;
         if (stride == 1) { // prev holds what the GEMM read last time: with a fused ELU, elu(x)
             int row = row0 * ld;
@@ -310,11 +317,9 @@ public final class StreamingConv1d {
             System.arraycopy(xp, row + tp, prev, po, context);
             return;
         }
-        if (elu) { // this channel's elu(x) into a per-thread row (in cache), then the same polyphase copy from it
-            float[] row = ELU_ROW.get();
-            if (row.length < t) ELU_ROW.set(row = new float[t]);
-            Activations.elu(x, xo, row, 0, t);
-            x = row;
+        if (elu) { // this channel's elu(x) into the thread's row (in cache), then the same polyphase copy from it
+            Activations.elu(x, xo, eluRow, 0, t);
+            x = eluRow;
             xo = 0;
         }
         float pad = replicate ? x[xo + t - 1] : 0f;
