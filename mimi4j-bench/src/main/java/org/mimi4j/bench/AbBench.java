@@ -16,22 +16,24 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64 [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64|verify [rounds]
  * </pre>
  * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames, or the quantizer alone on the latent of
  * the 60 s at N codebooks (quantizeN/F: in calls of F frames, as an offline encode quantizes its chunks of 144). Prints
- * each round and the medians.
+ * each round and the medians. {@code verify} instead compares what the two versions compute, bit for bit (SHA-256 of
+ * the codes and audio of offline encode and decode and of 1 and 16 streams: {@link AbWorkload#digests}), and exits
+ * with 1 if any differs: for a change meant to leave every output as it was.
  */
 public final class AbBench {
     private AbBench() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64 [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|quantize32|quantize8/64|verify [rounds]");
         String what = args[2];
-        if (!what.matches("encode|decode|load|stream[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
-            fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16), quantizeN or quantizeN/F (e.g. quantize32, quantize8/64)");
+        if (!what.matches("encode|decode|load|verify|stream[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
+            fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16), quantizeN or quantizeN/F (e.g. quantize32, quantize8/64), or verify");
         }
         int rounds = 10;
         if (args.length > 3) {
@@ -50,6 +52,19 @@ public final class AbBench {
             // the given jar first, so its org.mimi4j classes win over the copies inside this uber-jar
             ClassLoader cl = new URLClassLoader(new URL[]{jar.toUri().toURL(), self}, ClassLoader.getPlatformClassLoader());
             runs[v] = (Callable<?>) cl.loadClass(AbWorkload.class.getName()).getConstructor(String.class).newInstance(what);
+        }
+        if (what.equals("verify")) {
+            String[][] lines = new String[2][];
+            for (int v = 0; v < 2; v++) lines[v] = ((String) runs[v].getClass().getMethod("digests").invoke(runs[v])).split("\n");
+            int differ = 0;
+            for (int i = 0; i < lines[0].length; i++) {
+                String[] a = lines[0][i].split(" "), b = lines[1][i].split(" ");
+                boolean same = a[1].equals(b[1]);
+                if (!same) differ++;
+                System.out.printf(Locale.ROOT, "%-14s A %s  B %s  %s%n", a[0], a[1], b[1], same ? "same" : "DIFFERENT");
+            }
+            System.out.println(differ == 0 ? "verify: every output bit-identical" : "verify: " + differ + " outputs differ");
+            System.exit(differ == 0 ? 0 : 1);
         }
         try { // warm-up: JIT and a model per loader; a workload the model cannot run fails here, in one line
             for (int w = 0; w < 2; w++) for (Callable<?> r : runs) r.call();

@@ -43,9 +43,78 @@ public final class AbWorkload implements Callable<Double> {
             Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
             int samples = audio.length / m.frameSize() * m.frameSize();
             emb = m.encodeToLatent(new float[][]{Arrays.copyOf(audio, samples)}, samples, st, false, null, new int[]{0});
-        } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN or quantizeN");
+        } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
+            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN, quantizeN or verify");
         }
+    }
+
+    /**
+     * For "verify": SHA-256 of what this version computes, by output, as "name hash" lines: the 60 s encoded at 8
+     * and 32 codebooks (codes), decoded (audio), and streamed through fresh states, one stream for 150 frames and 16
+     * for 30 (each frame's codes and audio).
+     */
+    public String digests() {
+        StringBuilder sb = new StringBuilder();
+        int[][] c8 = m.encode(audio, 8);
+        sb.append("encode-8 ").append(sha(ints(c8))).append('\n');
+        sb.append("encode-32 ").append(sha(ints(m.encode(audio, 32)))).append('\n');
+        sb.append("decode ").append(sha(floats(new float[][]{m.decode(c8)}))).append('\n');
+        for (int n : new int[]{1, 16}) {
+            Mimi.EncoderState[] e = new Mimi.EncoderState[n];
+            Mimi.DecoderState[] d = new Mimi.DecoderState[n];
+            int[] it = new int[n];
+            for (int i = 0; i < n; i++) {
+                e[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
+                d[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
+                it[i] = i;
+            }
+            java.security.MessageDigest codes = sha(), out = sha();
+            int fs = m.frameSize();
+            float[][] in = new float[n][fs];
+            for (int f = 0; f < (n == 1 ? 150 : 30); f++) {
+                for (int b = 0; b < n; b++) System.arraycopy(audio, (int) ((f * (long) fs + b * 977L) % (audio.length - fs)), in[b], 0, fs);
+                int[][][] q = m.quantize(m.encodeToLatent(in, fs, e, false, null, it), 1, 8);
+                for (int[][] s : q) update(codes, ints(s));
+                update(out, floats(m.decodeStep(q, 1, d, null, it)));
+            }
+            sb.append("stream").append(n).append("-codes ").append(hex(codes)).append('\n');
+            sb.append("stream").append(n).append("-audio ").append(hex(out)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static java.security.MessageDigest sha() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String sha(byte[] b) {
+        java.security.MessageDigest d = sha();
+        d.update(b);
+        return hex(d);
+    }
+
+    private static String hex(java.security.MessageDigest d) {
+        return java.util.HexFormat.of().formatHex(d.digest()).substring(0, 16);
+    }
+
+    private static void update(java.security.MessageDigest d, byte[] b) {
+        d.update(b);
+    }
+
+    private static byte[] ints(int[][] a) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * Arrays.stream(a).mapToInt(r -> r.length).sum());
+        for (int[] r : a) for (int v : r) b.putInt(v);
+        return b.array();
+    }
+
+    private static byte[] floats(float[][] a) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * Arrays.stream(a).mapToInt(r -> r.length).sum());
+        for (float[] r : a) for (float v : r) b.putInt(Float.floatToRawIntBits(v));
+        return b.array();
     }
 
     @Override
