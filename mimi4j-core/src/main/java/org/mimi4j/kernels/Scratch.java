@@ -16,6 +16,11 @@ public final class Scratch {
             NORM_SCALE = 5;
     /** The residual vector quantizer's float slots (org.mimi4j.nn): its residual, distances, a partial decode. */
     public static final int QUANTIZER_RESIDUAL = 6, QUANTIZER_DOTS = 7, QUANTIZER_PARTIAL = 8;
+    /**
+     * The convs' float slots (org.mimi4j.nn), for one input copy task: a channel's elu(x) before its polyphase copy,
+     * and a channel's rows next to their left context before a TwoTap splits them into its operands.
+     */
+    public static final int CONV_ELU_ROW = 9, CONV_ROWS = 10;
     /** The int slots: the narrow GEMM's column map. */
     static final int GEMM_NARROW_SEGMENT = 0, GEMM_NARROW_COLUMN = 1;
     /** The double slot: a layer norm's per-step sums. */
@@ -29,7 +34,7 @@ public final class Scratch {
     private static final ThreadLocal<Slots> SLOTS = ThreadLocal.withInitial(Slots::new);
 
     private static final class Slots {
-        final float[][] floats = new float[9][];
+        final float[][] floats = new float[11][];
         final int[][] ints = new int[2][];
         final double[][] doubles = new double[1][];
     }

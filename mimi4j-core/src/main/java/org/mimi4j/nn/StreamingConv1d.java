@@ -7,6 +7,7 @@ import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
 import org.mimi4j.kernels.RowSource;
+import org.mimi4j.kernels.Scratch;
 import org.mimi4j.kernels.Strided;
 import org.mimi4j.kernels.TwoTap;
 import org.mimi4j.kernels.WeightArena;
@@ -240,12 +241,12 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-            float[] eluRow = elu && stride > 1 ? scratch(ELU_ROW, t) : null; // once per task, not per channel
+            float[] eluRow = elu && stride > 1 ? Scratch.small(Scratch.CONV_ELU_ROW, t) : null; // once per task, not per channel
             if (winograd == null) {
                 for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, eluRow, elu);
                 return;
             }
-            float[] phases = scratch(POLYPHASE_ROWS, stride * ld); // a channel's polyphase rows (in cache), split into the TwoTap's operands
+            float[] phases = Scratch.small(Scratch.CONV_ROWS, stride * ld); // a channel's polyphase rows (in cache), split into the TwoTap's operands
             for (int ci = c0; ci < c1; ci++) {
                 polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, eluRow, elu);
                 for (int p = 0; p < stride; p++) winograd.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
@@ -290,16 +291,6 @@ public final class StreamingConv1d {
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */
     public long flops(int t) {
         return 2L * macsPerOutput() * ((t + stride - 1) / stride);
-    }
-
-    private static final ThreadLocal<float[]> ELU_ROW = ThreadLocal.withInitial(() -> new float[0]); // elu(x), see polyphase
-    private static final ThreadLocal<float[]> POLYPHASE_ROWS = ThreadLocal.withInitial(() -> new float[0]); // see prepare
-
-    /** This thread's array of {@code local}, grown to at least n floats. */
-    private static float[] scratch(ThreadLocal<float[]> local, int n) {
-        float[] a = local.get();
-        if (a.length < n) local.set(a = new float[n]);
-        return a;
     }
 
     /**

@@ -6,6 +6,7 @@ import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.PackedMatrix;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.RowOffsets;
+import org.mimi4j.kernels.Scratch;
 import org.mimi4j.kernels.TwoTap;
 import org.mimi4j.kernels.WeightArena;
 import org.mimi4j.kernels.RowSource;
@@ -180,8 +181,7 @@ public final class StreamingConvTranspose1d {
      */
     private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu) {
         int c = taps - 1, ld = c + t;
-        float[] row = xp;
-        if (winograd != null && (row = CONTEXT_ROW.get()).length < ld) CONTEXT_ROW.set(row = new float[ld]);
+        float[] row = winograd == null ? xp : Scratch.small(Scratch.CONV_ROWS, ld);
         for (int ci = ci0; ci < ci1; ci++) {
             int r = winograd == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
             System.arraycopy(prev, ci * c, row, r, c);
@@ -191,8 +191,6 @@ public final class StreamingConvTranspose1d {
             if (winograd != null) winograd.split(row, 0, t, xp, ci);
         }
     }
-
-    private static final ThreadLocal<float[]> CONTEXT_ROW = ThreadLocal.withInitial(() -> new float[0]); // see withContext
 
     /** x[b] is [Ci][t]; returns [Co][t*stride] per stream: the states' own arrays, valid until their next call. */
     public float[][] forward(float[][] x, int t, State[] st) {
