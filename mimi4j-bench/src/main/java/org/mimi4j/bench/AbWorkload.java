@@ -29,16 +29,7 @@ public final class AbWorkload implements Callable<Double> {
             audio[i] = (float) (0.3 * Math.sin(i * 0.037) + 0.1 * Math.sin(i * 0.0031) + 0.05 * Math.sin(i * (double) i * 1e-7));
         }
         if (what.startsWith("stream")) {
-            int n = Integer.parseInt(what.substring("stream".length()));
-            es = new Mimi.EncoderState[n];
-            ds = new Mimi.DecoderState[n];
-            items = new int[n];
-            x = new float[n][m.frameSize()];
-            for (int i = 0; i < n; i++) {
-                es[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
-                ds[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
-                items[i] = i;
-            }
+            freshStreams(Integer.parseInt(what.substring("stream".length())));
         } else if (what.startsWith("quantize")) { // the latent of the 60 s, once
             Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
             int samples = audio.length / m.frameSize() * m.frameSize();
@@ -60,27 +51,32 @@ public final class AbWorkload implements Callable<Double> {
         sb.append("encode-32 ").append(sha(ints(m.encode(audio, 32)))).append('\n');
         sb.append("decode ").append(sha(floats(new float[][]{m.decode(c8)}))).append('\n');
         for (int n : new int[]{1, 16}) {
-            Mimi.EncoderState[] e = new Mimi.EncoderState[n];
-            Mimi.DecoderState[] d = new Mimi.DecoderState[n];
-            int[] it = new int[n];
-            for (int i = 0; i < n; i++) {
-                e[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
-                d[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
-                it[i] = i;
-            }
+            freshStreams(n);
             java.security.MessageDigest codes = sha(), out = sha();
             int fs = m.frameSize();
-            float[][] in = new float[n][fs];
             for (int f = 0; f < (n == 1 ? 150 : 30); f++) {
-                for (int b = 0; b < n; b++) System.arraycopy(audio, (int) ((f * (long) fs + b * 977L) % (audio.length - fs)), in[b], 0, fs);
-                int[][][] q = m.quantize(m.encodeToLatent(in, fs, e, false, null, it), 1, 8);
-                for (int[][] s : q) update(codes, ints(s));
-                update(out, floats(m.decodeStep(q, 1, d, null, it)));
+                for (int b = 0; b < n; b++) System.arraycopy(audio, (int) ((f * (long) fs + b * 977L) % (audio.length - fs)), x[b], 0, fs);
+                int[][][] q = m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
+                for (int[][] s : q) codes.update(ints(s));
+                out.update(floats(m.decodeStep(q, 1, ds, null, items)));
             }
             sb.append("stream").append(n).append("-codes ").append(hex(codes)).append('\n');
             sb.append("stream").append(n).append("-audio ").append(hex(out)).append('\n');
         }
         return sb.toString();
+    }
+
+    /** n streams from fresh upstream-mode states, and their input frames. */
+    private void freshStreams(int n) {
+        es = new Mimi.EncoderState[n];
+        ds = new Mimi.DecoderState[n];
+        items = new int[n];
+        x = new float[n][m.frameSize()];
+        for (int i = 0; i < n; i++) {
+            es[i] = m.newEncoderState(Transformer.CacheMode.UPSTREAM);
+            ds[i] = m.newDecoderState(Transformer.CacheMode.UPSTREAM);
+            items[i] = i;
+        }
     }
 
     private static java.security.MessageDigest sha() {
@@ -99,10 +95,6 @@ public final class AbWorkload implements Callable<Double> {
 
     private static String hex(java.security.MessageDigest d) {
         return java.util.HexFormat.of().formatHex(d.digest()).substring(0, 16);
-    }
-
-    private static void update(java.security.MessageDigest d, byte[] b) {
-        d.update(b);
     }
 
     private static byte[] ints(int[][] a) {
