@@ -203,28 +203,26 @@ public final class TwoTap {
         for (int i = row0; i < row0 + rows; i++) {
             int ci = g.cOff() + i * g.ldc() + w, yo = (i / ph) * cols * ph + i % ph;
             int j = 0;
-            if (ph > 1 && Simd.SCATTER && ph < SCATTER_BY.length) { // L whole triples at a time, each output vector
-                // scattered to its stride-3ph positions in the phase interleave (one instruction with AVX-512)
-                int[] by = SCATTER_BY[ph];
-                for (int full = cols / 3 - w; j + L <= nw && j + L <= full; j += L) {
-                    FloatVector m1 = FloatVector.fromArray(S, c, ci + j), m2 = FloatVector.fromArray(S, c, ci + j - 2 * back);
-                    FloatVector sum = m1.add(m2);
-                    int o = yo + 3 * (w + j) * ph;
-                    sum.add(FloatVector.fromArray(S, c, ci + j - 3 * back)).intoArray(y, o, by, 0);
-                    m1.sub(m2).intoArray(y, o + ph, by, 0);
-                    sum.add(FloatVector.fromArray(S, c, ci + j - back)).intoArray(y, o + 2 * ph, by, 0);
-                }
-            }
-            if (ph == 1) { // L whole triples at a time: 3 vectors of consecutive outputs
+            // L whole triples at a time: for a strided conv 3 vectors of consecutive outputs; for a transposed conv
+            // with AVX-512 each output vector scattered to its stride-3ph positions in the phase interleave
+            int[] by = ph > 1 && Simd.SCATTER && ph < SCATTER_BY.length ? SCATTER_BY[ph] : null;
+            if (ph == 1 || by != null) {
                 for (int full = cols / 3 - w; j + L <= nw && j + L <= full; j += L) {
                     FloatVector m1 = FloatVector.fromArray(S, c, ci + j), m2 = FloatVector.fromArray(S, c, ci + j - 2 * back);
                     FloatVector sum = m1.add(m2), y1 = m1.sub(m2);
                     FloatVector y0 = sum.add(FloatVector.fromArray(S, c, ci + j - 3 * back));
                     FloatVector y2 = sum.add(FloatVector.fromArray(S, c, ci + j - back));
-                    int o = yo + 3 * (w + j);
-                    y0.rearrange(AB0, y1).blend(y2.rearrange(C0), C_LANES0).intoArray(y, o);
-                    y0.rearrange(AB1, y1).blend(y2.rearrange(C1), C_LANES1).intoArray(y, o + L);
-                    y0.rearrange(AB2, y1).blend(y2.rearrange(C2), C_LANES2).intoArray(y, o + 2 * L);
+                    if (by != null) {
+                        int o = yo + 3 * (w + j) * ph;
+                        y0.intoArray(y, o, by, 0);
+                        y1.intoArray(y, o + ph, by, 0);
+                        y2.intoArray(y, o + 2 * ph, by, 0);
+                    } else {
+                        int o = yo + 3 * (w + j);
+                        y0.rearrange(AB0, y1).blend(y2.rearrange(C0), C_LANES0).intoArray(y, o);
+                        y0.rearrange(AB1, y1).blend(y2.rearrange(C1), C_LANES1).intoArray(y, o + L);
+                        y0.rearrange(AB2, y1).blend(y2.rearrange(C2), C_LANES2).intoArray(y, o + 2 * L);
+                    }
                 }
             }
             for (; j < nw; j++) {
