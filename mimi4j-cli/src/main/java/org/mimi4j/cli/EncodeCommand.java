@@ -81,7 +81,7 @@ final class EncodeCommand implements Callable<Integer> {
             case "npy" -> CodesFile.Format.NPY;
             default -> throw new MimiCli.UsageException("--format must be safetensors or npy, got " + format);
         };
-        if (numQuantizers < 1) throw new MimiCli.UsageException("--num-quantizers must be at least 1, got " + numQuantizers);
+        checkNumQuantizers(numQuantizers);
         if (chunkSamples != null && !stream) throw new MimiCli.UsageException("--chunk-samples needs --stream");
         if (chunkSamples != null && chunkSamples < 1) throw new MimiCli.UsageException("--chunk-samples must be at least 1, got " + chunkSamples);
         if (stream && pad == Padding.TRANSFORMERS) throw new MimiCli.UsageException("--stream pads the end like moshi; --padding transformers is offline only");
@@ -116,18 +116,30 @@ final class EncodeCommand implements Callable<Integer> {
      * returns the input's duration in seconds.
      */
     static double encodeFile(Mimi m, Path in, Path out, int nq, Padding pad, CodesFile.Format fmt, int streamChunk) throws IOException {
-        if (nq > m.totalCodebooks()) throw new InvalidInputException("--num-quantizers " + nq + " exceeds the model's " + m.totalCodebooks() + " codebooks");
         try (AudioInput audio = new AudioInput(in, m.sampleRate())) {
-            int[][] codes;
-            try {
-                codes = streamChunk > 0 ? encodeStreaming(m, audio.samples(), nq, streamChunk) : m.encode(audio.samples(), nq, pad);
-            } catch (InvalidInputException e) { // the model's message about the audio: say which file
-                throw new InvalidInputException(in + ": " + e.getMessage());
-            }
+            int[][] codes = encode(m, audio, nq, pad, streamChunk);
             Map<String, String> meta = metadata(m, nq, audio.samples, in, audio.sourceRate(), pad);
             if (streamChunk > 0) meta.put("encoder", "stream-upstream");
             Outputs.writing(out, () -> CodesFile.write(out, codes, meta, fmt));
             return audio.samples / (double) m.sampleRate();
+        }
+    }
+
+    /** -n below 1: a usage error, found before the model is loaded. */
+    static void checkNumQuantizers(int nq) {
+        if (nq < 1) throw new MimiCli.UsageException("--num-quantizers must be at least 1, got " + nq);
+    }
+
+    /**
+     * Codes [K][T] of an opened file: offline, or (streamChunk > 0) through an encoder stream fed chunks of that many
+     * samples. The model's objections to the audio name the file.
+     */
+    static int[][] encode(Mimi m, AudioInput audio, int nq, Padding pad, int streamChunk) throws IOException {
+        if (nq > m.totalCodebooks()) throw new InvalidInputException("--num-quantizers " + nq + " exceeds the model's " + m.totalCodebooks() + " codebooks");
+        try {
+            return streamChunk > 0 ? encodeStreaming(m, audio.samples(), nq, streamChunk) : m.encode(audio.samples(), nq, pad);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(audio.path + ": " + e.getMessage());
         }
     }
 

@@ -1,7 +1,6 @@
 package org.mimi4j.cli;
 
 import org.mimi4j.Mimi;
-import org.mimi4j.InvalidInputException;
 import org.mimi4j.Padding;
 import org.mimi4j.SampleSource;
 import picocli.CommandLine;
@@ -39,16 +38,13 @@ final class RoundtripCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         out.check(input);
+        EncodeCommand.checkNumQuantizers(numQuantizers);
         Mimi m = model.load();
         long t0 = System.nanoTime();
         int[][] codes;
         long n;
         try (AudioInput audio = new AudioInput(input, m.sampleRate())) {
-            try {
-                codes = m.encode(audio.samples(), numQuantizers, Padding.MOSHI);
-            } catch (InvalidInputException e) { // the model's message about the audio: say which file
-                throw new InvalidInputException(input + ": " + e.getMessage());
-            }
+            codes = EncodeCommand.encode(m, audio, numQuantizers, Padding.MOSHI, 0);
             n = audio.samples;
         }
         // decoded once, in chunks: written to OUT and compared with the input, read again alongside

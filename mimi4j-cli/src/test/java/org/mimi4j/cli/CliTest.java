@@ -182,6 +182,15 @@ class CliTest {
         assertEquals(1, r.status());
         assertTrue(r.errorLine().contains("exceeds the model's 8 codebooks"), r.err());
         assertFalse(Files.exists(out));
+        // roundtrip checks -n the same way, and writes nothing
+        Path rt = dir.resolve("rt.wav");
+        r = Cli.run("roundtrip", good.toString(), "-o", rt.toString(), "--model", Cli.tinyModel(), "-n", "0");
+        assertEquals(2, r.status());
+        assertTrue(r.errorLine().contains("--num-quantizers must be at least 1"), r.err());
+        r = Cli.run("roundtrip", good.toString(), "-o", rt.toString(), "--model", Cli.tinyModel(), "-n", "9");
+        assertEquals(1, r.status());
+        assertTrue(r.errorLine().contains("--num-quantizers 9 exceeds the model's 8 codebooks"), r.err());
+        assertFalse(Files.exists(rt));
         // existing output
         assertEquals(0, Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel()).status());
         r = Cli.run("encode", good.toString(), "-o", out.toString(), "--model", Cli.tinyModel());
