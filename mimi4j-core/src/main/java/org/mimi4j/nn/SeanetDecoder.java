@@ -2,7 +2,6 @@ package org.mimi4j.nn;
 
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.TwoTap;
 import org.mimi4j.perf.Profiler;
 
 import java.util.ArrayList;
@@ -35,8 +34,7 @@ public final class SeanetDecoder {
         idx++;
         for (int r : ratios) {
             idx++; // ELU
-            layers.add(StreamingConvTranspose1d.load(ck, "decoder.model." + idx + ".convtr.convtr", mult * nf, mult * nf / 2, 2 * r, r, 1, true,
-                    TwoTap.worthIt((long) mult * nf * mult * nf / 2 * 2 * r)));
+            layers.add(StreamingConvTranspose1d.load(ck, "decoder.model." + idx + ".convtr.convtr", mult * nf, mult * nf / 2, 2 * r, r, 1, true, true));
             chans.add(mult * nf);
             idx++;
             for (int j = 0; j < c.numResidualLayers(); j++) {

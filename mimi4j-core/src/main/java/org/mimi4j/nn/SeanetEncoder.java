@@ -2,7 +2,6 @@ package org.mimi4j.nn;
 
 import org.mimi4j.MimiConfig;
 import org.mimi4j.io.Checkpoint;
-import org.mimi4j.kernels.TwoTap;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +35,8 @@ public final class SeanetEncoder {
                 idx++;
             }
             idx++; // ELU
-            add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", 2 * mult * nf, mult * nf, 2 * r, r, 1, false, true,
-                    TwoTap.worthIt(2L * mult * nf * mult * nf * 2 * r)), mult * nf, chans);
+            add(StreamingConv1d.load(ck, "encoder.model." + idx + ".conv.conv", 2 * mult * nf, mult * nf, 2 * r, r, 1, false, true, true),
+                    mult * nf, chans);
             idx++;
             mult *= 2;
         }

@@ -40,7 +40,8 @@ public final class StreamingConv1d {
 
     /**
      * weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own).
-     * winograd: a two-tap strided conv runs as a {@link TwoTap} (ignored for other convs).
+     * winograd: a two-tap strided conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights (ignored for
+     * other convs).
      */
     public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
                            WeightArena arena, boolean winograd) {
@@ -73,7 +74,7 @@ public final class StreamingConv1d {
                     }
                 }
             };
-            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
+            this.winograd = winograd && taps == 2 && TwoTap.worthIt((long) outCh * inCh * kernel) ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
         }
     }
@@ -84,7 +85,7 @@ public final class StreamingConv1d {
         return load(ck, prefix, outCh, inCh, kernel, stride, dilation, replicate, hasBias, false);
     }
 
-    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap}. */
+    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights. */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
                                        boolean replicate, boolean hasBias, boolean winograd) {
         RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);

@@ -37,7 +37,7 @@ public final class StreamingConvTranspose1d {
 
     /**
      * As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own); winograd: a
-     * two-tap conv runs as a {@link TwoTap} (ignored for others).
+     * two-tap conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights (ignored for others).
      */
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena,
                                     boolean winograd) {
@@ -49,7 +49,8 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            this.winograd = winograd && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
+            this.winograd = winograd && taps == 2 && TwoTap.worthIt((long) inCh * outCh * kernel)
+                    ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
             depthwise = null;
             if (bias != null) {
@@ -125,7 +126,7 @@ public final class StreamingConvTranspose1d {
         return load(ck, prefix, inCh, outCh, kernel, stride, groups, hasBias, false);
     }
 
-    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap}. */
+    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights. */
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
                                                 int groups, boolean hasBias, boolean winograd) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
