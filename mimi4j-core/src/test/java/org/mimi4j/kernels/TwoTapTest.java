@@ -23,13 +23,11 @@ class TwoTapTest {
     })
     void matchesTheDirectSumAndIsIndependentOfTheCall(int m, int k, int streams, int n) {
         SplittableRandom r = new SplittableRandom(m * 31L + k * 7L + n);
-        float[] taps = new float[m * 2 * k], bias = new float[m];
-        for (int i = 0; i < taps.length; i++) taps[i] = (float) (r.nextDouble() - 0.5);
-        for (int i = 0; i < m; i++) bias[i] = (float) (r.nextDouble() - 0.5);
+        float[] taps = random(r, m * 2 * k), bias = random(r, m);
         TwoTap t = TwoTap.pack(m, k, RowSource.of(taps, 0, 2 * k), null);
         int ld = n + 1;
-        float[][] x = new float[streams][k * ld];
-        for (float[] xs : x) for (int i = 0; i < xs.length; i++) xs[i] = (float) (r.nextDouble() - 0.5);
+        float[][] x = new float[streams][];
+        for (int s = 0; s < streams; s++) x[s] = random(r, k * ld);
         float[][] all = run(t, bias, x, ld, n);
         for (int s = 0; s < streams; s++) {
             float[] y = all[s];
@@ -71,12 +69,10 @@ class TwoTapTest {
     void phaseInterleaveHoldsThePlainLayoutsBits(int ph, int co, int k, int streams, int n) {
         SplittableRandom r = new SplittableRandom(ph * 131L + co * 17L + n);
         int m = co * ph;
-        float[] taps = new float[m * 2 * k], bias = new float[m];
-        for (int i = 0; i < taps.length; i++) taps[i] = (float) (r.nextDouble() - 0.5);
-        for (int i = 0; i < m; i++) bias[i] = (float) (r.nextDouble() - 0.5);
-        TwoTap t = TwoTap.pack(m, k, RowSource.of(taps, 0, 2 * k), null);
-        float[][] x = new float[streams][k * (n + 1)];
-        for (float[] xs : x) for (int i = 0; i < xs.length; i++) xs[i] = (float) (r.nextDouble() - 0.5);
+        TwoTap t = TwoTap.pack(m, k, RowSource.of(random(r, m * 2 * k), 0, 2 * k), null);
+        float[] bias = random(r, m);
+        float[][] x = new float[streams][];
+        for (int s = 0; s < streams; s++) x[s] = random(r, k * (n + 1));
         float[][] plain = run(t, bias, x, n + 1, n, 1), interleaved = run(t, bias, x, n + 1, n, ph);
         for (int s = 0; s < streams; s++) {
             for (int i = 0; i < m; i++) {
@@ -86,6 +82,12 @@ class TwoTapTest {
                 }
             }
         }
+    }
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() - 0.5);
+        return a;
     }
 
     private static float[] cols(float[] x, int k, int ld, int from, int len) {
