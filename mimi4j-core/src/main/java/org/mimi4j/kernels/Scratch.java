@@ -10,10 +10,10 @@ public final class Scratch {
     /**
      * The float slots of the kernels. GEMM_SHARED_B is the calling thread's B packed once for a GEMM call, which the
      * compute threads read during that call. GEMM_CHAIN_MID is a task's intermediate piece in {@link Gemm#chain}.
-     * NORM_SCALE is a layer norm's per-step mean and scale.
+     * NORM_SCALE is a layer norm's per-step mean and scale. GELU is a block of the GELU's exp arguments.
      */
     static final int GEMM_NARROW_B = 0, GEMM_NARROW_ACC = 1, ATTENTION_SCORES = 2, GEMM_SHARED_B = 3, GEMM_CHAIN_MID = 4,
-            NORM_SCALE = 5;
+            NORM_SCALE = 5, GELU = 11;
     /** The residual vector quantizer's float slots (org.mimi4j.nn): its residual, distances, a partial decode. */
     public static final int QUANTIZER_RESIDUAL = 6, QUANTIZER_DOTS = 7, QUANTIZER_PARTIAL = 8;
     /**
@@ -34,7 +34,7 @@ public final class Scratch {
     private static final ThreadLocal<Slots> SLOTS = ThreadLocal.withInitial(Slots::new);
 
     private static final class Slots {
-        final float[][] floats = new float[11][];
+        final float[][] floats = new float[12][];
         final int[][] ints = new int[2][];
         final double[][] doubles = new double[1][];
     }

