@@ -279,8 +279,8 @@ public final class Transformer {
         window(st, pos0, firstKey, t, lo, hi);
         int first = (int) (firstKey % cap);
         Attention.attend(q, t, rk, rv, first, cap, heads, headDim, lo, hi, o);
-        Parallel.forEach(heads, hh -> {
-            for (int c = hh * headDim; c < (hh + 1) * headDim; c++) for (int i = 0; i < t; i++) out[c * t + i] = o[i * d + c];
+        Parallel.forEach(heads, hh -> { // o's rows front to back: a column of o (rows 2 KB apart) maps to 2 sets of L1
+            for (int i = 0; i < t; i++) for (int c = hh * headDim; c < (hh + 1) * headDim; c++) out[c * t + i] = o[i * d + c];
         });
     }
 
