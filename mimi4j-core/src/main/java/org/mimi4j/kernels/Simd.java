@@ -11,9 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * 512 bits. {@code -Dmimi4j.vectorBits=128|256|512} picks one (tests run the kernels at each width; one wider than
  * the CPU's is correct but slow).
  *
- * <p>Results do not depend on the width where a sum is one FMA chain per output (GEMM, convolutions); reductions
- * across lanes (attention's softmax sum, LayerNorm is scalar) are summed in lane order, so they differ across widths
- * in the last bits, as between any two BLAS builds.
+ * <p>Results do not depend on the width where a sum is one FMA chain per output (GEMM, convolutions) or runs in one
+ * lane (LayerNorm: a step per lane); reductions across lanes (attention's softmax sum) are summed in lane order, so
+ * they differ across widths in the last bits, as between any two BLAS builds.
  */
 public final class Simd {
     public static final VectorSpecies<Float> S = species(Integer.getInteger("mimi4j.vectorBits", 0));
