@@ -12,6 +12,7 @@ import org.mimi4j.io.SafeTensors;
 import org.mimi4j.kernels.Parallel;
 import org.mimi4j.kernels.Simd;
 import org.mimi4j.nn.Transformer;
+import org.mimi4j.stream.Duplex;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -330,6 +331,16 @@ public final class Bench {
         }
         double mean = Arrays.stream(ms).average().orElse(0);
         facts.put(key + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
+        // the same frames with the encode and decode steps at once (a warm-up of a fifth of them first)
+        duplexFrames(m, es, ds, items, x, y, src, warmed + frames, frames / 5 + 1, nq);
+        double[] dup = duplexFrames(m, es, ds, items, x, y, src, warmed + frames + frames / 5 + 2, frames, nq);
+        Arrays.sort(dup);
+        double dupMed = dup[dup.length / 2], dupP99 = dup[Math.min(dup.length - 1, (int) Math.ceil(0.99 * dup.length) - 1)];
+        rows.add(new Row(sect, "median, encode and decode steps at once", dupMed, totalGflop / frames, frameSec * streams,
+                "p99 " + fmt(dupP99) + " ms; " + fmt(dupMed / med) + "x the median above: frame f's encode step beside the decode step of frame f - 1's"
+                        + " codes, one per compute thread (Duplex.step)"));
+        facts.put(key + "_duplex_median_ms", dupMed);
+        facts.put(key + "_duplex_p99_ms", dupP99);
         rows.add(new Row(sect, "of which outside GEMM calls (mean)", Math.max(0, mean - gemmMs), 0, frameSec * streams,
                 "of a mean frame of " + fmt(mean) + " ms: attention, norms, unfused activations, copies, waits"));
         rows.addAll(shapeRows(sect, shapes, mean, frameSec * streams, frames));
@@ -357,11 +368,33 @@ public final class Bench {
 
     /** One 80 ms frame of every stream: encode step, quantize, decode step into y (frame f of the test signal). */
     private static void frame(Mimi m, Mimi.EncoderState[] es, Mimi.DecoderState[] ds, int[] items, float[][] x, float[][] y, float[] src, int f, int nq) {
+        m.decodeStep(encodeFrame(m, es, items, x, src, f, nq), 1, ds, null, items, y, 0);
+    }
+
+    /** The encode step and quantizer of {@link #frame}: the frame's codes. */
+    private static int[][][] encodeFrame(Mimi m, Mimi.EncoderState[] es, int[] items, float[][] x, float[] src, int f, int nq) {
         int fs = x[0].length;
         for (int i = 0; i < x.length; i++) System.arraycopy(src, (f * fs + i * 977) % (src.length - fs), x[i], 0, fs);
         float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
-        int[][][] codes = m.quantize(emb, 1, nq);
-        m.decodeStep(codes, 1, ds, null, items, y, 0);
+        return m.quantize(emb, 1, nq);
+    }
+
+    /**
+     * {@code frames} frames as a duplex stream or server steps them ({@link Duplex}): frame f's encode step and the
+     * decode step of frame f - 1's codes at once, one per compute thread. Milliseconds per frame.
+     */
+    private static double[] duplexFrames(Mimi m, Mimi.EncoderState[] es, Mimi.DecoderState[] ds, int[] items, float[][] x, float[][] y, float[] src,
+                                         int f0, int frames, int nq) {
+        int[][][][] codes = {encodeFrame(m, es, items, x, src, f0, nq)};
+        double[] ms = new double[frames];
+        for (int f = 0; f < frames; f++) {
+            int[][][] previous = codes[0];
+            int next = f0 + 1 + f;
+            long t0 = System.nanoTime();
+            Duplex.step(() -> codes[0] = encodeFrame(m, es, items, x, src, next, nq), () -> m.decodeStep(previous, 1, ds, null, items, y, 0));
+            ms[f] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
     }
 
     private static String streamSection(int streams) {

@@ -1,0 +1,71 @@
+package org.mimi4j.stream;
+
+import org.junit.jupiter.api.Test;
+import org.mimi4j.Mimi;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mimi4j.stream.Fixtures.*;
+
+/** Encode and decode steps at once ({@link Duplex}): each stream still gives upstream's streaming outputs. */
+class DuplexTest {
+    /**
+     * A duplex loop as a voice agent runs it: each tick one microphone frame in (480-sample chunks, so some ticks
+     * complete no frame) beside one reply frame out. Codes equal the streaming goldens, audio is within tolerance of
+     * them, and both match the same streams stepped one after the other.
+     */
+    @Test
+    void encodeAndDecodeAtOnceGiveTheStreamingGoldens() {
+        for (String w : WEIGHTS) {
+            Mimi m = model(w);
+            float[] mic = audio("long", 0);
+            int[][] reply = MimiDecoderStreamTest.frames(codes("long.codes_q8", 0));
+            MimiEncoderStream enc = m.encoderStream(8);
+            MimiDecoderStream dec = m.decoderStream();
+            List<int[]> codes = new ArrayList<>();
+            List<float[]> speech = new ArrayList<>();
+            int ticks = Math.max((mic.length + 479) / 480, reply.length);
+            for (int t = 0; t < ticks; t++) {
+                int from = Math.min(mic.length, t * 480), to = Math.min(mic.length, from + 480);
+                int[][][] out = new int[1][][];
+                float[][] pcm = new float[1][];
+                int[] frame = t < reply.length ? reply[t] : null;
+                Duplex.step(() -> out[0] = enc.push(mic, from, to - from), () -> pcm[0] = frame == null ? new float[0] : dec.push(frame));
+                for (int[] f : out[0]) codes.add(f);
+                speech.add(pcm[0]);
+            }
+            for (int[] f : enc.end()) codes.add(f);
+            String what = w + " long[0]";
+            int[][] got = codes.toArray(new int[0][]);
+            assertCodes(codes("long.stream_codes_q8", 0), transpose(got, 8), what + " duplex codes");
+            float[] audioOut = concat(speech);
+            assertClose(audioOut, item("long.stream_decoded_q8", 0), what + " duplex audio");
+
+            int[][] solo = encode(m.encoderStream(8), mic, schedule("480", mic.length));
+            assertCodes(transpose(solo, 8), transpose(got, 8), what + " duplex against solo codes");
+            assertSameRun(MimiDecoderStreamTest.decode(m.decoderStream(), reply, 1), audioOut, what + " duplex against solo audio");
+        }
+    }
+
+    @Test
+    void bothStepsRunAndAFailureIsRethrown() {
+        AtomicBoolean a = new AtomicBoolean(), b = new AtomicBoolean();
+        Duplex.step(() -> a.set(true), () -> b.set(true));
+        assertTrue(a.get() && b.get(), "both steps ran");
+
+        IllegalStateException boom = new IllegalStateException("boom");
+        assertSame(boom, assertThrows(IllegalStateException.class, () -> Duplex.step(() -> { }, () -> { throw boom; })));
+        assertSame(boom, assertThrows(IllegalStateException.class, () -> Duplex.step(() -> { throw boom; }, () -> { })));
+        // and the compute threads are free again afterwards
+        int[] n = new int[2];
+        Duplex.step(() -> n[0]++, () -> n[1]++);
+        assertEquals(1, n[0]);
+        assertEquals(1, n[1]);
+    }
+}
