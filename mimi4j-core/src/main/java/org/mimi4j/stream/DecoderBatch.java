@@ -55,6 +55,13 @@ public final class DecoderBatch extends SlotBatch<DecoderBatch.Slot> {
 
     /** One batched compute: one frame for every stream with a frame queued. Returns the number of streams stepped. */
     @Override
+    public int ready() {
+        int n = 0;
+        for (Slot s : slots) if (s != null && !s.queue.isEmpty()) n++;
+        return n;
+    }
+
+    @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();
         for (Slot s : slots) if (s != null && !s.queue.isEmpty()) ready.add(s);

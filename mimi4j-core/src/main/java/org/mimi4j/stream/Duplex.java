@@ -4,7 +4,8 @@ import org.mimi4j.kernels.Parallel;
 
 /**
  * Two independent steps at once, one on each of two compute threads: a duplex stream's encode step and decode step
- * (a microphone frame in, a reply frame out), or an {@link EncoderBatch}'s step and a {@link DecoderBatch}'s.
+ * (a microphone frame in, a reply frame out), or an {@link EncoderBatch}'s step and a {@link DecoderBatch}'s (as
+ * {@code mimi serve} steps them).
  *
  * <pre>{@code
  * int[][][] codes = new int[1][][];

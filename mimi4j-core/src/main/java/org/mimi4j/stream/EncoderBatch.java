@@ -76,6 +76,13 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
      * after {@link Slot#end()} (zero-padded). Returns how many streams were stepped (0: nothing was ready).
      */
     @Override
+    public int ready() {
+        int n = 0;
+        for (Slot s : slots) if (s != null && s.ready()) n++;
+        return n;
+    }
+
+    @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();
         for (Slot s : slots) if (s != null && s.ready()) ready.add(s);

@@ -22,6 +22,9 @@ abstract class SlotBatch<S> {
     /** One batched compute: one frame for every stream that has one ready. Returns the number of streams stepped. */
     public abstract int step();
 
+    /** The streams the next {@link #step()} would compute a frame for (0: it would return at once). */
+    public abstract int ready();
+
     /** Steps until no stream has a frame ready; returns the number of steps. */
     public int drain() {
         int k = 0;

@@ -66,6 +66,7 @@ class DecoderBatchTest {
             if (tick % 3 != 2) {
                 int expected = 0;
                 for (Job j : active) if (j.slot.ready()) expected++;
+                assertEquals(expected, batch.ready(), "streams ready at tick " + tick);
                 assertEquals(expected, batch.step(), "streams stepped at tick " + tick);
             }
             for (Job j : new ArrayList<>(active)) {

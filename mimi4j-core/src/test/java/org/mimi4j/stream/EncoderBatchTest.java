@@ -78,6 +78,7 @@ class EncoderBatchTest {
             if (tick % 4 != 3) {
                 int expected = 0;
                 for (Job j : active) if (j.slot.ready()) expected++;
+                assertEquals(expected, batch.ready(), "streams ready at tick " + tick);
                 assertEquals(expected, batch.step(), "streams stepped at tick " + tick);
             }
             if (r.nextInt(5) == 0) batch.drain();

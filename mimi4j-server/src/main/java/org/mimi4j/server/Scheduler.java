@@ -3,6 +3,7 @@ package org.mimi4j.server;
 import org.eclipse.jetty.websocket.api.StatusCode;
 import org.mimi4j.Mimi;
 import org.mimi4j.stream.DecoderBatch;
+import org.mimi4j.stream.Duplex;
 import org.mimi4j.stream.EncoderBatch;
 
 import java.util.ArrayList;
@@ -19,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * codebooks) and/or the shared {@link DecoderBatch}; each turn feeds the streams' queued input into their slots,
  * steps each batch once (one batched compute for all streams with a frame ready) and hands the results to the
  * streams' send queues. Steps run back to back while anything is ready, so under load each step gathers every
- * stream that became ready during the previous one (continuous batching); idle, the thread parks.
+ * stream that became ready during the previous one (continuous batching); idle, the thread parks. Frames to encode
+ * and frames a decode stream queued before the turn run at once, one batch per compute thread ({@link Duplex}); a
+ * roundtrip stream's frame is decoded in the turn that encodes it.
  */
 final class Scheduler implements Runnable {
     private final MimiServer server;
@@ -104,25 +107,22 @@ final class Scheduler implements Runnable {
                 feed(s);
             }
         }
-        boolean worked = false;
-        for (EncoderBatch b : encoders.values()) {
-            long t0 = System.nanoTime();
-            int n = b.step();
-            if (n == 0) continue;
-            worked = true;
-            server.metrics.encoderStep.observeNanos(System.nanoTime() - t0);
-            server.metrics.encoderStreamsStepped.addAndGet(n);
-        }
-        if (worked) for (StreamSession s : sessions) if (s.enc != null) collectCodes(s);
-        boolean decoded = false;
-        if (decoder != null) {
-            long t0 = System.nanoTime();
-            int n = decoder.step();
-            if (n > 0) {
-                decoded = true;
-                server.metrics.decoderStep.observeNanos(System.nanoTime() - t0);
-                server.metrics.decoderStreamsStepped.addAndGet(n);
+        boolean encode = false;
+        for (EncoderBatch b : encoders.values()) encode |= b.ready() > 0;
+        boolean decode = decoder != null && decoder.ready() > 0;
+        // frames to encode beside frames already queued to decode (decode streams'): one batch on each compute thread
+        // at once (Duplex), else the one on all of them
+        if (encode && decode) Duplex.step(this::stepEncoders, this::stepDecoder);
+        else if (encode) stepEncoders();
+        else if (decode) stepDecoder();
+        if (decode) for (StreamSession s : sessions) if (s.dec != null) collectAudio(s);
+        if (encode) {
+            for (StreamSession s : sessions) if (s.enc != null) collectCodes(s);
+            // roundtrip streams just queued the frames encoded: decoded in this turn still (their latency is both steps)
+            if (decoder != null && decoder.ready() > 0) {
+                stepDecoder();
                 for (StreamSession s : sessions) if (s.dec != null) collectAudio(s);
+                decode = true;
             }
         }
         for (StreamSession s : sessions) if (!s.isClosed() && !finishing.contains(s)) maybeFinish(s);
@@ -134,7 +134,25 @@ final class Scheduler implements Runnable {
                     .append(" out=").append(s.queuedMessages()).append(" closed=").append(s.isClosed()).append("; ");
             System.err.println(sb);
         }
-        return worked || decoded;
+        return encode || decode;
+    }
+
+    private void stepEncoders() {
+        for (EncoderBatch b : encoders.values()) {
+            long t0 = System.nanoTime();
+            int n = b.step();
+            if (n == 0) continue;
+            server.metrics.encoderStep.observeNanos(System.nanoTime() - t0);
+            server.metrics.encoderStreamsStepped.addAndGet(n);
+        }
+    }
+
+    private void stepDecoder() {
+        long t0 = System.nanoTime();
+        int n = decoder.step();
+        if (n == 0) return;
+        server.metrics.decoderStep.observeNanos(System.nanoTime() - t0);
+        server.metrics.decoderStreamsStepped.addAndGet(n);
     }
 
     private void attach(StreamSession s) {

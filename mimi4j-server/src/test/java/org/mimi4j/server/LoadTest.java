@@ -25,13 +25,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Loopback load test of a running {@code mimi serve}: N clients each stream audio in real time (one 1920-sample
  * chunk every 80 ms, random phases) and measure each frame's latency, from sending the chunk that completes it to
- * receiving its codes. N grows (doubling, then bisecting) to find the most streams held with p99 latency under the
- * budget (80 ms) and no lost frames; "speed" is the code frames each stream got back per frame of audio it sent in
- * the level's time (1.00x: the server kept up). JDK only, so it runs as a source file:
+ * receiving its codes. With {@code --kind duplex} each of the N clients is a voice agent's two streams: an encode
+ * stream (its microphone) and a decode stream sent one code frame every 80 ms at the same ticks (its replies), whose
+ * latency runs from sending a code frame to receiving its audio; both kinds of frames count. N grows (doubling, then
+ * bisecting) to find the most clients held with p99 latency under the budget (80 ms) and no lost frames; "speed" is
+ * the frames each stream got back per frame it sent in the level's time (1.00x: the server kept up). JDK only, so it
+ * runs as a source file:
  *
  * <pre>
  * bin/mimi serve --model random --max-streams 128 --port 8090 &amp;
- * java mimi4j-server/src/test/java/org/mimi4j/server/LoadTest.java --url http://127.0.0.1:8090/ [--kind encode|roundtrip]
+ * java mimi4j-server/src/test/java/org/mimi4j/server/LoadTest.java --url http://127.0.0.1:8090/ [--kind encode|roundtrip|duplex]
  * </pre>
  *
  * Bounded: at most --max streams, --seconds per level, --budget seconds in all; only loopback addresses.
@@ -52,7 +55,10 @@ public final class LoadTest {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--url" -> url = args[++i];
-                case "--kind" -> kind = args[++i];
+                case "--kind" -> {
+                    kind = args[++i];
+                    if (!kind.matches("encode|roundtrip|duplex")) throw new IllegalArgumentException("--kind is encode, roundtrip or duplex, not " + kind);
+                }
                 case "--nq" -> nq = Integer.parseInt(args[++i]);
                 case "--max" -> max = Integer.parseInt(args[++i]);
                 case "--start" -> start = Integer.parseInt(args[++i]);
@@ -63,7 +69,7 @@ public final class LoadTest {
                 case "--token" -> token = args[++i];
                 case "--retries" -> retries = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip] [--nq 8] [--start 1] [--max 128] "
+                    System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8] [--start 1] [--max 128] "
                             + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--token T]");
                     System.exit(2);
                 }
@@ -78,8 +84,9 @@ public final class LoadTest {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String health = http.send(HttpRequest.newBuilder(base.resolve("healthz")).build(), HttpResponse.BodyHandlers.ofString()).body();
         System.out.println("server: " + health);
-        System.out.printf(Locale.ROOT, "%s streams, %d codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
-                kind, nq, seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
+        String what = kind.equals("duplex") ? "duplex clients (an encode and a decode stream each)" : kind + " streams";
+        System.out.printf(Locale.ROOT, "%s, %d codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
+                what, nq, seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
         System.out.println("streams  frames   lost   p50 ms   p95 ms   p99 ms   max ms  errors  speed");
         long deadline = System.nanoTime() + (long) (totalBudget * 1e9);
         int good = 0, bad = -1, n = Math.max(1, start);
@@ -100,7 +107,7 @@ public final class LoadTest {
             n = next;
             Thread.sleep(2000); // let the server settle
         }
-        System.out.printf(Locale.ROOT, "RESULT: %d concurrent real-time %s streams with p99 frame latency < %.0f ms%s%n", good, kind, budgetMs,
+        System.out.printf(Locale.ROOT, "RESULT: %d concurrent real-time %s with p99 frame latency < %.0f ms%s%n", good, what, budgetMs,
                 bad < 0 ? " (the most tried)" : " (" + bad + " failed)");
     }
 
@@ -117,9 +124,12 @@ public final class LoadTest {
         List<Client> clients = new ArrayList<>();
         long t0 = System.nanoTime();
         long measureFrom = t0 + (long) (warmup * 1e9);
-        URI ws = URI.create("ws://" + base.getRawAuthority() + "/v1/stream/" + kind + (token == null ? "" : "?token=" + token));
-        for (int i = 0; i < n; i++) {
-            Client c = new Client(nq, lat, measureFrom, errors, errorTexts, kind.equals("roundtrip"));
+        boolean duplex = kind.equals("duplex");
+        for (int i = 0; i < (duplex ? 2 * n : n); i++) {
+            boolean decode = duplex && i % 2 == 1; // a duplex client: its encode stream, then its decode stream
+            String endpoint = duplex ? (decode ? "decode" : "encode") : kind;
+            URI ws = URI.create("ws://" + base.getRawAuthority() + "/v1/stream/" + endpoint + (token == null ? "" : "?token=" + token));
+            Client c = new Client(nq, lat, measureFrom, errors, errorTexts, decode);
             try {
                 c.ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(ws, c).get(10, TimeUnit.SECONDS);
                 c.ws.sendText("{\"type\":\"start\",\"format\":\"f32le\",\"num_quantizers\":" + nq + "}", true).get(5, TimeUnit.SECONDS);
@@ -134,8 +144,10 @@ public final class LoadTest {
         Random r = new Random(n);
         List<ScheduledFuture<?>> tasks = new ArrayList<>();
         long frames = (long) (seconds * 12.5);
-        for (Client c : clients) {
-            long phase = (long) (r.nextDouble() * 80_000);
+        long phase = 0;
+        for (int i = 0; i < clients.size(); i++) {
+            Client c = clients.get(i);
+            if (!duplex || !c.decode) phase = (long) (r.nextDouble() * 80_000); // a duplex client's two streams tick together
             tasks.add(timer.scheduleAtFixedRate(() -> c.sendFrame(frames), phase, 80_000, TimeUnit.MICROSECONDS));
         }
         Thread.sleep((long) (seconds * 1000) + 200);
@@ -159,10 +171,13 @@ public final class LoadTest {
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
     }
 
-    /** One streaming client: sends a frame per tick, matches the code frames coming back to their send times. */
+    /**
+     * One streaming client: sends a frame per tick (1920 samples; a decode stream's: one code frame), matches the frames
+     * coming back (code frames; a decode stream's: audio frames) to their send times.
+     */
     static final class Client implements WebSocket.Listener {
         final int nq;
-        final boolean roundtrip;
+        final boolean decode;
         final ConcurrentLinkedQueue<Double> lat;
         final long measureFrom;
         final AtomicInteger errors;
@@ -170,24 +185,25 @@ public final class LoadTest {
         final CompletableFuture<Void> ready = new CompletableFuture<>();
         final AtomicInteger sentMeasured = new AtomicInteger(), gotMeasured = new AtomicInteger();
         final long[] sentAt = new long[1 << 14];
-        final byte[] pcm;
+        final byte[] payload;
         volatile WebSocket ws;
         int sent;
         volatile int received;
         private int partBytes;
         CompletableFuture<WebSocket> pending = CompletableFuture.completedFuture(null);
 
-        Client(int nq, ConcurrentLinkedQueue<Double> lat, long measureFrom, AtomicInteger errors, ConcurrentLinkedQueue<String> errorTexts, boolean roundtrip) {
+        Client(int nq, ConcurrentLinkedQueue<Double> lat, long measureFrom, AtomicInteger errors, ConcurrentLinkedQueue<String> errorTexts, boolean decode) {
             this.nq = nq;
             this.lat = lat;
             this.measureFrom = measureFrom;
             this.errors = errors;
             this.errorTexts = errorTexts;
-            this.roundtrip = roundtrip;
+            this.decode = decode;
             Random r = new Random();
-            ByteBuffer b = ByteBuffer.allocate(4 * FRAME).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < FRAME; i++) b.putFloat((float) (0.1 * r.nextGaussian()));
-            pcm = b.array();
+            ByteBuffer b = ByteBuffer.allocate(decode ? 2 * nq : 4 * FRAME).order(ByteOrder.LITTLE_ENDIAN);
+            if (decode) for (int i = 0; i < nq; i++) b.putShort((short) r.nextInt(2048));
+            else for (int i = 0; i < FRAME; i++) b.putFloat((float) (0.1 * r.nextGaussian()));
+            payload = b.array();
         }
 
         int receivedFrames() {
@@ -205,7 +221,7 @@ public final class LoadTest {
             sentAt[sent] = now;
             if (now >= measureFrom) sentMeasured.incrementAndGet();
             sent++;
-            pending = ws.sendBinary(ByteBuffer.wrap(pcm), true);
+            pending = ws.sendBinary(ByteBuffer.wrap(payload), true);
         }
 
         @Override
@@ -226,7 +242,7 @@ public final class LoadTest {
             if (last) {
                 int size = partBytes;
                 partBytes = 0;
-                if (size == 2 * nq) { // a code frame (roundtrip also sends PCM, which we just count out)
+                if (size == (decode ? 4 * FRAME : 2 * nq)) { // the frame this stream waits for (roundtrip also sends PCM: not counted)
                     long now = System.nanoTime();
                     int f = received++;
                     if (f < sent && sentAt[f] >= measureFrom) {
