@@ -45,7 +45,9 @@ public final class Gemm {
     private static final long SMALL_A = 1 << 20; // floats of an A (4 MB) that a call may read once per piece of few columns
     private static final int NG = FEW_REGISTERS ? 4 : 8; // columns per narrow group (2 x NG accumulators in registers)
     private static final int NARROW_CHUNK = 256 * 1024;  // floats of A per chunk and K block of a narrow call with
-                                                         // several groups: 1 MB, half of L2 (2 MB on the Intel Xeon)
+                                                         // several groups: 1 MB, half of L2 on the Intel Xeon (2 MB),
+                                                         // all of it on the Zen 4 (512 KB there: no faster)
+    private static final float[] ZEROS = new float[L]; // the narrow kernels' start values without a bias
 
     private Gemm() {
     }
@@ -656,7 +658,9 @@ public final class Gemm {
                 int o = (i * cols + j) * L;
                 if (rows == L && !fromC) { // whole vectors, as the kernel reads them back (narrower stores, then a vector
                     // load of them, made a 2 x 8 tile of 512 steps ~7% slower: 2048 x 512 x 32 columns, one thread)
-                    (bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, row0)).intoArray(tmp, o);
+                    // one load from the bias or a row of zeros: no FloatVector.zero, which C2 at times compiled out of
+                    // line here, allocating each vector's array (one stream's frame: 1034 KB instead of 46)
+                    FloatVector.fromArray(S, bias == null ? ZEROS : bias, bias == null ? 0 : row0).intoArray(tmp, o);
                     continue;
                 }
                 java.util.Arrays.fill(tmp, o, o + L, 0f);
