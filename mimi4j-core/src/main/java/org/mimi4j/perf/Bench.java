@@ -331,16 +331,6 @@ public final class Bench {
         }
         double mean = Arrays.stream(ms).average().orElse(0);
         facts.put(key + "_outside_gemm_ms", Math.max(0, mean - gemmMs));
-        // the same frames with the encode and decode steps at once (a warm-up of a fifth of them first)
-        duplexFrames(m, es, ds, items, x, y, src, warmed + frames, frames / 5 + 1, nq);
-        double[] dup = duplexFrames(m, es, ds, items, x, y, src, warmed + frames + frames / 5 + 2, frames, nq);
-        Arrays.sort(dup);
-        double dupMed = dup[dup.length / 2], dupP99 = dup[Math.min(dup.length - 1, (int) Math.ceil(0.99 * dup.length) - 1)];
-        rows.add(new Row(sect, "median, encode and decode steps at once", dupMed, totalGflop / frames, frameSec * streams,
-                "p99 " + fmt(dupP99) + " ms; " + fmt(dupMed / med) + "x the median above: frame f's encode step beside the decode step of frame f - 1's"
-                        + " codes, one per compute thread (Duplex.step)"));
-        facts.put(key + "_duplex_median_ms", dupMed);
-        facts.put(key + "_duplex_p99_ms", dupP99);
         rows.add(new Row(sect, "of which outside GEMM calls (mean)", Math.max(0, mean - gemmMs), 0, frameSec * streams,
                 "of a mean frame of " + fmt(mean) + " ms: attention, norms, unfused activations, copies, waits"));
         rows.addAll(shapeRows(sect, shapes, mean, frameSec * streams, frames));
@@ -359,6 +349,16 @@ public final class Bench {
         } else {
             facts.put(key + "_realtime_streams", streams * frameSec * 1e3 / med);
         }
+        // the same frames with the encode and decode steps at once (a warm-up of a fifth of them first)
+        duplexFrames(m, es, ds, items, x, y, src, warmed + frames, frames / 5 + 1, nq);
+        double[] dup = duplexFrames(m, es, ds, items, x, y, src, warmed + frames + frames / 5 + 2, frames, nq);
+        Arrays.sort(dup);
+        double dupMed = dup[dup.length / 2], dupP99 = dup[Math.min(dup.length - 1, (int) Math.ceil(0.99 * dup.length) - 1)];
+        rows.add(new Row(sect, "median, encode and decode steps at once", dupMed, totalGflop / frames, frameSec * streams,
+                "p99 " + fmt(dupP99) + " ms; " + fmt(dupMed / med) + "x the median above: frame f's encode step beside the decode step of frame f - 1's"
+                        + " codes, one per compute thread (Duplex.step)"));
+        facts.put(key + "_duplex_median_ms", dupMed);
+        facts.put(key + "_duplex_p99_ms", dupP99);
     }
 
     private static long usedHeap() {

@@ -53,7 +53,6 @@ public final class DecoderBatch extends SlotBatch<DecoderBatch.Slot> {
         return s;
     }
 
-    /** One batched compute: one frame for every stream with a frame queued. Returns the number of streams stepped. */
     @Override
     public int ready() {
         int n = 0;
@@ -61,6 +60,7 @@ public final class DecoderBatch extends SlotBatch<DecoderBatch.Slot> {
         return n;
     }
 
+    /** One batched compute: one frame for every stream with a frame queued. Returns the number of streams stepped. */
     @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();

@@ -24,7 +24,7 @@ import org.mimi4j.kernels.Parallel;
  * step's codes cannot run beside it; the previous frame's can). Results are bit-identical to running them one after the
  * other. With one compute thread, or more than two ({@code -Dmimi4j.threads}), or while another call holds the compute
  * threads, the steps run one after the other, first then second. If a step throws, the other may not run (or may
- * still finish, if it had started), and the first failure is rethrown once neither runs.
+ * still finish, if it had started), and the first failure is rethrown after both have stopped.
  */
 public final class Duplex {
     private Duplex() {

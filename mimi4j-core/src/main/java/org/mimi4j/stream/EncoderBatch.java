@@ -71,10 +71,6 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         return s;
     }
 
-    /**
-     * One batched compute: encodes one frame for every stream with 1920 samples buffered, or with a partial frame
-     * after {@link Slot#end()} (zero-padded). Returns how many streams were stepped (0: nothing was ready).
-     */
     @Override
     public int ready() {
         int n = 0;
@@ -82,6 +78,10 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         return n;
     }
 
+    /**
+     * One batched compute: encodes one frame for every stream with 1920 samples buffered, or with a partial frame
+     * after {@link Slot#end()} (zero-padded). Returns how many streams were stepped (0: nothing was ready).
+     */
     @Override
     public int step() {
         List<Slot> ready = new ArrayList<>();
