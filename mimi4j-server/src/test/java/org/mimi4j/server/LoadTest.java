@@ -53,34 +53,41 @@ public final class LoadTest {
         int nq = 8, max = 128, start = 1, retries = 1;
         double seconds = 20, warmup = 4, budgetMs = 80, totalBudget = 900;
         for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--url" -> url = args[++i];
-                case "--kind" -> {
-                    kind = args[++i];
-                    if (!kind.matches("encode|roundtrip|duplex")) throw new IllegalArgumentException("--kind is encode, roundtrip or duplex, not " + kind);
+            String option = args[i];
+            try {
+                switch (option) {
+                    case "--url" -> url = args[++i];
+                    case "--kind" -> {
+                        kind = args[++i];
+                        if (!kind.matches("encode|roundtrip|duplex")) fail("--kind is encode, roundtrip or duplex, not " + kind);
+                    }
+                    case "--nq" -> nq = Integer.parseInt(args[++i]);
+                    case "--max" -> max = Integer.parseInt(args[++i]);
+                    case "--start" -> start = Integer.parseInt(args[++i]);
+                    case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                    case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                    case "--p99-ms" -> budgetMs = Double.parseDouble(args[++i]);
+                    case "--budget" -> totalBudget = Double.parseDouble(args[++i]);
+                    case "--token" -> token = args[++i];
+                    case "--retries" -> retries = Integer.parseInt(args[++i]);
+                    default -> {
+                        System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8] [--start 1] [--max 128] "
+                                + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--token T]");
+                        System.exit(2);
+                    }
                 }
-                case "--nq" -> nq = Integer.parseInt(args[++i]);
-                case "--max" -> max = Integer.parseInt(args[++i]);
-                case "--start" -> start = Integer.parseInt(args[++i]);
-                case "--seconds" -> seconds = Double.parseDouble(args[++i]);
-                case "--warmup" -> warmup = Double.parseDouble(args[++i]);
-                case "--p99-ms" -> budgetMs = Double.parseDouble(args[++i]);
-                case "--budget" -> totalBudget = Double.parseDouble(args[++i]);
-                case "--token" -> token = args[++i];
-                case "--retries" -> retries = Integer.parseInt(args[++i]);
-                default -> {
-                    System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8] [--start 1] [--max 128] "
-                            + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--token T]");
-                    System.exit(2);
-                }
+            } catch (NumberFormatException e) {
+                fail(option + " needs a number, got " + args[i]);
+            } catch (ArrayIndexOutOfBoundsException e) {
+                fail(option + " needs a value");
             }
         }
         URI base = URI.create(url.endsWith("/") ? url : url + "/");
         String host = base.getHost();
-        if (!(host.equals("127.0.0.1") || host.equals("localhost") || host.equals("[::1]") || host.equals("::1"))) {
-            throw new IllegalArgumentException("the load test only targets loopback (127.0.0.1), not " + host);
+        if (host == null || !(host.equals("127.0.0.1") || host.equals("localhost") || host.equals("[::1]") || host.equals("::1"))) {
+            fail("the load test only targets loopback (127.0.0.1), not " + host);
         }
-        if (max > 512) throw new IllegalArgumentException("--max is capped at 512");
+        if (max > 512) fail("--max is capped at 512");
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String health = http.send(HttpRequest.newBuilder(base.resolve("healthz")).build(), HttpResponse.BodyHandlers.ofString()).body();
         System.out.println("server: " + health);
@@ -164,6 +171,12 @@ public final class LoadTest {
         double[] a = lat.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Level(n, a.length, Math.max(0, sentMeasured - got), pct(a, 0.50), pct(a, 0.95), pct(a, 0.99), a.length == 0 ? Double.NaN : a[a.length - 1],
                 errors.get(), errorTexts.peek(), clients.isEmpty() ? 0 : received / (double) clients.size() / (seconds * 12.5));
+    }
+
+    /** A mistake in the arguments: one line, exit 2. */
+    static void fail(String message) {
+        System.err.println("LoadTest: " + message);
+        System.exit(2);
     }
 
     static double pct(double[] sorted, double p) {
