@@ -126,7 +126,7 @@ public final class Gemm {
                 wideCols += g.n;
             }
         }
-        int threads = Parallel.available(); // 1 inside a task: the call runs inline
+        int threads = Parallel.available(); // 1 inside a task while the other threads are busy: the call runs inline
         int groups = (a.m + 7) / 8; // 8-row groups
         if (pieces > 0) {
             long flops = 2L * a.m * a.k * (long) pieces * NC;

@@ -16,16 +16,24 @@ import java.util.function.IntConsumer;
  * calls themselves. So the caller runs tasks itself, and a worker that ran out of tasks spins for a while
  * ({@code -Dmimi4j.spinMicros}, default 2000) before it parks, so the next call of the chain finds it awake.
  *
- * <p>One call at a time uses the workers; a call made while they are taken (a task's nested call, or another
- * thread's call, e.g. concurrent streams) runs its tasks inline on its own thread.
+ * <p>One call at a time holds the workers (the main call). A call made while they are taken (a task's nested call, or
+ * another thread's call, e.g. concurrent streams) is a side call: its caller runs its tasks, and the compute threads
+ * that have finished their tasks of the main call and wait for it to end take tasks of the side call too. So when one
+ * of a main call's long tasks ends early ({@link org.mimi4j.stream.Duplex}'s two steps, the last parts of an offline
+ * call), its thread helps the others' kernels instead of waiting. One side call at a time; a call made while there is
+ * one runs its tasks inline.
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("mimi4j.threads", Runtime.getRuntime().availableProcessors()));
     private static final long SPIN_NANOS = Long.getLong("mimi4j.spinMicros", 2000) * 1000;
-    private static final AtomicBoolean BUSY = new AtomicBoolean();
+    private static final AtomicBoolean BUSY = new AtomicBoolean(), SIDE_BUSY = new AtomicBoolean();
     private static final Worker[] WORKERS = new Worker[THREADS - 1];
-    private static final Job JOB = new Job();
-    private static long calls; // numbers the calls; written only by the thread holding BUSY
+    private static final Job JOB = new Job(), SIDE = new Job();
+    /** Compute threads done with their tasks of the main call, taking side calls' tasks until it ends. */
+    private static final AtomicInteger IDLE = new AtomicInteger();
+    private static volatile long ended; // the number of the last main call that has ended
+    private static long calls;          // numbers the main calls; written only by the thread holding BUSY
+    private static long sideCalls;      // numbers the side calls; written only by the thread holding SIDE_BUSY
 
     static {
         for (int i = 0; i < WORKERS.length; i++) {
@@ -42,44 +50,85 @@ public final class Parallel {
     }
 
     /**
-     * The threads a call made now would get: {@link #threads()}, or 1 while the workers are taken (inside a task, or
-     * during another thread's call), when {@link #forEach} runs the tasks inline. For sizing tasks only: by the time
-     * the call is made, the answer may have changed.
+     * The threads a call made now would get: {@link #threads()}; while the workers are taken, 1 plus the compute
+     * threads waiting for the main call to end (a side call's helpers), or 1 while there is a side call already. For
+     * sizing tasks only: by the time the call is made, the answer may have changed.
      */
     public static int available() {
-        return BUSY.get() ? 1 : THREADS;
+        if (!BUSY.get()) return THREADS;
+        return SIDE_BUSY.get() ? 1 : Math.min(THREADS, 1 + IDLE.get());
     }
 
     /** Runs body(0..n-1), spread over the compute threads; returns when all are done. */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
-        if (n == 1 || WORKERS.length == 0 || !BUSY.compareAndSet(false, true)) {
-            for (int i = 0; i < n; i++) body.accept(i);
-            return;
+        if (n > 1 && WORKERS.length > 0) {
+            if (BUSY.compareAndSet(false, true)) {
+                main(n, body);
+                return;
+            }
+            if (SIDE_BUSY.compareAndSet(false, true)) {
+                side(n, body);
+                return;
+            }
         }
+        for (int i = 0; i < n; i++) body.accept(i);
+    }
+
+    private static void main(int n, IntConsumer body) {
+        long number = ++calls;
         Throwable e;
         try {
-            long number = ++calls;
             JOB.start(body, n, number);
             for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
             JOB.run(number);
-            while (JOB.done.get() < n) Thread.onSpinWait();
+            if (JOB.done.get() < n) {
+                IDLE.incrementAndGet();
+                while (JOB.done.get() < n) help();
+                IDLE.decrementAndGet();
+            }
             e = JOB.error;
         } finally {
+            ended = number;
             JOB.body = null; // the caller's captures can go
             BUSY.set(false);
         }
+        rethrow(e);
+    }
+
+    private static void side(int n, IntConsumer body) {
+        Throwable e;
+        try {
+            long number = ++sideCalls;
+            SIDE.start(body, n, number);
+            SIDE.run(number);
+            while (SIDE.done.get() < n) Thread.onSpinWait();
+            e = SIDE.error;
+        } finally {
+            SIDE.body = null;
+            SIDE_BUSY.set(false);
+        }
+        rethrow(e);
+    }
+
+    /** One turn of a thread counted in {@link #IDLE}: the open side call's tasks, if any are left, else a spin. */
+    private static void help() {
+        long side = SIDE.open(0);
+        if (side == 0 || !SIDE.run(side)) Thread.onSpinWait();
+    }
+
+    private static void rethrow(Throwable e) {
         if (e instanceof RuntimeException r) throw r;
         if (e instanceof Error r) throw r;
         if (e != null) throw new IllegalStateException(e);
     }
 
     /**
-     * The call holding the workers: one object that every call reuses, so that the hundreds of calls of a streaming
-     * step allocate nothing here. {@code ticket} holds the call's number (high 32 bits) and its next task (low 32),
-     * or {@link #CLOSED} while the call's fields are being written: a thread takes a task by advancing the ticket of
-     * the call it joined, so one still looping over a finished call can never take a task of the next. The first
-     * failure skips the rest.
+     * A call's tasks: one object that every main call reuses (and another for the side calls), so that the hundreds
+     * of calls of a streaming step allocate nothing here. {@code ticket} holds the call's number (high 32 bits) and its
+     * next task (low 32), or {@link #CLOSED} while the call's fields are being written: a thread takes a task by
+     * advancing the ticket of the call it joined, so one still looping over a finished call can never take a task of
+     * the next. The first failure skips the rest.
      */
     private static final class Job {
         static final int CLOSED = -1;
@@ -104,15 +153,17 @@ public final class Parallel {
             return (int) v == CLOSED ? last : v >>> 32;
         }
 
-        /** Takes and runs tasks of call {@code number} until none is left or another call has started. */
-        void run(long number) {
+        /** Takes and runs tasks of call {@code number} until none is left or another call has started; whether it ran any. */
+        boolean run(long number) {
             long call = number & 0xFFFFFFFFL;
+            boolean ran = false;
             while (true) {
                 long v = ticket.get();
-                if (v >>> 32 != call) return;
+                if (v >>> 32 != call) return ran;
                 int i = (int) v;
-                if (i == CLOSED || i >= n) return;
+                if (i == CLOSED || i >= n) return ran;
                 if (!ticket.compareAndSet(v, v + 1)) continue;
+                ran = true;
                 try {
                     if (error == null) body.accept(i);
                 } catch (Throwable t) {
@@ -134,12 +185,17 @@ public final class Parallel {
 
         @Override
         public void run() {
-            long last = 0; // the number of the last call this worker joined
+            long last = 0; // the number of the last main call this worker joined
             while (true) {
                 long number = JOB.open(last);
                 if (number != last) {
                     last = number;
                     JOB.run(number);
+                    if (ended < number) {
+                        IDLE.incrementAndGet();
+                        while (ended < number) help();
+                        IDLE.decrementAndGet();
+                    }
                     continue;
                 }
                 long t0 = System.nanoTime();

@@ -7,11 +7,13 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParallelTest {
     /** Every index runs exactly once, whatever the task count. */
@@ -40,7 +42,7 @@ class ParallelTest {
         }
     }
 
-    /** A task's own forEach runs inline, and all of it is done when the outer call returns. */
+    /** A task's own forEach (a side call, or inline) is all done when the outer call returns. */
     @Test
     void nestedCalls() {
         AtomicIntegerArray hits = new AtomicIntegerArray(8 * 16);
@@ -48,16 +50,77 @@ class ParallelTest {
         for (int i = 0; i < hits.length(); i++) assertEquals(1, hits.get(i));
     }
 
-    /** Outside a call all threads are available; inside a task, whose own calls run inline, one. */
+    /**
+     * Outside a call all threads are available; inside a task, while every compute thread runs a task of the call,
+     * one; once the other tasks are done, their threads too (they take a side call's tasks).
+     */
     @Test
     void availableThreads() {
         assertEquals(Parallel.threads(), Parallel.available());
-        AtomicIntegerArray seen = new AtomicIntegerArray(4);
-        Parallel.forEach(4, i -> seen.set(i, Parallel.available()));
-        for (int i = 0; i < 4; i++) assertEquals(1, seen.get(i), "task " + i);
+        int n = Parallel.threads();
+        if (n < 2) return;
+        AtomicInteger started = new AtomicInteger(), recorded = new AtomicInteger(), finished = new AtomicInteger();
+        AtomicIntegerArray busy = new AtomicIntegerArray(n);
+        int[] afterOthers = new int[1];
+        Parallel.forEach(n, i -> {
+            started.incrementAndGet();
+            awaitCount(started, n); // every thread holds a task
+            busy.set(i, Parallel.available());
+            recorded.incrementAndGet();
+            awaitCount(recorded, n);
+            if (i == 0) {
+                awaitCount(finished, n - 1); // the others are ending theirs: their threads then wait for the call's end
+                long t0 = System.nanoTime();
+                while (Parallel.available() < n && System.nanoTime() - t0 < 10_000_000_000L) Thread.onSpinWait();
+                afterOthers[0] = Parallel.available();
+            } else {
+                finished.incrementAndGet();
+            }
+        });
+        for (int i = 0; i < n; i++) assertEquals(1, busy.get(i), "task " + i + " while all threads were busy");
+        assertEquals(n, afterOthers[0], "the last task, the others done");
     }
 
-    /** Several threads calling at once (one gets the workers, the others run inline) each get all their tasks done. */
+    /**
+     * A call made by a task after the call's other tasks are done is shared with their threads (the helpers), and
+     * every one of its indices runs exactly once.
+     */
+    @Test
+    void sideCallHelped() {
+        int n = Parallel.threads();
+        if (n < 2) return;
+        for (int rep = 0; rep < 20; rep++) {
+            AtomicInteger finished = new AtomicInteger();
+            AtomicIntegerArray hits = new AtomicIntegerArray(256);
+            java.util.Set<Thread> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Parallel.forEach(n, i -> {
+                if (i > 0) {
+                    finished.incrementAndGet();
+                    return;
+                }
+                awaitCount(finished, n - 1);
+                Parallel.forEach(256, j -> {
+                    ran.add(Thread.currentThread());
+                    long t0 = System.nanoTime();
+                    while (System.nanoTime() - t0 < 50_000) Thread.onSpinWait(); // 50 us: long enough for helpers to join
+                    hits.incrementAndGet(j);
+                });
+            });
+            for (int j = 0; j < hits.length(); j++) assertEquals(1, hits.get(j), "index " + j);
+            assertTrue(ran.size() > 1, "the side call ran on " + ran.size() + " thread(s)");
+        }
+    }
+
+    /** Spins until c reaches n (fails after 10 s: a compute thread never took its task). */
+    private static void awaitCount(AtomicInteger c, int n) {
+        long t0 = System.nanoTime();
+        while (c.get() < n) {
+            if (System.nanoTime() - t0 > 10_000_000_000L) throw new AssertionError("waited 10 s for " + n + " tasks, saw " + c.get());
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Several threads calling at once (one gets the workers, one a side call, the others run inline) each get all their tasks done. */
     @Test
     void concurrentCallers() throws Exception {
         ExecutorService ex = Executors.newFixedThreadPool(6);

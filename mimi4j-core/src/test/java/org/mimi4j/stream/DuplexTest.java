@@ -2,10 +2,14 @@ package org.mimi4j.stream;
 
 import org.junit.jupiter.api.Test;
 import org.mimi4j.Mimi;
+import org.mimi4j.kernels.Parallel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -67,5 +71,30 @@ class DuplexTest {
         Duplex.step(() -> n[0]++, () -> n[1]++);
         assertEquals(1, n[0]);
         assertEquals(1, n[1]);
+    }
+
+    /**
+     * An uneven pair (a short step beside a long one that makes parallel calls, as a decode stream beside a batch of
+     * encode streams): once the short step is done, its thread takes tasks of the long step's calls.
+     */
+    @Test
+    void theThreadOfTheShorterStepHelpsTheOther() {
+        if (Parallel.threads() != 2) return; // Duplex runs the steps in turn then
+        for (int rep = 0; rep < 10; rep++) {
+            Set<Thread> ran = ConcurrentHashMap.newKeySet();
+            AtomicInteger tasks = new AtomicInteger();
+            Duplex.step(() -> {
+                for (int call = 0; call < 20; call++) { // a step's chain of kernel calls
+                    Parallel.forEach(16, j -> {
+                        ran.add(Thread.currentThread());
+                        long t0 = System.nanoTime();
+                        while (System.nanoTime() - t0 < 50_000) Thread.onSpinWait();
+                        tasks.incrementAndGet();
+                    });
+                }
+            }, () -> { });
+            assertEquals(20 * 16, tasks.get(), "every task of the long step ran once");
+            assertEquals(2, ran.size(), "the long step's calls ran on both compute threads");
+        }
     }
 }
