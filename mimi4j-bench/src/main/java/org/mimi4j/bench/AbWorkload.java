@@ -19,6 +19,7 @@ public final class AbWorkload implements Callable<Double> {
     private float[][] x;
     private long frame;
     private float[][] emb;
+    private int[][][] previousCodes; // duplexN: the codes the next frame's decode step takes
 
     public AbWorkload(String what) throws java.io.IOException {
         this.what = what;
@@ -28,14 +29,14 @@ public final class AbWorkload implements Callable<Double> {
         for (int i = 0; i < audio.length; i++) {
             audio[i] = (float) (0.3 * Math.sin(i * 0.037) + 0.1 * Math.sin(i * 0.0031) + 0.05 * Math.sin(i * (double) i * 1e-7));
         }
-        if (what.startsWith("stream")) {
-            freshStreams(Integer.parseInt(what.substring("stream".length())));
+        if (what.matches("(stream|duplex|encoder)[0-9]+")) {
+            freshStreams(Integer.parseInt(what.replaceAll("[a-z]", "")));
         } else if (what.startsWith("quantize")) { // the latent of the 60 s, once
             Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
             int samples = audio.length / m.frameSize() * m.frameSize();
             emb = m.encodeToLatent(new float[][]{Arrays.copyOf(audio, samples)}, samples, st, false, null, new int[]{0});
         } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN, quantizeN or verify");
+            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN, duplexN, encoderN, quantizeN or verify");
         }
     }
 
@@ -148,6 +149,7 @@ public final class AbWorkload implements Callable<Double> {
                     return (System.nanoTime() - t0) / 1e6;
                 }
                 int n = x.length, fs = m.frameSize(), frames = n == 1 ? 150 : 30;
+                boolean duplex = what.startsWith("duplex");
                 double[] t = new double[frames];
                 for (int f = 0; f < frames; f++, frame++) {
                     for (int b = 0; b < n; b++) {
@@ -155,8 +157,18 @@ public final class AbWorkload implements Callable<Double> {
                         System.arraycopy(audio, pos, x[b], 0, fs);
                     }
                     long t0 = System.nanoTime();
-                    float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
-                    m.decodeStep(m.quantize(emb, 1, 8), 1, ds, null, items);
+                    if (what.startsWith("encoder")) { // the encode steps alone, as a server's encode streams
+                        m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
+                    } else if (duplex) { // this frame's encode step beside the decode step of the previous frame's codes
+                        int[][][] previous = previousCodes != null ? previousCodes : m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
+                        int[][][][] next = new int[1][][][];
+                        org.mimi4j.stream.Duplex.step(() -> next[0] = m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8),
+                                () -> m.decodeStep(previous, 1, ds, null, items));
+                        previousCodes = next[0];
+                    } else {
+                        float[][] emb = m.encodeToLatent(x, fs, es, false, null, items);
+                        m.decodeStep(m.quantize(emb, 1, 8), 1, ds, null, items);
+                    }
                     t[f] = (System.nanoTime() - t0) / 1e6;
                 }
                 Arrays.sort(t);
