@@ -29,7 +29,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * stream (its microphone) and a decode stream sent one code frame every 80 ms at the same ticks (its replies), whose
  * latency runs from sending a code frame to receiving its audio; both kinds of frames count. N grows (doubling, then
  * bisecting) to find the most clients held with p99 latency under the budget (80 ms) and no lost frames; "speed" is
- * the frames each stream got back per frame it sent in the level's time (1.00x: the server kept up). JDK only, so it
+ * the frames each stream got back per frame it sent in the level's time (1.00x: the server kept up). With
+ * {@code --decoders K}, K decode streams (a code frame every 80 ms each) run beside the N clients at every level, their
+ * frames counted too: a mixed load, such as many microphones and a few speakers. JDK only, so it
  * runs as a source file:
  *
  * <pre>
@@ -50,7 +52,7 @@ public final class LoadTest {
 
     public static void main(String[] args) throws Exception {
         String url = "http://127.0.0.1:8090/", kind = "encode", token = null;
-        int nq = 8, max = 128, start = 1, retries = 1;
+        int nq = 8, max = 128, start = 1, retries = 1, decoders = 0;
         double seconds = 20, warmup = 4, budgetMs = 80, totalBudget = 900;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -70,9 +72,10 @@ public final class LoadTest {
                     case "--budget" -> totalBudget = Double.parseDouble(args[++i]);
                     case "--token" -> token = args[++i];
                     case "--retries" -> retries = Integer.parseInt(args[++i]);
+                    case "--decoders" -> decoders = Integer.parseInt(args[++i]);
                     default -> {
                         System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8] [--start 1] [--max 128] "
-                                + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--token T]");
+                                + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--decoders 0] [--token T]");
                         System.exit(2);
                     }
                 }
@@ -88,10 +91,12 @@ public final class LoadTest {
             fail("the load test only targets loopback (127.0.0.1), not " + host);
         }
         if (max > 512) fail("--max is capped at 512");
+        if (decoders < 0 || decoders > 512) fail("--decoders is 0 to 512, not " + decoders);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String health = http.send(HttpRequest.newBuilder(base.resolve("healthz")).build(), HttpResponse.BodyHandlers.ofString()).body();
         System.out.println("server: " + health);
-        String what = kind.equals("duplex") ? "duplex clients (an encode and a decode stream each)" : kind + " streams";
+        String what = (kind.equals("duplex") ? "duplex clients (an encode and a decode stream each)" : kind + " streams")
+                + (decoders > 0 ? " beside " + decoders + " decode stream" + (decoders > 1 ? "s" : "") : "");
         System.out.printf(Locale.ROOT, "%s, %d codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
                 what, nq, seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
         System.out.println("streams  frames   lost   p50 ms   p95 ms   p99 ms   max ms  errors  speed");
@@ -102,7 +107,7 @@ public final class LoadTest {
             Level l = null;
             for (int attempt = 0; attempt <= retries && (l == null || !l.ok(budgetMs)); attempt++) { // a shared machine has hiccups: retry a failed level
                 if (attempt > 0) Thread.sleep(2000);
-                l = run(http, base, kind, nq, n, seconds, warmup, token);
+                l = run(http, base, kind, nq, n, decoders, seconds, warmup, token);
                 levels.add(l);
                 System.out.printf(Locale.ROOT, "%7d %7d %6d %8.1f %8.1f %8.1f %8.1f %7d %5.2fx %s%n", l.streams, l.frames, l.lost, l.p50, l.p95, l.p99, l.max, l.errors, l.speed,
                         l.ok(budgetMs) ? "ok" : "FAIL" + (l.firstError == null ? "" : " (" + l.firstError + ")"));
@@ -118,8 +123,8 @@ public final class LoadTest {
                 bad < 0 ? " (the most tried)" : " (" + bad + " failed)");
     }
 
-    /** One level: n clients streaming in real time for {@code seconds}. */
-    static Level run(HttpClient http, URI base, String kind, int nq, int n, double seconds, double warmup, String token) throws Exception {
+    /** One level: n clients streaming in real time for {@code seconds}, and {@code decoders} decode streams beside them. */
+    static Level run(HttpClient http, URI base, String kind, int nq, int n, int decoders, double seconds, double warmup, String token) throws Exception {
         ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "load-sender");
             t.setDaemon(true);
@@ -132,9 +137,11 @@ public final class LoadTest {
         long t0 = System.nanoTime();
         long measureFrom = t0 + (long) (warmup * 1e9);
         boolean duplex = kind.equals("duplex");
-        for (int i = 0; i < (duplex ? 2 * n : n); i++) {
-            boolean decode = duplex && i % 2 == 1; // a duplex client: its encode stream, then its decode stream
-            String endpoint = duplex ? (decode ? "decode" : "encode") : kind;
+        int clientStreams = duplex ? 2 * n : n;
+        for (int i = 0; i < clientStreams + decoders; i++) {
+            // a duplex client: its encode stream, then its decode stream; after the clients, the lone decode streams
+            boolean decode = i >= clientStreams || duplex && i % 2 == 1;
+            String endpoint = decode ? "decode" : duplex ? "encode" : kind;
             URI ws = URI.create("ws://" + base.getRawAuthority() + "/v1/stream/" + endpoint + (token == null ? "" : "?token=" + token));
             Client c = new Client(nq, lat, measureFrom, errors, errorTexts, decode);
             try {
@@ -154,7 +161,7 @@ public final class LoadTest {
         long phase = 0;
         for (int i = 0; i < clients.size(); i++) {
             Client c = clients.get(i);
-            if (!duplex || !c.decode) phase = (long) (r.nextDouble() * 80_000); // a duplex client's two streams tick together
+            if (!duplex || !c.decode || i >= clientStreams) phase = (long) (r.nextDouble() * 80_000); // a duplex client's two streams tick together
             tasks.add(timer.scheduleAtFixedRate(() -> c.sendFrame(frames), phase, 80_000, TimeUnit.MICROSECONDS));
         }
         Thread.sleep((long) (seconds * 1000) + 200);
