@@ -921,7 +921,7 @@ public final class Mimi {
             return;
         }
         int share = Math.min(tasks, Parallel.threads());
-        Parallel.forEach(tasks, t -> {
+        Parallel.forEachHelping(tasks, t -> { // parts read no scratch of the caller: it may help the others once out of parts
             Profiler.share(share);
             try {
                 body.run(t / parts, t % parts);

@@ -16,12 +16,16 @@ import java.util.function.IntConsumer;
  * calls themselves. So the caller runs tasks itself, and a worker that ran out of tasks spins for a while
  * ({@code -Dmimi4j.spinMicros}, default 2000) before it parks, so the next call of the chain finds it awake.
  *
- * <p>One call at a time holds the workers (the main call). A call made while they are taken (a task's nested call, or
- * another thread's call, e.g. concurrent streams) is a side call: its caller runs its tasks, and the compute threads
- * that have finished their tasks of the main call and wait for it to end take tasks of the side call too. So when one
- * of a main call's long tasks ends early ({@link org.mimi4j.stream.Duplex}'s two steps, the last parts of an offline
- * call), its thread helps the others' kernels instead of waiting. One side call at a time; a call made while there is
- * one runs its tasks inline.
+ * <p>One call at a time holds the workers (the main call). A call made inside it, by a compute thread or the main
+ * call's caller while it runs a task (a {@link org.mimi4j.stream.Duplex} step's kernels, an offline part's layers),
+ * is a side call: its caller runs its tasks, and the workers done with their tasks of the main call take tasks of it
+ * too, so a thread whose long task ends early helps the others' kernels instead of waiting. One side call at a time;
+ * a call made while there is one, or by another thread (concurrent streams), runs its tasks inline.
+ *
+ * <p>The caller of a main call waits for it without taking side calls' tasks ({@link #forEach}): a kernel's tasks
+ * read buffers of the caller's per-thread {@link Scratch}, which another call's task run on that thread could
+ * overwrite. {@link #forEachHelping} is for calls whose tasks read none (model steps, parts of a call): its caller
+ * takes side calls' tasks too once its own are done.
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("mimi4j.threads", Runtime.getRuntime().availableProcessors()));
@@ -32,6 +36,7 @@ public final class Parallel {
     /** Compute threads done with their tasks of the main call, taking side calls' tasks until it ends. */
     private static final AtomicInteger IDLE = new AtomicInteger();
     private static volatile long ended; // the number of the last main call that has ended
+    private static volatile Thread mainCaller; // the thread of the main call in progress, or null
     private static long calls;          // numbers the main calls; written only by the thread holding BUSY
     private static long sideCalls;      // numbers the side calls; written only by the thread holding SIDE_BUSY
 
@@ -50,24 +55,37 @@ public final class Parallel {
     }
 
     /**
-     * The threads a call made now would get: {@link #threads()}; while the workers are taken, 1 plus the compute
-     * threads waiting for the main call to end (a side call's helpers), or 1 while there is a side call already. For
-     * sizing tasks only: by the time the call is made, the answer may have changed.
+     * The threads a call made now would get: {@link #threads()}; while the workers are taken, for a call of the main
+     * call's threads (see {@link #forEach}) 1 plus the compute threads waiting for the main call to end (a side call's
+     * helpers), or 1 while there is a side call already; for another thread's call, 1. For sizing tasks only: by the
+     * time the call is made, the answer may have changed.
      */
     public static int available() {
         if (!BUSY.get()) return THREADS;
-        return SIDE_BUSY.get() ? 1 : Math.min(THREADS, 1 + IDLE.get());
+        return SIDE_BUSY.get() || !ofMainCall() ? 1 : Math.min(THREADS, 1 + IDLE.get());
     }
 
     /** Runs body(0..n-1), spread over the compute threads; returns when all are done. */
     public static void forEach(int n, IntConsumer body) {
+        call(n, body, false);
+    }
+
+    /**
+     * {@link #forEach}, whose caller, its own tasks done, takes tasks of side calls while it waits: for tasks that read
+     * nothing of the caller's per-thread scratch (whole steps or parts of a call, not a kernel's pieces).
+     */
+    public static void forEachHelping(int n, IntConsumer body) {
+        call(n, body, true);
+    }
+
+    private static void call(int n, IntConsumer body, boolean helping) {
         if (n <= 0) return;
         if (n > 1 && WORKERS.length > 0) {
             if (BUSY.compareAndSet(false, true)) {
-                main(n, body);
+                main(n, body, helping);
                 return;
             }
-            if (SIDE_BUSY.compareAndSet(false, true)) {
+            if (ofMainCall() && SIDE_BUSY.compareAndSet(false, true)) {
                 side(n, body);
                 return;
             }
@@ -75,21 +93,30 @@ public final class Parallel {
         for (int i = 0; i < n; i++) body.accept(i);
     }
 
-    private static void main(int n, IntConsumer body) {
+    /** Whether this thread is one of the main call's: its caller or a worker (whose every task belongs to it). */
+    private static boolean ofMainCall() {
+        Thread t = Thread.currentThread();
+        return t == mainCaller || t instanceof Worker;
+    }
+
+    private static void main(int n, IntConsumer body, boolean helping) {
         long number = ++calls;
         Throwable e;
         try {
+            mainCaller = Thread.currentThread();
             JOB.start(body, n, number);
             for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
             JOB.run(number);
-            if (JOB.done.get() < n) {
+            if (helping && JOB.done.get() < n) {
                 IDLE.incrementAndGet();
                 while (JOB.done.get() < n) help();
                 IDLE.decrementAndGet();
             }
+            while (JOB.done.get() < n) Thread.onSpinWait();
             e = JOB.error;
         } finally {
             ended = number;
+            mainCaller = null;
             JOB.body = null; // the caller's captures can go
             BUSY.set(false);
         }

@@ -25,8 +25,7 @@ import org.mimi4j.kernels.Parallel;
  * <p>The steps must be independent: neither may read what the other writes (a decode step that needs this encode
  * step's codes cannot run beside it; the previous frame's can). Results are bit-identical to running them one after the
  * other. With one compute thread, or more than two ({@code -Dmimi4j.threads}), the steps run one after the other, first
- * then second; while another call holds the compute threads, too, unless a compute thread done with that call's tasks
- * takes the second. If a step throws, the other may not run (or may
+ * then second; while another thread's call holds the compute threads, too. If a step throws, the other may not run (or may
  * still finish, if it had started), and the first failure is rethrown after both have stopped.
  */
 public final class Duplex {
@@ -40,6 +39,6 @@ public final class Duplex {
             second.run();
             return;
         }
-        Parallel.forEach(2, i -> (i == 0 ? first : second).run());
+        Parallel.forEachHelping(2, i -> (i == 0 ? first : second).run());
     }
 }

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -52,7 +54,8 @@ class ParallelTest {
 
     /**
      * Outside a call all threads are available; inside a task, while every compute thread runs a task of the call,
-     * one; once the other tasks are done, their threads too (they take a side call's tasks).
+     * one; once the other tasks are done, their threads too (they take a side call's tasks; the caller of a call made
+     * with forEachHelping as well).
      */
     @Test
     void availableThreads() {
@@ -62,7 +65,7 @@ class ParallelTest {
         AtomicInteger started = new AtomicInteger(), recorded = new AtomicInteger(), finished = new AtomicInteger();
         AtomicIntegerArray busy = new AtomicIntegerArray(n);
         int[] afterOthers = new int[1];
-        Parallel.forEach(n, i -> {
+        Parallel.forEachHelping(n, i -> {
             started.incrementAndGet();
             awaitCount(started, n); // every thread holds a task
             busy.set(i, Parallel.available());
@@ -92,8 +95,8 @@ class ParallelTest {
         for (int rep = 0; rep < 20; rep++) {
             AtomicInteger finished = new AtomicInteger();
             AtomicIntegerArray hits = new AtomicIntegerArray(256);
-            java.util.Set<Thread> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            Parallel.forEach(n, i -> {
+            Set<Thread> ran = ConcurrentHashMap.newKeySet();
+            Parallel.forEachHelping(n, i -> {
                 if (i > 0) {
                     finished.incrementAndGet();
                     return;
@@ -109,6 +112,33 @@ class ParallelTest {
             for (int j = 0; j < hits.length(); j++) assertEquals(1, hits.get(j), "index " + j);
             assertTrue(ran.size() > 1, "the side call ran on " + ran.size() + " thread(s)");
         }
+    }
+
+    /**
+     * Another thread's call made while the workers are taken runs on that thread alone: the compute threads, idle in
+     * the main call, do not take its tasks (a stream's kernels are not slowed down by another thread's work).
+     */
+    @Test
+    void anotherThreadsCallRunsInline() throws Exception {
+        if (Parallel.threads() < 2) return;
+        AtomicInteger done = new AtomicInteger();
+        Set<Thread> ran = ConcurrentHashMap.newKeySet();
+        Thread other = new Thread(() -> {
+            Parallel.forEach(64, j -> {
+                ran.add(Thread.currentThread());
+                long t0 = System.nanoTime();
+                while (System.nanoTime() - t0 < 20_000) Thread.onSpinWait();
+            });
+            done.incrementAndGet();
+        });
+        Parallel.forEachHelping(2, i -> {
+            if (i == 0) {
+                other.start();
+                awaitCount(done, 1); // the main call holds the workers while the other thread's call runs
+            }
+        });
+        other.join();
+        assertEquals(Set.of(other), ran);
     }
 
     /** Spins until c reaches n (fails after 10 s: a compute thread never took its task). */

@@ -75,15 +75,15 @@ class DuplexTest {
 
     /**
      * An uneven pair (a short step beside a long one that makes parallel calls, as a decode stream beside a batch of
-     * encode streams): once the short step is done, its thread takes tasks of the long step's calls.
+     * encode streams), either way round: once the short step is done, its thread takes tasks of the long step's calls.
      */
     @Test
     void theThreadOfTheShorterStepHelpsTheOther() {
         if (Parallel.threads() != 2) return; // Duplex runs the steps in turn then
-        for (int rep = 0; rep < 10; rep++) {
+        for (int rep = 0; rep < 20; rep++) {
             Set<Thread> ran = ConcurrentHashMap.newKeySet();
             AtomicInteger tasks = new AtomicInteger();
-            Duplex.step(() -> {
+            Runnable longStep = () -> {
                 for (int call = 0; call < 20; call++) { // a step's chain of kernel calls
                     Parallel.forEach(16, j -> {
                         ran.add(Thread.currentThread());
@@ -92,7 +92,9 @@ class DuplexTest {
                         tasks.incrementAndGet();
                     });
                 }
-            }, () -> { });
+            };
+            if (rep % 2 == 0) Duplex.step(longStep, () -> { });
+            else Duplex.step(() -> { }, longStep);
             assertEquals(20 * 16, tasks.get(), "every task of the long step ran once");
             assertEquals(2, ran.size(), "the long step's calls ran on both compute threads");
         }
