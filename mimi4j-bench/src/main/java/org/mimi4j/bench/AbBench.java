@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|duplex1|quantize32|quantize8/64|verify [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|decode|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]
  * </pre>
  * Workloads on the full-size random model: offline encode or decode of 60 s (ms per call), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames (duplexN: the encode step of a frame
@@ -31,7 +31,7 @@ public final class AbBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|duplex1|quantize32|quantize8/64|verify [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|decode|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]");
         String what = args[2];
         if (!what.matches("encode|decode|load|verify|(stream|duplex|encoder)[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
             fail("workload " + what + ": encode, decode, load, streamN (e.g. stream16), duplexN, encoderN, quantizeN or quantizeN/F (e.g. quantize32, quantize8/64), or verify");

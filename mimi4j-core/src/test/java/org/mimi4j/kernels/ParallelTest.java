@@ -150,7 +150,7 @@ class ParallelTest {
         }
     }
 
-    /** Several threads calling at once (one gets the workers, one a side call, the others run inline) each get all their tasks done. */
+    /** Several threads calling at once (one gets the workers, the others run inline) each get all their tasks done. */
     @Test
     void concurrentCallers() throws Exception {
         ExecutorService ex = Executors.newFixedThreadPool(6);
