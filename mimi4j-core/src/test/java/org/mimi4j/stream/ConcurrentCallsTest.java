@@ -30,7 +30,7 @@ class ConcurrentCallsTest {
         float[] audio = m.decode(codes);
         float[] mic = audio("long", 0);
         int[][] reply = MimiDecoderStreamTest.frames(codes("long.codes_q8", 0));
-        Duo alone = duplexLoop(m, mic, reply);
+        DuplexRun alone = duplexLoop(m, mic, 1920, reply);
 
         ExecutorService ex = Executors.newFixedThreadPool(5);
         try {
@@ -48,9 +48,9 @@ class ConcurrentCallsTest {
                         return m.decode(codes);
                     }));
                 }
-                Future<Duo> duplex = ex.submit(() -> {
+                Future<DuplexRun> duplex = ex.submit(() -> {
                     go.await();
-                    return duplexLoop(m, mic, reply);
+                    return duplexLoop(m, mic, 1920, reply);
                 });
                 go.countDown();
                 for (Future<int[][]> f : offline) {
@@ -58,35 +58,12 @@ class ConcurrentCallsTest {
                     for (int k = 0; k < codes.length; k++) assertArrayEquals(codes[k], got[k], "round " + rep + ": offline codes, codebook " + k);
                 }
                 for (Future<float[]> f : decoded) assertSameRun(audio, f.get(), "round " + rep + ": offline decode");
-                Duo d = duplex.get();
-                assertCodes(transpose(alone.codes, 8), transpose(d.codes, 8), "round " + rep + ": duplex stream codes");
-                assertSameRun(alone.audio, d.audio, "round " + rep + ": duplex stream audio");
+                DuplexRun d = duplex.get();
+                assertCodes(transpose(alone.codes(), 8), transpose(d.codes(), 8), "round " + rep + ": duplex stream codes");
+                assertSameRun(alone.audio(), d.audio(), "round " + rep + ": duplex stream audio");
             }
         } finally {
             ex.shutdownNow();
         }
-    }
-
-    private record Duo(int[][] codes, float[] audio) {
-    }
-
-    /** A voice agent's loop: each tick a 1920-sample microphone chunk in beside one reply frame out (Duplex). */
-    private static Duo duplexLoop(Mimi m, float[] mic, int[][] reply) {
-        MimiEncoderStream enc = m.encoderStream(8);
-        MimiDecoderStream dec = m.decoderStream();
-        List<int[]> codes = new ArrayList<>();
-        List<float[]> speech = new ArrayList<>();
-        int ticks = Math.max((mic.length + 1919) / 1920, reply.length);
-        for (int t = 0; t < ticks; t++) {
-            int from = Math.min(mic.length, t * 1920), to = Math.min(mic.length, from + 1920);
-            int[][][] out = new int[1][][];
-            float[][] pcm = new float[1][];
-            int[] frame = t < reply.length ? reply[t] : null;
-            Duplex.step(() -> out[0] = enc.push(mic, from, to - from), () -> pcm[0] = frame == null ? new float[0] : dec.push(frame));
-            for (int[] f : out[0]) codes.add(f);
-            speech.add(pcm[0]);
-        }
-        for (int[] f : enc.end()) codes.add(f);
-        return new Duo(codes.toArray(new int[0][]), concat(speech));
     }
 }

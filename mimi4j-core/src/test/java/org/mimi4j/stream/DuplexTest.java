@@ -4,8 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.mimi4j.Mimi;
 import org.mimi4j.kernels.Parallel;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,25 +28,11 @@ class DuplexTest {
             Mimi m = model(w);
             float[] mic = audio("long", 0);
             int[][] reply = MimiDecoderStreamTest.frames(codes("long.codes_q8", 0));
-            MimiEncoderStream enc = m.encoderStream(8);
-            MimiDecoderStream dec = m.decoderStream();
-            List<int[]> codes = new ArrayList<>();
-            List<float[]> speech = new ArrayList<>();
-            int ticks = Math.max((mic.length + 479) / 480, reply.length);
-            for (int t = 0; t < ticks; t++) {
-                int from = Math.min(mic.length, t * 480), to = Math.min(mic.length, from + 480);
-                int[][][] out = new int[1][][];
-                float[][] pcm = new float[1][];
-                int[] frame = t < reply.length ? reply[t] : null;
-                Duplex.step(() -> out[0] = enc.push(mic, from, to - from), () -> pcm[0] = frame == null ? new float[0] : dec.push(frame));
-                for (int[] f : out[0]) codes.add(f);
-                speech.add(pcm[0]);
-            }
-            for (int[] f : enc.end()) codes.add(f);
+            DuplexRun run = duplexLoop(m, mic, 480, reply);
             String what = w + " long[0]";
-            int[][] got = codes.toArray(new int[0][]);
+            int[][] got = run.codes();
             assertCodes(codes("long.stream_codes_q8", 0), transpose(got, 8), what + " duplex codes");
-            float[] audioOut = concat(speech);
+            float[] audioOut = run.audio();
             assertClose(audioOut, item("long.stream_decoded_q8", 0), what + " duplex audio");
 
             int[][] solo = encode(m.encoderStream(8), mic, schedule("480", mic.length));

@@ -163,4 +163,31 @@ final class Fixtures {
         }
         return out;
     }
+
+    /** What a duplex loop gave: the encoder's frames [T][K] and the decoder's audio. */
+    record DuplexRun(int[][] codes, float[] audio) {
+    }
+
+    /**
+     * A voice agent's loop: each tick one chunk of the microphone in beside one reply frame out ({@link Duplex}), until
+     * both are used up; then the encoder's end.
+     */
+    static DuplexRun duplexLoop(Mimi m, float[] mic, int chunk, int[][] reply) {
+        MimiEncoderStream enc = m.encoderStream(8);
+        MimiDecoderStream dec = m.decoderStream();
+        List<int[]> codes = new ArrayList<>();
+        List<float[]> speech = new ArrayList<>();
+        int ticks = Math.max((mic.length + chunk - 1) / chunk, reply.length);
+        for (int t = 0; t < ticks; t++) {
+            int from = Math.min(mic.length, t * chunk), to = Math.min(mic.length, from + chunk);
+            int[][][] out = new int[1][][];
+            float[][] pcm = new float[1][];
+            int[] frame = t < reply.length ? reply[t] : null;
+            Duplex.step(() -> out[0] = enc.push(mic, from, to - from), () -> pcm[0] = frame == null ? new float[0] : dec.push(frame));
+            for (int[] f : out[0]) codes.add(f);
+            speech.add(pcm[0]);
+        }
+        for (int[] f : enc.end()) codes.add(f);
+        return new DuplexRun(codes.toArray(new int[0][]), concat(speech));
+    }
 }
