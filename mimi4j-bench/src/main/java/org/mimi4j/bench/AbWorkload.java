@@ -156,11 +156,13 @@ public final class AbWorkload implements Callable<Double> {
                         int pos = (int) ((frame * fs + b * 977L) % (audio.length - fs));
                         System.arraycopy(audio, pos, x[b], 0, fs);
                     }
+                    // duplexN's first frame: the codes of the frame before it, outside the timing
+                    if (duplex && previousCodes == null) previousCodes = m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
                     long t0 = System.nanoTime();
                     if (what.startsWith("encoder")) { // the encode steps alone, as a server's encode streams
                         m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
                     } else if (duplex) { // this frame's encode step beside the decode step of the previous frame's codes
-                        int[][][] previous = previousCodes != null ? previousCodes : m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8);
+                        int[][][] previous = previousCodes;
                         int[][][][] next = new int[1][][][];
                         org.mimi4j.stream.Duplex.step(() -> next[0] = m.quantize(m.encodeToLatent(x, fs, es, false, null, items), 1, 8),
                                 () -> m.decodeStep(previous, 1, ds, null, items));
