@@ -9,8 +9,10 @@ import java.util.List;
  * Many encoder streams stepped together over one shared model: each {@link #step()} runs one batched compute (each
  * layer's GEMM shared by all streams) that encodes exactly one frame for every stream with a frame ready; streams
  * with nothing ready are skipped (moshi's exec mask), so streams need not be in sync. Streams {@link #join()} and
- * {@link Slot#leave()} at any time; a freed slot is reused by the next join with a fresh state. Each stream's codes
- * are identical to running it alone as a {@link MimiEncoderStream}.
+ * {@link Slot#leave()} at any time; a freed slot is reused by the next join with a fresh state. Each stream has its own
+ * number of codebooks ({@link #join(int)}; the batch's default otherwise): one step computes the shared layers for all
+ * of them and quantizes each stream's latent with its own count. Each stream's codes are identical to running it
+ * alone as a {@link MimiEncoderStream}.
  *
  * <pre>{@code
  * EncoderBatch batch = mimi.encoderBatch(64, 8);
@@ -25,43 +27,51 @@ import java.util.List;
  */
 public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
     private final Mimi mimi;
-    private final int numQuantizers;
+    private final int numQuantizers; // the default of join()
     private final StreamMode mode;
     private final int frameSize;
     private float[][] frames = new float[0][]; // the frames of a step, reused from step to step (read, not kept)
 
+    /** A batch whose streams have {@code numQuantizers} codebooks unless they join with another count. */
     public EncoderBatch(Mimi mimi, int capacity, int numQuantizers, StreamMode mode) {
         super(new Slot[Math.max(capacity, 0)]);
-        if (numQuantizers < 1 || numQuantizers > mimi.totalCodebooks()) {
-            throw new org.mimi4j.InvalidInputException("num_quantizers must be in 1.." + mimi.totalCodebooks() + ", got " + numQuantizers);
-        }
         this.mimi = mimi;
-        this.numQuantizers = numQuantizers;
+        this.numQuantizers = checkCodebooks(mimi, numQuantizers);
         this.mode = java.util.Objects.requireNonNull(mode, "mode");
         this.frameSize = mimi.frameSize();
     }
 
-    /** A new stream in the first free slot, fresh state (positions from 0). Fails when all slots are taken. */
+    private static int checkCodebooks(Mimi mimi, int numQuantizers) {
+        if (numQuantizers < 1 || numQuantizers > mimi.totalCodebooks()) {
+            throw new org.mimi4j.InvalidInputException("num_quantizers must be in 1.." + mimi.totalCodebooks() + ", got " + numQuantizers);
+        }
+        return numQuantizers;
+    }
+
+    /** A new stream of the batch's number of codebooks in the first free slot, fresh state (positions from 0). Fails when all slots are taken. */
     public Slot join() {
-        return place(mimi.newEncoderState(mode.cacheMode()), mode, new float[0], false, 0, 0, null);
+        return join(numQuantizers);
+    }
+
+    /** A new stream of {@code numQuantizers} codebooks (1 to all of the model's), as {@link #join()}. */
+    public Slot join(int numQuantizers) {
+        checkCodebooks(mimi, numQuantizers);
+        return place(mimi.newEncoderState(mode.cacheMode()), numQuantizers, mode, new float[0], false, 0, 0, null);
     }
 
     /**
-     * Moves a copy of a solo stream's state (and its pending samples and listener) into a free slot; the stream
-     * continues in the batch with the same results. {@code stream} itself is left untouched.
+     * Moves a copy of a solo stream's state (and its pending samples, listener and number of codebooks) into a free
+     * slot; the stream continues in the batch with the same results. {@code stream} itself is left untouched.
      */
     public Slot join(MimiEncoderStream stream) {
         if (stream.model() != mimi) throw new IllegalArgumentException("the stream runs on another model");
-        if (stream.numQuantizers() != numQuantizers) {
-            throw new IllegalArgumentException("the stream has " + stream.numQuantizers() + " codebooks, the batch " + numQuantizers);
-        }
-        return place(stream.stateCopy(), stream.mode(), stream.pendingCopy(), stream.isEnded(), stream.framesOut(),
+        return place(stream.stateCopy(), stream.numQuantizers(), stream.mode(), stream.pendingCopy(), stream.isEnded(), stream.framesOut(),
                 stream.samplesIn(), stream.listener());
     }
 
-    private Slot place(Mimi.EncoderState st, StreamMode m, float[] queued, boolean ended, long framesOut, long samplesIn, LatentListener l) {
+    private Slot place(Mimi.EncoderState st, int nq, StreamMode m, float[] queued, boolean ended, long framesOut, long samplesIn, LatentListener l) {
         int i = freeSlot();
-        Slot s = new Slot(i, st, m);
+        Slot s = new Slot(i, st, nq, m);
         s.append(queued, 0, queued.length);
         s.ended = ended;
         s.framesOut = framesOut;
@@ -102,7 +112,7 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
             Slot s = ready.get(b);
             s.take(x[b]);
             st[b] = s.state;
-            nq[b] = numQuantizers;
+            nq[b] = s.numQuantizers;
             ls[b] = s.listener;
             f0[b] = s.framesOut;
         }
@@ -116,10 +126,7 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         return n;
     }
 
-
-
-
-
+    /** The number of codebooks of the streams that {@link #join()} without one. */
     public int numQuantizers() {
         return numQuantizers;
     }
@@ -128,6 +135,7 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
     public final class Slot {
         private final int index;
         private final Mimi.EncoderState state;
+        private final int numQuantizers;
         private final StreamMode slotMode;
         private float[] queue = new float[0];
         private int head, size;
@@ -136,9 +144,10 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         private LatentListener listener;
         private final List<int[]> out = new ArrayList<>();
 
-        private Slot(int index, Mimi.EncoderState state, StreamMode mode) {
+        private Slot(int index, Mimi.EncoderState state, int numQuantizers, StreamMode mode) {
             this.index = index;
             this.state = state;
+            this.numQuantizers = numQuantizers;
             this.slotMode = mode;
         }
 
@@ -233,6 +242,11 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
 
         public StreamMode mode() {
             return slotMode;
+        }
+
+        /** This stream's number of codebooks: the length of each frame {@link #poll()} gives. */
+        public int numQuantizers() {
+            return numQuantizers;
         }
 
         public long framesOut() {

@@ -22,6 +22,7 @@ class EncoderBatchTest {
     static final class Job {
         final String c;
         final int item, startTick;
+        int codebooks; // 0: the batch's own count (join()), else join(codebooks)
         final float[] audio;
         final int[] sizes;
         int next, pos;
@@ -62,7 +63,7 @@ class EncoderBatchTest {
         for (int tick = 0; !waiting.isEmpty() || !active.isEmpty(); tick++) {
             for (Job j : new ArrayList<>(waiting)) {
                 if (j.startTick <= tick && batch.active() < batch.capacity()) {
-                    j.slot = batch.join().latentListener(j.latents);
+                    j.slot = (j.codebooks == 0 ? batch.join() : batch.join(j.codebooks)).latentListener(j.latents);
                     j.slotsUsed.add(j.slot.index());
                     waiting.remove(j);
                     active.add(j);
@@ -116,6 +117,32 @@ class EncoderBatchTest {
                 assertTrue(slotUse.values().stream().anyMatch(n -> n > 1), "some slot was reused: " + slotUse);
             }
         }
+    }
+
+    /**
+     * Streams of 8, 4 and 1 codebooks in one batch of 3 slots: every step encodes the streams ready whatever their
+     * counts (drive checks each step's count), and each stream's codes are its golden ones (the first K rows of the
+     * 8-codebook goldens for K = 1) and its solo run's.
+     */
+    @Test
+    void streamsOfDifferentCodebookCountsShareTheSteps() {
+        Mimi m = model("moshi.safetensors");
+        EncoderBatch batch = m.encoderBatch(3, 8);
+        List<Job> jobs = jobs();
+        int[] counts = {8, 4, 1};
+        for (int i = 0; i < jobs.size(); i++) jobs.get(i).codebooks = counts[i % counts.length];
+        drive(batch, jobs);
+        for (Job j : jobs) {
+            int k = j.codebooks;
+            String what = "q" + k + " " + j.c + "[" + j.item + "] from tick " + j.startTick;
+            int[][] got = transpose(j.frames.toArray(new int[0][]), k);
+            int[][] golden = codes(j.c + ".stream_codes_q" + (k == 1 ? 8 : k), j.item);
+            assertCodes(java.util.Arrays.copyOf(golden, k), got, what + " vs golden");
+            assertCodes(transpose(encode(m.encoderStream(k), j.audio, j.sizes), k), got, what + " vs solo");
+        }
+        assertEquals(8, batch.numQuantizers());
+        assertThrows(org.mimi4j.InvalidInputException.class, () -> batch.join(9));
+        assertThrows(org.mimi4j.InvalidInputException.class, () -> batch.join(0));
     }
 
     @Test
@@ -215,6 +242,19 @@ class EncoderBatchTest {
         List<int[]> rest = new ArrayList<>(List.of(solo.push(a, 30_001, a.length - 30_001)));
         rest.addAll(List.of(solo.end()));
         assertEquals(want[0].length - 15, rest.size());
+        // a stream of another count keeps its own in the batch: 4 codebooks per frame beside the batch's 8
+        MimiEncoderStream four = m.encoderStream(4);
+        int[][] first = four.push(a, 0, 5000);
+        EncoderBatch.Slot s4 = batch.join(four);
+        assertEquals(4, s4.numQuantizers());
+        s4.push(a, 5000, 20_000);
+        batch.drain();
+        List<int[]> fourOut = new ArrayList<>(List.of(first));
+        fourOut.addAll(List.of(s4.poll()));
+        assertEquals(25_000 / 1920, fourOut.size());
+        int[][] want4 = codes("odd.stream_codes_q4", 0);
+        for (int q = 0; q < 4; q++) want4[q] = java.util.Arrays.copyOf(want4[q], fourOut.size());
+        assertCodes(want4, transpose(fourOut.toArray(new int[0][]), 4), "4 codebooks in a batch of 8");
     }
 
     @Test

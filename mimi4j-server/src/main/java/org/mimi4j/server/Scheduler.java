@@ -7,17 +7,15 @@ import org.mimi4j.stream.Duplex;
 import org.mimi4j.stream.EncoderBatch;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The one thread that computes: every live stream sits in a slot of a shared {@link EncoderBatch} (one per number of
- * codebooks) and/or the shared {@link DecoderBatch}; each turn feeds the streams' queued input into their slots,
+ * The one thread that computes: every live stream sits in a slot of the shared {@link EncoderBatch} (each with its own
+ * number of codebooks) and/or the shared {@link DecoderBatch}; each turn feeds the streams' queued input into their slots,
  * steps each batch once (one batched compute for all streams with a frame ready) and hands the results to the
  * streams' send queues. Steps run back to back while anything is ready, so under load each step gathers every
  * stream that became ready during the previous one (continuous batching); idle, the thread parks. Frames to encode
@@ -28,7 +26,7 @@ final class Scheduler implements Runnable {
     private final MimiServer server;
     private final Mimi mimi;
     private final int capacity;
-    private final Map<Integer, EncoderBatch> encoders = new HashMap<>();
+    private EncoderBatch encoder;
     private DecoderBatch decoder;
     private final List<StreamSession> sessions = new ArrayList<>();
     private final ConcurrentLinkedQueue<StreamSession> joining = new ConcurrentLinkedQueue<>();
@@ -85,7 +83,7 @@ final class Scheduler implements Runnable {
                 for (StreamSession s : sessions) s.fail(StatusCode.SERVER_ERROR, "internal error: " + e.getClass().getSimpleName(), null);
                 sessions.clear();
                 finishing.clear();
-                encoders.clear();
+                encoder = null;
                 decoder = null;
             }
         }
@@ -107,13 +105,12 @@ final class Scheduler implements Runnable {
                 feed(s);
             }
         }
-        boolean encode = false;
-        for (EncoderBatch b : encoders.values()) encode |= b.ready() > 0;
+        boolean encode = encoder != null && encoder.ready() > 0;
         boolean decode = decoder != null && decoder.ready() > 0;
         // frames to encode beside frames already queued to decode (decode streams'): one batch on each compute thread
         // at once (Duplex), else the one on all of them
-        if (encode && decode) Duplex.step(this::stepEncoders, this::stepDecoder);
-        else if (encode) stepEncoders();
+        if (encode && decode) Duplex.step(this::stepEncoder, this::stepDecoder);
+        else if (encode) stepEncoder();
         else if (decode) stepDecoder();
         if (decode) for (StreamSession s : sessions) if (s.dec != null) collectAudio(s);
         if (encode) {
@@ -137,22 +134,21 @@ final class Scheduler implements Runnable {
         return encode || decode;
     }
 
-    private void stepEncoders() {
-        for (EncoderBatch b : encoders.values()) {
-            long t0 = System.nanoTime();
-            int n = b.step();
-            if (n == 0) continue;
-            server.metrics.encoderStep.observeNanos(System.nanoTime() - t0);
-            server.metrics.encoderStreamsStepped.addAndGet(n);
-        }
+    private void stepEncoder() {
+        step(encoder::step, server.metrics.encoderStep, server.metrics.encoderStreamsStepped);
     }
 
     private void stepDecoder() {
+        step(decoder::step, server.metrics.decoderStep, server.metrics.decoderStreamsStepped);
+    }
+
+    /** One batch's step; its time and stream-frames counted when it stepped any stream. */
+    private static void step(java.util.function.IntSupplier batch, Metrics.Histogram time, java.util.concurrent.atomic.AtomicLong streams) {
         long t0 = System.nanoTime();
-        int n = decoder.step();
+        int n = batch.getAsInt();
         if (n == 0) return;
-        server.metrics.decoderStep.observeNanos(System.nanoTime() - t0);
-        server.metrics.decoderStreamsStepped.addAndGet(n);
+        time.observeNanos(System.nanoTime() - t0);
+        streams.addAndGet(n);
     }
 
     private void attach(StreamSession s) {
@@ -161,8 +157,10 @@ final class Scheduler implements Runnable {
             return;
         }
         try {
-            if (s.kind != StreamSession.Kind.DECODE) s.enc = encoders.computeIfAbsent(s.numQuantizers,
-                    k -> new EncoderBatch(mimi, capacity, k, server.config.mode())).join();
+            if (s.kind != StreamSession.Kind.DECODE) {
+                if (encoder == null) encoder = new EncoderBatch(mimi, capacity, s.numQuantizers, server.config.mode());
+                s.enc = encoder.join(s.numQuantizers);
+            }
             if (s.kind != StreamSession.Kind.ENCODE) {
                 if (decoder == null) decoder = new DecoderBatch(mimi, capacity, server.config.mode());
                 s.dec = decoder.join();

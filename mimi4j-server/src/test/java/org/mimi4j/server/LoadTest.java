@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * bisecting) to find the most clients held with p99 latency under the budget (80 ms) and no lost frames; "speed" is
  * the frames each stream got back per frame it sent in the level's time (1.00x: the server kept up). With
  * {@code --decoders K}, K decode streams (a code frame every 80 ms each) run beside the N clients at every level, their
- * frames counted too: a mixed load, such as many microphones and a few speakers. JDK only, so it
+ * frames counted too: a mixed load, such as many microphones and a few speakers. With {@code --nq 8,32} the streams
+ * take the codebook counts in turn (a duplex client's two streams the same). JDK only, so it
  * runs as a source file:
  *
  * <pre>
@@ -52,7 +53,8 @@ public final class LoadTest {
 
     public static void main(String[] args) throws Exception {
         String url = "http://127.0.0.1:8090/", kind = "encode", token = null;
-        int nq = 8, max = 128, start = 1, retries = 1, decoders = 0;
+        int[] nq = {8};
+        int max = 128, start = 1, retries = 1, decoders = 0;
         double seconds = 20, warmup = 4, budgetMs = 80, totalBudget = 900;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -63,7 +65,7 @@ public final class LoadTest {
                         kind = args[++i];
                         if (!kind.matches("encode|roundtrip|duplex")) fail("--kind is encode, roundtrip or duplex, not " + kind);
                     }
-                    case "--nq" -> nq = Integer.parseInt(args[++i]);
+                    case "--nq" -> nq = java.util.Arrays.stream(args[++i].split(",", -1)).mapToInt(Integer::parseInt).toArray();
                     case "--max" -> max = Integer.parseInt(args[++i]);
                     case "--start" -> start = Integer.parseInt(args[++i]);
                     case "--seconds" -> seconds = Double.parseDouble(args[++i]);
@@ -74,7 +76,7 @@ public final class LoadTest {
                     case "--retries" -> retries = Integer.parseInt(args[++i]);
                     case "--decoders" -> decoders = Integer.parseInt(args[++i]);
                     default -> {
-                        System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8] [--start 1] [--max 128] "
+                        System.err.println("usage: LoadTest [--url http://127.0.0.1:8090/] [--kind encode|roundtrip|duplex] [--nq 8 or 8,32,...] [--start 1] [--max 128] "
                                 + "[--seconds 20] [--warmup 4] [--p99-ms 80] [--budget 900] [--retries 1] [--decoders 0] [--token T]");
                         System.exit(2);
                     }
@@ -92,13 +94,14 @@ public final class LoadTest {
         }
         if (max > 512) fail("--max is capped at 512");
         if (decoders < 0 || decoders > 512) fail("--decoders is 0 to 512, not " + decoders);
+        for (int q : nq) if (q < 1) fail("--nq takes codebook counts of at least 1, not " + q);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String health = http.send(HttpRequest.newBuilder(base.resolve("healthz")).build(), HttpResponse.BodyHandlers.ofString()).body();
         System.out.println("server: " + health);
         String what = (kind.equals("duplex") ? "duplex clients (an encode and a decode stream each)" : kind + " streams")
                 + (decoders > 0 ? " beside " + decoders + " decode stream" + (decoders > 1 ? "s" : "") : "");
-        System.out.printf(Locale.ROOT, "%s, %d codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
-                what, nq, seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "%s, %s codebooks, %.0f s per level (first %.0f s not measured), p99 budget %.0f ms, %d cores here%n",
+                what, java.util.Arrays.stream(nq).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(" or ")), seconds, warmup, budgetMs, Runtime.getRuntime().availableProcessors());
         System.out.println("streams  frames   lost   p50 ms   p95 ms   p99 ms   max ms  errors  speed");
         long deadline = System.nanoTime() + (long) (totalBudget * 1e9);
         int good = 0, bad = -1, n = Math.max(1, start);
@@ -124,7 +127,7 @@ public final class LoadTest {
     }
 
     /** One level: n clients streaming in real time for {@code seconds}, and {@code decoders} decode streams beside them. */
-    static Level run(HttpClient http, URI base, String kind, int nq, int n, int decoders, double seconds, double warmup, String token) throws Exception {
+    static Level run(HttpClient http, URI base, String kind, int[] nqs, int n, int decoders, double seconds, double warmup, String token) throws Exception {
         ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "load-sender");
             t.setDaemon(true);
@@ -143,6 +146,7 @@ public final class LoadTest {
             boolean decode = i >= clientStreams || duplex && i % 2 == 1;
             String endpoint = decode ? "decode" : duplex ? "encode" : kind;
             URI ws = URI.create("ws://" + base.getRawAuthority() + "/v1/stream/" + endpoint + (token == null ? "" : "?token=" + token));
+            int nq = nqs[(duplex && i < clientStreams ? i / 2 : i) % nqs.length]; // the counts in turn
             Client c = new Client(nq, lat, measureFrom, errors, errorTexts, decode);
             try {
                 c.ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(ws, c).get(10, TimeUnit.SECONDS);

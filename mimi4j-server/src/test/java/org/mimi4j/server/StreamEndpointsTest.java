@@ -192,6 +192,42 @@ class StreamEndpointsTest {
         }
     }
 
+    /**
+     * Encode streams of 8, 3 and 1 codebooks at once share the encoder's steps (one batch for every count: with a
+     * batch per count, each step held one stream here), and each gets the library's codes for its count.
+     */
+    @Test
+    void streamsOfDifferentCodebookCountsShareTheEncoderSteps() throws Exception {
+        int[] counts = {8, 3, 1};
+        float[][] x = new float[counts.length][];
+        WsClient[] c = new WsClient[counts.length];
+        for (int i = 0; i < counts.length; i++) {
+            x[i] = TestServers.audio(24000 * 4 + 100 * i, 200 + i);
+            c[i] = WsClient.connect(TestServers.ws(server, "/v1/stream/encode"));
+            c[i].start("f32le", counts[i]);
+            assertTrue(c[i].next().text().contains("\"num_quantizers\":" + counts[i]));
+        }
+        long steps0 = server.metrics().encoderStep.count();
+        long items0 = server.metrics().encoderStreamsStepped.get();
+        for (int off = 0; off < x[0].length; off += 9600) { // the three streams' audio side by side, 0.4 s at a time
+            for (int i = 0; i < counts.length; i++) {
+                int n = Math.min(9600, x[i].length - off);
+                if (n > 0) c[i].binary(WsClient.f32(x[i], off, n));
+            }
+        }
+        for (int i = 0; i < counts.length; i++) {
+            if (x[i].length > x[0].length) c[i].binary(WsClient.f32(x[i], x[0].length, x[i].length - x[0].length));
+            c[i].text("{\"type\":\"end\"}");
+        }
+        for (int i = 0; i < counts.length; i++) {
+            List<int[]> frames = new ArrayList<>();
+            for (WsClient.Msg m : c[i].all()) if (m.binary() != null) frames.add(WsClient.frameOf(m.binary()));
+            assertArrayEquals(referenceCodes(x[i], counts[i]), frames.toArray(new int[0][]), counts[i] + " codebooks");
+        }
+        long steps = server.metrics().encoderStep.count() - steps0, items = server.metrics().encoderStreamsStepped.get() - items0;
+        assertTrue(items > steps, "streams of different counts were batched: " + items + " stream-frames in " + steps + " steps");
+    }
+
     @Test
     void manyStreamsAtOnceAreBatchedAndExact() throws Exception {
         long steps0 = server.metrics().encoderStep.count();
