@@ -48,7 +48,10 @@ public final class EncoderBatch extends SlotBatch<EncoderBatch.Slot> {
         return numQuantizers;
     }
 
-    /** A new stream of the batch's number of codebooks in the first free slot, fresh state (positions from 0). Fails when all slots are taken. */
+    /**
+     * A new stream of the batch's number of codebooks in the first free slot, fresh state (positions from 0). Fails
+     * when all slots are taken.
+     */
     public Slot join() {
         return join(numQuantizers);
     }

@@ -11,12 +11,14 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The one thread that computes: every live stream sits in a slot of the shared {@link EncoderBatch} (each with its own
- * number of codebooks) and/or the shared {@link DecoderBatch}; each turn feeds the streams' queued input into their slots,
- * steps each batch once (one batched compute for all streams with a frame ready) and hands the results to the
+ * number of codebooks) and/or the shared {@link DecoderBatch}; each turn feeds the streams' queued input into their
+ * slots, steps each batch once (one batched compute for all streams with a frame ready) and hands the results to the
  * streams' send queues. Steps run back to back while anything is ready, so under load each step gathers every
  * stream that became ready during the previous one (continuous batching); idle, the thread parks. Frames to encode
  * and frames a decode stream queued before the turn run at once, one batch per compute thread ({@link Duplex}); a
@@ -143,7 +145,7 @@ final class Scheduler implements Runnable {
     }
 
     /** One batch's step; its time and stream-frames counted when it stepped any stream. */
-    private static void step(java.util.function.IntSupplier batch, Metrics.Histogram time, java.util.concurrent.atomic.AtomicLong streams) {
+    private static void step(IntSupplier batch, Metrics.Histogram time, AtomicLong streams) {
         long t0 = System.nanoTime();
         int n = batch.getAsInt();
         if (n == 0) return;
