@@ -646,6 +646,22 @@ public final class Gemm {
     }
 
     /**
+     * Whether a narrow tile of {@code vecs} row vectors from v reads its start values in place, from the bias or a row
+     * of zeros: all its row vectors whole, and fresh sums (not continuing C). Else they go through tmp
+     * ({@link #startNarrow}). (Through tmp they were copied there as vectors from the same bias, and C2 at times
+     * compiled that copy, a small method of its own, with the vector in a heap object: in 2 of 6 `mimi bench` runs one
+     * stream's frame allocated 1034 KB instead of 46, ~9K tile starts of ~100 bytes.)
+     */
+    private static boolean startsInPlace(PackedMatrix a, boolean fromC, int v, int nv, int vecs) {
+        return !fromC && nv == vecs && (v + vecs) * L <= a.m;
+    }
+
+    /** Where accumulator (row vector v+i, column j) of a tile of {@code cols} columns starts: see {@link #startsInPlace}. */
+    private static int startAt(boolean inPlace, float[] bias, int v, int cols, int i, int j) {
+        return inPlace ? (bias == null ? 0 : (v + i) * L) : (i * cols + j) * L;
+    }
+
+    /**
      * Start values (bias, or C when {@code fromC}: accumulating, or the sums parked there by the previous K block; zeros
      * where a row or column does not exist) of the accumulators
      * (row vector v+i, column col0+j) of a tile of nv x cols, at acc[(i*cols + j)*L ...], in tmp.
@@ -656,13 +672,6 @@ public final class Gemm {
             int row0 = (v + i) * L, rows = i < nv ? Math.min(L, a.m - row0) : 0;
             for (int j = 0; j < cols; j++) {
                 int o = (i * cols + j) * L;
-                if (rows == L && !fromC) { // whole vectors, as the kernel reads them back (narrower stores, then a vector
-                    // load of them, made a 2 x 8 tile of 512 steps ~7% slower: 2048 x 512 x 32 columns, one thread)
-                    // one load from the bias or a row of zeros: no FloatVector.zero, which C2 at times compiled out of
-                    // line here, allocating each vector's array (one stream's frame: 1034 KB instead of 46)
-                    FloatVector.fromArray(S, bias == null ? ZEROS : bias, bias == null ? 0 : row0).intoArray(tmp, o);
-                    continue;
-                }
                 java.util.Arrays.fill(tmp, o, o + L, 0f);
                 if (rows <= 0 || j >= nc) continue; // the padding of the last panel, a missing column
                 if (fromC) {
@@ -716,15 +725,16 @@ public final class Gemm {
         float[] b0 = g0.b, b1 = g1.b;
         int o0 = g0.bOff + colN[col0], o1 = g1.bOff + colN[col0 + nc - 1];
         int last = v + nv - 1;  // missing row vectors re-read the last one (results dropped)
-        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, fromC, tmp);
-        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
-        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
-        FloatVector s10 = FloatVector.fromArray(S, acc, 2 * L);
-        FloatVector s11 = FloatVector.fromArray(S, acc, 3 * L);
-        FloatVector s20 = FloatVector.fromArray(S, acc, 4 * L);
-        FloatVector s21 = FloatVector.fromArray(S, acc, 5 * L);
-        FloatVector s30 = FloatVector.fromArray(S, acc, 6 * L);
-        FloatVector s31 = FloatVector.fromArray(S, acc, 7 * L);
+        boolean inPlace = startsInPlace(a, fromC, v, nv, 4);
+        float[] st = inPlace ? (bias == null ? ZEROS : bias) : startNarrow(a, bias, segs, colSeg, colN, col0, nc, 2, v, nv, 4, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 0, 0));
+        FloatVector s01 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 0, 1));
+        FloatVector s10 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 1, 0));
+        FloatVector s11 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 1, 1));
+        FloatVector s20 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 2, 0));
+        FloatVector s21 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 2, 1));
+        FloatVector s30 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 3, 0));
+        FloatVector s31 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 2, 3, 1));
         int a0 = rowVector(a, v), a1 = rowVector(a, Math.min(v + 1, last)), a2 = rowVector(a, Math.min(v + 2, last)), a3 = rowVector(a, Math.min(v + 3, last));
         for (int kk = k0; kk < k1; kk++) {
             int r = rowOff[kk];
@@ -754,24 +764,25 @@ public final class Gemm {
             s30.rearrange(ZIP_HI, s31).intoArray(c, ci + 7 * L);
             return;
         }
-        s00.intoArray(acc, 0); s01.intoArray(acc, L); s10.intoArray(acc, 2 * L); s11.intoArray(acc, 3 * L);
-        s20.intoArray(acc, 4 * L); s21.intoArray(acc, 5 * L); s30.intoArray(acc, 6 * L); s31.intoArray(acc, 7 * L);
-        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 2, v, nv);
+        s00.intoArray(tmp, 0); s01.intoArray(tmp, L); s10.intoArray(tmp, 2 * L); s11.intoArray(tmp, 3 * L);
+        s20.intoArray(tmp, 4 * L); s21.intoArray(tmp, 5 * L); s30.intoArray(tmp, 6 * L); s31.intoArray(tmp, 7 * L);
+        storeNarrow(a, tmp, segs, colSeg, colN, col0, nc, 2, v, nv);
     }
 
     /** Up to 2 row vectors x up to 4 columns: 8 FMA chains (AVX2: 8 accumulators, 2 A vectors, 4 broadcasts). */
     private static void narrow2x4(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         float[] ad = a.data;
-        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, fromC, tmp);
-        FloatVector s00 = FloatVector.fromArray(S, acc, 0);
-        FloatVector s01 = FloatVector.fromArray(S, acc, L);
-        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
-        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
-        FloatVector s10 = FloatVector.fromArray(S, acc, 4 * L);
-        FloatVector s11 = FloatVector.fromArray(S, acc, 5 * L);
-        FloatVector s12 = FloatVector.fromArray(S, acc, 6 * L);
-        FloatVector s13 = FloatVector.fromArray(S, acc, 7 * L);
+        boolean inPlace = startsInPlace(a, fromC, v, nv, 2);
+        float[] st = inPlace ? (bias == null ? ZEROS : bias) : startNarrow(a, bias, segs, colSeg, colN, col0, nc, 4, v, nv, 2, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 0, 0));
+        FloatVector s01 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 0, 1));
+        FloatVector s02 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 0, 2));
+        FloatVector s03 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 0, 3));
+        FloatVector s10 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 1, 0));
+        FloatVector s11 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 1, 1));
+        FloatVector s12 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 1, 2));
+        FloatVector s13 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 4, 1, 3));
         int a0 = rowVector(a, v), a1 = rowVector(a, nv > 1 ? v + 1 : v);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
@@ -787,32 +798,33 @@ public final class Gemm {
             x = FloatVector.broadcast(S, bt[bo + 3]);
             s03 = v0.fma(x, s03); s13 = v1.fma(x, s13);
         }
-        s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
-        s10.intoArray(acc, 4 * L); s11.intoArray(acc, 5 * L); s12.intoArray(acc, 6 * L); s13.intoArray(acc, 7 * L);
-        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 4, v, nv);
+        s00.intoArray(tmp, 0); s01.intoArray(tmp, L); s02.intoArray(tmp, 2 * L); s03.intoArray(tmp, 3 * L);
+        s10.intoArray(tmp, 4 * L); s11.intoArray(tmp, 5 * L); s12.intoArray(tmp, 6 * L); s13.intoArray(tmp, 7 * L);
+        storeNarrow(a, tmp, segs, colSeg, colN, col0, nc, 4, v, nv);
     }
 
     /** Up to 2 row vectors (2L rows) x up to 8 columns: 16 independent FMA chains. */
     private static void narrow2x8(PackedMatrix a, float[] bias, Segment[] segs, int[] colSeg, int[] colN, int col0, int nc, float[] bt, int bBase,
                                   int v, int nv, int k0, int k1, boolean fromC, float[] tmp) {
         float[] ad = a.data;
-        float[] acc = startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, fromC, tmp);
-        FloatVector s00 = FloatVector.fromArray(S, acc, 0 * L);
-        FloatVector s01 = FloatVector.fromArray(S, acc, 1 * L);
-        FloatVector s02 = FloatVector.fromArray(S, acc, 2 * L);
-        FloatVector s03 = FloatVector.fromArray(S, acc, 3 * L);
-        FloatVector s04 = FloatVector.fromArray(S, acc, 4 * L);
-        FloatVector s05 = FloatVector.fromArray(S, acc, 5 * L);
-        FloatVector s06 = FloatVector.fromArray(S, acc, 6 * L);
-        FloatVector s07 = FloatVector.fromArray(S, acc, 7 * L);
-        FloatVector s10 = FloatVector.fromArray(S, acc, 8 * L);
-        FloatVector s11 = FloatVector.fromArray(S, acc, 9 * L);
-        FloatVector s12 = FloatVector.fromArray(S, acc, 10 * L);
-        FloatVector s13 = FloatVector.fromArray(S, acc, 11 * L);
-        FloatVector s14 = FloatVector.fromArray(S, acc, 12 * L);
-        FloatVector s15 = FloatVector.fromArray(S, acc, 13 * L);
-        FloatVector s16 = FloatVector.fromArray(S, acc, 14 * L);
-        FloatVector s17 = FloatVector.fromArray(S, acc, 15 * L);
+        boolean inPlace = startsInPlace(a, fromC, v, nv, 2);
+        float[] st = inPlace ? (bias == null ? ZEROS : bias) : startNarrow(a, bias, segs, colSeg, colN, col0, nc, 8, v, nv, 2, fromC, tmp);
+        FloatVector s00 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 0));
+        FloatVector s01 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 1));
+        FloatVector s02 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 2));
+        FloatVector s03 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 3));
+        FloatVector s04 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 4));
+        FloatVector s05 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 5));
+        FloatVector s06 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 6));
+        FloatVector s07 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 0, 7));
+        FloatVector s10 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 0));
+        FloatVector s11 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 1));
+        FloatVector s12 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 2));
+        FloatVector s13 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 3));
+        FloatVector s14 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 4));
+        FloatVector s15 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 5));
+        FloatVector s16 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 6));
+        FloatVector s17 = FloatVector.fromArray(S, st, startAt(inPlace, bias, v, 8, 1, 7));
         int a0 = rowVector(a, v), a1 = rowVector(a, nv > 1 ? v + 1 : v);
         for (int kk = k0; kk < k1; kk++) {
             int ko = kk * MR, bo = bBase + kk * NG;
@@ -836,10 +848,10 @@ public final class Gemm {
             x = FloatVector.broadcast(S, bt[bo + 7]);
             s07 = v0.fma(x, s07); s17 = v1.fma(x, s17);
         }
-        s00.intoArray(acc, 0); s01.intoArray(acc, L); s02.intoArray(acc, 2 * L); s03.intoArray(acc, 3 * L);
-        s04.intoArray(acc, 4 * L); s05.intoArray(acc, 5 * L); s06.intoArray(acc, 6 * L); s07.intoArray(acc, 7 * L);
-        s10.intoArray(acc, 8 * L); s11.intoArray(acc, 9 * L); s12.intoArray(acc, 10 * L); s13.intoArray(acc, 11 * L);
-        s14.intoArray(acc, 12 * L); s15.intoArray(acc, 13 * L); s16.intoArray(acc, 14 * L); s17.intoArray(acc, 15 * L);
-        storeNarrow(a, acc, segs, colSeg, colN, col0, nc, 8, v, nv);
+        s00.intoArray(tmp, 0); s01.intoArray(tmp, L); s02.intoArray(tmp, 2 * L); s03.intoArray(tmp, 3 * L);
+        s04.intoArray(tmp, 4 * L); s05.intoArray(tmp, 5 * L); s06.intoArray(tmp, 6 * L); s07.intoArray(tmp, 7 * L);
+        s10.intoArray(tmp, 8 * L); s11.intoArray(tmp, 9 * L); s12.intoArray(tmp, 10 * L); s13.intoArray(tmp, 11 * L);
+        s14.intoArray(tmp, 12 * L); s15.intoArray(tmp, 13 * L); s16.intoArray(tmp, 14 * L); s17.intoArray(tmp, 15 * L);
+        storeNarrow(a, tmp, segs, colSeg, colN, col0, nc, 8, v, nv);
     }
 }
