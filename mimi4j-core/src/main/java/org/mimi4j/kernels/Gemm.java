@@ -649,7 +649,7 @@ public final class Gemm {
      * Whether a narrow tile of {@code vecs} row vectors from v reads its start values in place, from the bias or a row
      * of zeros: all its row vectors whole, and fresh sums (not continuing C). Else they go through tmp
      * ({@link #startNarrow}). (Through tmp they were copied there as vectors from the same bias, and C2 at times
-     * compiled that copy, a small method of its own, with the vector in a heap object: in 2 of 6 `mimi bench` runs one
+     * compiled that copy, a small method of its own, with the vector in a heap object: in 3 of 7 `mimi bench` runs one
      * stream's frame allocated 1034 KB instead of 46, ~9K tile starts of ~100 bytes.)
      */
     private static boolean startsInPlace(PackedMatrix a, boolean fromC, int v, int nv, int vecs) {
