@@ -51,11 +51,14 @@ public final class Mimi {
     final Transformer decoderTransformer;
     final SeanetDecoder decoder;
     /**
-     * Code frames per offline compute call, summed over the batch: bounds memory for long inputs (11.52 s of audio).
-     * The transformers' linears then run on 288 columns, whole slivers of 32: 128 frames took 0.94-0.98x the time of
-     * 64 (`AbBench`, 10 rounds, both orders, 2026-12-03), 256 another 0.98-0.99x. A multiple of 3 ({@link #chunkFrames}).
+     * Code frames per offline compute call, summed over the batch: bounds memory for long inputs (15.36 s of audio).
+     * The transformers' linears then run on 384 columns and the quantizer's distance products on 192, whole slivers of
+     * 32, and each call reads the weights (from memory: the model is 385 MB) once for more columns. On the Zen 5
+     * machine (`AbBench`, 10 rounds, both orders, 2026-12-05) 192 frames took 0.95-0.99x the time of 144 to encode and
+     * 0.96x to decode, 288 the same as 192 and 432 more; on the Zen 4, 128 frames took 0.94-0.98x the time of 64. A
+     * multiple of 3 ({@link #chunkFrames}).
      */
-    private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 144);
+    private static final int CHUNK_FRAMES = Integer.getInteger("mimi4j.chunkFrames", 192);
     /**
      * Samples per SEANet call inside a longer one: activations of a slice stay in the caches (1920: 480 KB per
      * 64-channel layer, in one core's L2). With the tasks of {@link #timeParts} 1920 was faster than 3840 and 7680;

@@ -178,7 +178,7 @@ class MimiGoldenTest {
     /**
      * Offline calls are bounded (Mimi's CHUNK_FRAMES, summed over a batch), and a single golden case is shorter than one
      * call: copies of each case in one batch share a call's frames, so each item crosses call boundaries (the "long"
-     * case at 75 frames, 4 copies: every 32 frames), and every item must still give upstream's codes and audio.
+     * case at 75 frames, 4 copies: every 48 frames), and every item must still give upstream's codes and audio.
      */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
