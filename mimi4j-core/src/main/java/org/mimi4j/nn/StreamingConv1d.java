@@ -242,15 +242,17 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-            float[] eluRow = elu && stride > 1 ? Scratch.small(Scratch.CONV_ELU_ROW, t) : null; // once per task, not per channel
             if (winograd == null) {
+                float[] eluRow = elu && stride > 1 ? Scratch.small(Scratch.CONV_ELU_ROW, t) : null; // once per task, not per channel
                 for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, eluRow, elu);
                 return;
             }
-            float[] phases = Scratch.small(Scratch.CONV_ROWS, stride * ld); // a channel's polyphase rows (in cache), split into the TwoTap's operands
+            // a channel's [prev, elu(x), pad] (in cache), whose phase p (every stride-th value from p) the TwoTap splits
+            // into its operands: phase rows read in place, never copied out
+            float[] row = Scratch.small(Scratch.CONV_ROWS, context + tpad);
             for (int ci = c0; ci < c1; ci++) {
-                polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, phases, 0, ld, eluRow, elu);
-                for (int p = 0; p < stride; p++) winograd.split(phases, p * ld, tOut, st[b].xp, ci * stride + p);
+                withContext(x[b], ci * t, t, tpad, ci, st[b].prev, row, elu);
+                for (int p = 0; p < stride; p++) winograd.split(row, p, stride, tOut, st[b].xp, ci * stride + p);
             }
         });
         return new Call(rowOff, segs, out);
@@ -331,6 +333,19 @@ public final class StreamingConv1d {
             int j = tp + i;
             prev[po + i] = j < context ? prev[po + j] : j - context < t ? x[xo + j - context] : pad;
         }
+    }
+
+    /**
+     * Channel ci of [prev, x, end padding] into row[0 .. context + tp) (elu(x) when {@code elu}); then its last
+     * {@code context} values become the new prev. Sample u * stride + p of the row is value u of phase p's polyphase row.
+     */
+    private void withContext(float[] x, int xo, int t, int tp, int ci, float[] prev, float[] row, boolean elu) {
+        int po = ci * context;
+        System.arraycopy(prev, po, row, 0, context);
+        if (elu) Activations.elu(x, xo, row, context, t);
+        else System.arraycopy(x, xo, row, context, t);
+        java.util.Arrays.fill(row, context + t, context + tp, replicate ? row[context + t - 1] : 0f);
+        System.arraycopy(row, tp, prev, po, context);
     }
 
     /** Multiply-adds per output step, for FLOP accounting. */

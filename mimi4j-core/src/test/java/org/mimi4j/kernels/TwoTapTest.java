@@ -84,6 +84,29 @@ class TwoTapTest {
         }
     }
 
+    /**
+     * A strided conv's phase p read in place (every stride-th value of [context, x] from p): the operands of the phase
+     * row copied out, bit for bit, for whole vectors of triples and the partial ones after them.
+     */
+    @ParameterizedTest
+    @CsvSource({"2, 1", "2, 47", "4, 48", "4, 49", "5, 96", "6, 31", "8, 160", "8, 2", "16, 100", "17, 40"})
+    void aPhaseReadInPlaceSplitsAsItsCopiedRow(int stride, int n) {
+        SplittableRandom r = new SplittableRandom(stride * 1000L + n);
+        int k = 3;
+        TwoTap t = TwoTap.pack(4, k, RowSource.of(random(r, 4 * 2 * k), 0, 2 * k), null);
+        float[] row = random(r, (n + 1) * stride + 5);
+        for (int p = 0; p < stride; p++) {
+            float[] phase = new float[n + 1];
+            for (int u = 0; u <= n; u++) phase[u] = row[u * stride + p];
+            float[] inPlace = new float[t.operandFloats(n)], copied = new float[t.operandFloats(n)];
+            for (int j = 0; j < k; j++) {
+                t.split(row, p, stride, n, inPlace, j);
+                t.split(phase, 0, 1, n, copied, j);
+            }
+            assertArrayEquals(copied, inPlace, "stride " + stride + " phase " + p);
+        }
+    }
+
     private static float[] random(SplittableRandom r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() - 0.5);
@@ -106,7 +129,7 @@ class TwoTapTest {
         for (int s = 0; s < streams; s++) { // NaN where nothing is written: an output reading there would show it
             java.util.Arrays.fill(b[s], Float.NaN);
             java.util.Arrays.fill(c[s], Float.NaN);
-            for (int j = 0; j < k; j++) t.split(x[s], j * ld, n, b[s], j);
+            for (int j = 0; j < k; j++) t.split(x[s], j * ld, 1, n, b[s], j);
             out[s] = new float[bias.length * n];
         }
         t.forward(bias, b, n, c, out, phases);
