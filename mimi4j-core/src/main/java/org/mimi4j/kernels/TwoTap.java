@@ -26,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class TwoTap {
     static final VectorSpecies<Float> S = Simd.S;
     static final int L = S.length();
-    private static final int[][] BY3 = new int[17][]; // BY3[step] lane j reads element 3 step j
+    private static final int[] BY3 = new int[L]; // lane j reads element 3j
+    private static final int[][] BY3S = new int[17][]; // BY3S[s] lane j reads element 3 s j (splitPhase's stride s)
     /*
      * Three vectors y0, y1, y2 (outputs 3i, 3i+1, 3i+2 of triples i < L) interleaved into 3 vectors of consecutive
      * outputs: vector q lane t is output g = qL + t, i.e. y(g % 3)[g / 3]: y0.rearrange(ABq, y1) holds the lanes from
@@ -40,9 +41,10 @@ public final class TwoTap {
     private static final int[][] SCATTER_BY = new int[17][];
 
     static {
-        for (int step = 1; step < BY3.length; step++) {
-            BY3[step] = new int[L];
-            for (int j = 0; j < L; j++) BY3[step][j] = 3 * step * j;
+        for (int j = 0; j < L; j++) BY3[j] = 3 * j;
+        for (int s = 1; s < BY3S.length; s++) {
+            BY3S[s] = new int[L];
+            for (int j = 0; j < L; j++) BY3S[s][j] = 3 * s * j;
         }
         for (int ph = 2; ph < SCATTER_BY.length; ph++) {
             SCATTER_BY[ph] = new int[L];
@@ -146,21 +148,18 @@ public final class TwoTap {
     }
 
     /**
-     * Operand row j of a call of n outputs, x[xo + u * step] for u <= n (n + 1 values: an output's two taps are values
-     * u and u + 1), into b's four operands d0 - d2, d1 + d2, d2 - d1 and d3 - d1 (the last for the triples with a third
-     * output). Step 1: a row as it is (a transposed conv's input); step s: phase xo of a strided conv's input with its
-     * left context, read straight from the samples (the phase row is never written out).
+     * Operand row j of a call of n outputs, x[xo .. xo + n] (n + 1 values: an output's two taps are x[u] and x[u+1]),
+     * into b's four operands d0 - d2, d1 + d2, d2 - d1 and d3 - d1 (the last for the triples with a third output).
      */
-    public void split(float[] x, int xo, int step, int n, float[] b, int j) {
+    public void split(float[] x, int xo, int n, float[] b, int j) {
         int tr = triples(n), full = n / 3, block = k * tr;
         int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
         int w = 0;
-        if (Simd.GATHER && step < BY3.length) {
-            int[] by = BY3[step]; // lane l reads value 3l
-            for (; w + L <= full; w += L) { // reads values up to 3(w + L - 1) + 3 <= 3 full <= n
-                int i = xo + 3 * w * step;
-                FloatVector d0 = FloatVector.fromArray(S, x, i, by, 0), d1 = FloatVector.fromArray(S, x, i + step, by, 0);
-                FloatVector d2 = FloatVector.fromArray(S, x, i + 2 * step, by, 0), d3 = FloatVector.fromArray(S, x, i + 3 * step, by, 0);
+        if (Simd.GATHER) {
+            for (; w + L <= full; w += L) { // reads x up to 3(w + L - 1) + 3 <= 3 full <= n
+                int i = xo + 3 * w;
+                FloatVector d0 = FloatVector.fromArray(S, x, i, BY3, 0), d1 = FloatVector.fromArray(S, x, i + 1, BY3, 0);
+                FloatVector d2 = FloatVector.fromArray(S, x, i + 2, BY3, 0), d3 = FloatVector.fromArray(S, x, i + 3, BY3, 0);
                 d0.sub(d2).intoArray(b, e0 + w);
                 d1.add(d2).intoArray(b, e1 + w);
                 d2.sub(d1).intoArray(b, e2 + w);
@@ -168,12 +167,43 @@ public final class TwoTap {
             }
         }
         for (; w < tr; w++) {
-            int i = 3 * w, o = xo + i * step;
-            float d0 = x[o], d1 = i + 1 <= n ? x[o + step] : 0f, d2 = i + 2 <= n ? x[o + 2 * step] : 0f;
+            int i = 3 * w;
+            float d0 = x[xo + i], d1 = i + 1 <= n ? x[xo + i + 1] : 0f, d2 = i + 2 <= n ? x[xo + i + 2] : 0f;
             b[e0 + w] = d0 - d2;
             b[e1 + w] = d1 + d2;
             b[e2 + w] = d2 - d1;
-            if (w < full) b[e3 + w] = x[o + 3 * step] - d1;
+            if (w < full) b[e3 + w] = x[xo + i + 3] - d1;
+        }
+    }
+
+    /**
+     * As {@link #split} for phase p of a strided conv's input with its left context: value u of the phase is x[p + u *
+     * stride], read in place (gathers at stride 3 x stride), so the phase row is never written out. (A separate method:
+     * the transposed convs' {@link #split} with a variable step of 1 was 2-4% slower to decode.)
+     */
+    public void splitPhase(float[] x, int p, int stride, int n, float[] b, int j) {
+        int tr = triples(n), full = n / 3, block = k * tr;
+        int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
+        int w = 0;
+        if (Simd.GATHER && stride < BY3S.length) {
+            int[] by = BY3S[stride]; // lane l reads value 3l of the phase
+            for (; w + L <= full; w += L) { // reads values up to 3(w + L - 1) + 3 <= 3 full <= n
+                int i = p + 3 * w * stride;
+                FloatVector d0 = FloatVector.fromArray(S, x, i, by, 0), d1 = FloatVector.fromArray(S, x, i + stride, by, 0);
+                FloatVector d2 = FloatVector.fromArray(S, x, i + 2 * stride, by, 0), d3 = FloatVector.fromArray(S, x, i + 3 * stride, by, 0);
+                d0.sub(d2).intoArray(b, e0 + w);
+                d1.add(d2).intoArray(b, e1 + w);
+                d2.sub(d1).intoArray(b, e2 + w);
+                d3.sub(d1).intoArray(b, e3 + w);
+            }
+        }
+        for (; w < tr; w++) {
+            int i = 3 * w, o = p + i * stride;
+            float d0 = x[o], d1 = i + 1 <= n ? x[o + stride] : 0f, d2 = i + 2 <= n ? x[o + 2 * stride] : 0f;
+            b[e0 + w] = d0 - d2;
+            b[e1 + w] = d1 + d2;
+            b[e2 + w] = d2 - d1;
+            if (w < full) b[e3 + w] = x[o + 3 * stride] - d1;
         }
     }
 

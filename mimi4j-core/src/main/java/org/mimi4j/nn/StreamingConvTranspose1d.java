@@ -189,7 +189,7 @@ public final class StreamingConvTranspose1d {
             if (elu) Activations.elu(x, ci * t, row, r + c, t); // fused into the copy
             else System.arraycopy(x, ci * t, row, r + c, t);
             System.arraycopy(row, r + t, prev, ci * c, c);
-            if (winograd != null) winograd.split(row, 0, 1, t, xp, ci);
+            if (winograd != null) winograd.split(row, 0, t, xp, ci);
         }
     }
 

@@ -100,8 +100,8 @@ class TwoTapTest {
             for (int u = 0; u <= n; u++) phase[u] = row[u * stride + p];
             float[] inPlace = new float[t.operandFloats(n)], copied = new float[t.operandFloats(n)];
             for (int j = 0; j < k; j++) {
-                t.split(row, p, stride, n, inPlace, j);
-                t.split(phase, 0, 1, n, copied, j);
+                t.splitPhase(row, p, stride, n, inPlace, j);
+                t.split(phase, 0, n, copied, j);
             }
             assertArrayEquals(copied, inPlace, "stride " + stride + " phase " + p);
         }
@@ -129,7 +129,7 @@ class TwoTapTest {
         for (int s = 0; s < streams; s++) { // NaN where nothing is written: an output reading there would show it
             java.util.Arrays.fill(b[s], Float.NaN);
             java.util.Arrays.fill(c[s], Float.NaN);
-            for (int j = 0; j < k; j++) t.split(x[s], j * ld, 1, n, b[s], j);
+            for (int j = 0; j < k; j++) t.split(x[s], j * ld, n, b[s], j);
             out[s] = new float[bias.length * n];
         }
         t.forward(bias, b, n, c, out, phases);
