@@ -3,6 +3,7 @@ package org.mimi4j.bench;
 import org.mimi4j.Mimi;
 import org.mimi4j.nn.Transformer;
 import org.mimi4j.perf.Bench;
+import org.mimi4j.perf.Profiler;
 
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -20,6 +21,7 @@ public final class AbWorkload implements Callable<Double> {
     private long frame;
     private float[][] emb;
     private int[][][] previousCodes; // duplexN: the codes the next frame's decode step takes
+    private Profiler.Stage stage; // encode:STAGE, decode:STAGE: the stage whose time a round returns
 
     public AbWorkload(String what) throws java.io.IOException {
         this.what = what;
@@ -35,8 +37,11 @@ public final class AbWorkload implements Callable<Double> {
             Mimi.EncoderState[] st = {m.newEncoderState(Transformer.CacheMode.OFFLINE_EXACT)};
             int samples = audio.length / m.frameSize() * m.frameSize();
             emb = m.encodeToLatent(new float[][]{Arrays.copyOf(audio, samples)}, samples, st, false, null, new int[]{0});
+        } else if (what.matches("(encode|decode):[a-z_]+")) { // one stage's own time in the call, from the profiler's hooks
+            stage = Profiler.Stage.valueOf(what.substring(7).toUpperCase(java.util.Locale.ROOT));
+            Profiler.enable(true);
         } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode, load, streamN, duplexN, encoderN, quantizeN or verify");
+            throw new IllegalArgumentException("workload " + what + ": encode, decode, encode:STAGE, decode:STAGE, load, streamN, duplexN, encoderN, quantizeN or verify");
         }
     }
 
@@ -112,6 +117,13 @@ public final class AbWorkload implements Callable<Double> {
 
     @Override
     public Double call() {
+        if (stage != null) {
+            if (codes == null) codes = m.encode(audio, 8);
+            Profiler.reset();
+            if (what.startsWith("encode")) codes = m.encode(audio, 8);
+            else m.decode(codes);
+            return Profiler.nanos(stage) / 1e6;
+        }
         switch (what) {
             case "encode" -> {
                 long t0 = System.nanoTime();
