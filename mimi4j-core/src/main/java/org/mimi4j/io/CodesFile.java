@@ -98,7 +98,7 @@ public final class CodesFile {
         }
     }
 
-    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\((\\d+),\\s*(\\d+)\\s*,?\\)");
+    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([\\d\\s,]*)\\)");
     private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([<>|]?[a-z]\\d)'");
 
     private static Codes readNpy(Path path) throws IOException {
@@ -113,12 +113,12 @@ public final class CodesFile {
             hlen = ByteBuffer.wrap(all, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
             start = 12;
         }
-        if (start + hlen > all.length) throw new InvalidInputException(path + ": truncated .npy header");
+        if (hlen < 0 || start + hlen > all.length) throw new InvalidInputException(path + ": truncated .npy header");
         String header = new String(all, start, hlen, StandardCharsets.ISO_8859_1);
         if (header.contains("'fortran_order': True")) throw new InvalidInputException(path + ": Fortran-ordered .npy is not supported");
         Matcher d = DESCR.matcher(header), sh = SHAPE.matcher(header);
         if (!d.find()) throw new InvalidInputException(path + ": .npy header has no dtype");
-        if (!sh.find()) throw new InvalidInputException(path + ": .npy codes must be 2-D [K, T]; header: " + header.strip());
+        if (!sh.find()) throw new InvalidInputException(path + ": .npy header has no shape");
         String descr = d.group(1).replaceAll("^[<|]", "");
         int size = switch (descr) {
             case "i8" -> 8;
@@ -126,7 +126,12 @@ public final class CodesFile {
             case "i2" -> 2;
             default -> throw new InvalidInputException(path + ": .npy dtype " + d.group(1) + ", expected little-endian int64 (<i8)");
         };
-        int k = Integer.parseInt(sh.group(1)), t = Integer.parseInt(sh.group(2));
+        // [K, T], or [1, K, T] as transformers' audio_codes of one item (np.save(f, out.audio_codes.numpy()))
+        String[] dims = java.util.Arrays.stream(sh.group(1).split(",")).map(String::strip).filter(x -> !x.isEmpty()).toArray(String[]::new);
+        if (!(dims.length == 2 || dims.length == 3 && dims[0].equals("1")) || dims[dims.length - 2].length() > 9 || dims[dims.length - 1].length() > 9) {
+            throw new InvalidInputException(path + ": .npy codes have shape [" + String.join(", ", dims) + "], expected [1, K, T] or [K, T]");
+        }
+        int k = Integer.parseInt(dims[dims.length - 2]), t = Integer.parseInt(dims[dims.length - 1]);
         int off = start + hlen;
         if ((long) k * t * size != all.length - off) throw new InvalidInputException(path + ": .npy data holds " + (all.length - off) + " bytes, shape needs " + (long) k * t * size);
         ByteBuffer b = ByteBuffer.wrap(all, off, all.length - off).order(ByteOrder.LITTLE_ENDIAN);
