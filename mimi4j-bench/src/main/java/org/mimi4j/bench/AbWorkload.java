@@ -22,8 +22,14 @@ public final class AbWorkload implements Callable<Double> {
     private float[][] emb;
     private int[][][] previousCodes; // duplexN: the codes the next frame's decode step takes
     private Profiler.Stage stage; // encode:STAGE, decode:STAGE: the stage whose time a round returns
+    private int codebooks = 8; // of the offline encode (encodeN: N)
 
     public AbWorkload(String what) throws java.io.IOException {
+        java.util.regex.Matcher e = java.util.regex.Pattern.compile("encode([1-9][0-9]*)(.*)").matcher(what);
+        if (e.matches()) { // encodeN[:STAGE]: N codebooks instead of 8
+            codebooks = Integer.parseInt(e.group(1));
+            what = "encode" + e.group(2);
+        }
         this.what = what;
         m = Mimi.load(Bench.randomModel());
         // its own signal, public API only: this class also runs against older mimi4j-core jars
@@ -41,7 +47,7 @@ public final class AbWorkload implements Callable<Double> {
             stage = Profiler.Stage.valueOf(what.substring(7).toUpperCase(java.util.Locale.ROOT));
             Profiler.enable(true);
         } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, decode, encode:STAGE, decode:STAGE, load, streamN, duplexN, encoderN, quantizeN or verify");
+            throw new IllegalArgumentException("workload " + what + ": encode, encodeN, decode, encode:STAGE, decode:STAGE, load, streamN, duplexN, encoderN, quantizeN or verify");
         }
     }
 
@@ -120,14 +126,14 @@ public final class AbWorkload implements Callable<Double> {
         if (stage != null) {
             if (codes == null) codes = m.encode(audio, 8);
             Profiler.reset();
-            if (what.startsWith("encode")) codes = m.encode(audio, 8);
+            if (what.startsWith("encode")) codes = m.encode(audio, codebooks);
             else m.decode(codes);
             return Profiler.nanos(stage) / 1e6;
         }
         switch (what) {
             case "encode" -> {
                 long t0 = System.nanoTime();
-                codes = m.encode(audio, 8);
+                codes = m.encode(audio, codebooks);
                 return (System.nanoTime() - t0) / 1e6;
             }
             case "load" -> { // the full-size float32 checkpoint, from a clean heap (as Bench's load row)
