@@ -69,6 +69,10 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Folder mode: files encoded at once (one shared model). Default: 2.")
     int jobs = 2;
 
+    @Option(names = "--batch", paramLabel = "N", description = "Folder mode: files of up to 8 s of about the same size encoded "
+            + "together, up to N at a time (offline, moshi padding; each file's codes are those it has alone). 1: one by one. Default: 16.")
+    int batch = 16;
+
     @Override
     public Integer call() throws Exception {
         Padding pad = switch (padding.toLowerCase(Locale.ROOT)) {
@@ -90,6 +94,7 @@ final class EncodeCommand implements Callable<Integer> {
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output)) throw new MimiCli.UserException(output + ": exists and is not a folder");
             if (jobs < 1) throw new MimiCli.UsageException("--jobs must be at least 1, got " + jobs);
+            if (batch < 1) throw new MimiCli.UsageException("--batch must be at least 1, got " + batch);
             if (resume && overwrite) throw new MimiCli.UsageException("--resume keeps existing outputs and --overwrite replaces them: give one");
             Path manifest = output.resolve("manifest.jsonl");
             if (Files.exists(manifest) && !resume && !overwrite) { // keep an earlier run's record: refuse before touching it
@@ -98,9 +103,11 @@ final class EncodeCommand implements Callable<Integer> {
             List<Path> files = FolderEncoder.audioFiles(input); // an empty folder fails here, before the model is loaded
             Mimi m = model.load();
             return new FolderEncoder(m, input, output, numQuantizers, pad, fmt == null ? CodesFile.Format.SAFETENSORS : fmt,
-                    overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk).run(files);
+                    overwrite, resume, jobs, spec.commandLine().getErr(), streamChunk, batch).run(files);
         }
-        if (resume || jobs != 2) throw new MimiCli.UsageException((resume ? "--resume" : "--jobs") + " is for folders; " + input + " is a file");
+        if (resume || jobs != 2 || batch != 16) {
+            throw new MimiCli.UsageException((resume ? "--resume" : jobs != 2 ? "--jobs" : "--batch") + " is for folders; " + input + " is a file");
+        }
         Outputs.checkNotInput(input, output);
         Outputs.checkWritable(output, overwrite);
         if (fmt == null) Outputs.checkExtension(output, "codes", "safetensors", "npy");

@@ -111,6 +111,58 @@ class FolderEncodeTest {
                 .errorLine().contains("--resume is for folders"));
     }
 
+    /**
+     * Short files of about the same size are encoded together (--batch): each gets the codes it gets alone (--batch 1),
+     * and a file whose audio the model refuses (a NaN sample, found when the batch is computed) or that cannot be read
+     * fails alone, named, while the others of its batch are written.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void batchedFilesGetTheirOwnCodesAndTheirOwnErrors(@TempDir Path dir) throws Exception {
+        Path root = Files.createDirectories(dir.resolve("in"));
+        for (int k = 0; k < 5; k++) { // 2 s of PCM_16 each: 96 KB, one batch
+            float[] x = tone(48000 - 331 * k, 180 + 57 * k, 24000);
+            for (int i = 0; i < x.length; i += 7) x[i] += 0.05f * (float) Math.sin(i * (0.3 + k));
+            WavWriter.write(root.resolve("t" + k + ".wav"), x, 24000, WavWriter.Encoding.PCM_16);
+        }
+        Path sub = Files.createDirectories(root.resolve("sub"));
+        for (int k = 0; k < 4; k++) { // 1 s of PCM_16 each: 48 KB, a batch of its own without a bad file
+            float[] x = tone(24000 - 1111 * k, 410 + 33 * k, 24000);
+            WavWriter.write(sub.resolve("s" + k + ".wav"), x, 24000, WavWriter.Encoding.PCM_16);
+        }
+        float[] nan = tone(24000, 300, 24000); // 1 s of FLOAT_32: 96 KB too
+        nan[12345] = Float.NaN;
+        WavWriter.write(root.resolve("t5nan.wav"), nan, 24000, WavWriter.Encoding.FLOAT_32);
+        byte[] junk = new byte[95990];
+        new java.util.Random(3).nextBytes(junk);
+        Files.write(root.resolve("t6junk.wav"), junk);
+
+        Path batched = dir.resolve("batched"), alone = dir.resolve("alone");
+        Cli r = Cli.run("encode", root.toString(), "-o", batched.toString(), "--model", Cli.tinyModel(), "-n", "4");
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.err().contains("encoded 9 of 11 files") && r.err().contains("2 failed"), r.err());
+        Cli one = Cli.run("encode", root.toString(), "-o", alone.toString(), "--model", Cli.tinyModel(), "-n", "4", "--batch", "1");
+        assertEquals(1, one.status(), one.err());
+        Map<String, Map<String, Object>> m = manifest(batched), m1 = manifest(alone);
+        assertEquals(m1.keySet(), m.keySet());
+        for (String f : List.of("t0", "t1", "t2", "t3", "t4", "sub/s0", "sub/s1", "sub/s2", "sub/s3")) {
+            String name = f + ".safetensors";
+            CodesFile.Codes got = CodesFile.read(batched.resolve(name)), want = CodesFile.read(alone.resolve(name));
+            assertArrayEquals(want.codes(), got.codes(), name);
+            assertEquals(want.metadata().get("input_samples"), got.metadata().get("input_samples"), name);
+            assertEquals(m1.get(f + ".wav"), m.get(f + ".wav"));
+        }
+        for (String bad : List.of("t5nan.wav", "t6junk.wav")) {
+            assertEquals("error", m.get(bad).get("status"), bad);
+            assertEquals(m1.get(bad).get("error"), m.get(bad).get("error"), bad);
+            assertTrue(((String) m.get(bad).get("error")).contains(bad), m.get(bad).toString());
+            assertFalse(Files.exists(batched.resolve(bad.replace(".wav", ".safetensors"))), bad);
+        }
+        assertTrue(((String) m.get("t5nan.wav").get("error")).contains("non-finite"), m.get("t5nan.wav").toString());
+        assertTrue(Cli.run("encode", root.toString(), "-o", dir.resolve("x").toString(), "--model", Cli.tinyModel(), "--batch", "0")
+                .errorLine().contains("--batch must be at least 1, got 0"));
+    }
+
     /** A folder without audio files is an error, found before the model is loaded; no output folder or manifest is made. */
     @Test
     void folderWithoutAudio(@TempDir Path dir) throws Exception {
