@@ -37,4 +37,36 @@ class BatchEncodeTest {
             }
         }
     }
+
+    /**
+     * Clips encoded through {@link Mimi#encodeClips}: each gets its codes alone, in the clips' order, whatever the
+     * lengths that group them; a clip with a NaN sample gets the error its encode alone throws, and the others of its
+     * batch their codes; transformers padding, clip by clip, the same.
+     */
+    @Test
+    void clipsGetTheirOwnCodesAndErrors() {
+        Mimi model = Mimi.load(Golden.tinyDir().resolve("model.safetensors"));
+        int[] lengths = {30000, 31000, 12000, 30500, 12100, 45000, 29900, 30200, 1};
+        java.util.List<float[]> clips = new java.util.ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            float[] x = new float[lengths[i]];
+            for (int j = 0; j < x.length; j++) x[j] = (float) (0.3 * Math.sin(j * (0.02 + 0.003 * i)) + 0.02 * Math.sin(j * 1.7));
+            if (i == 3) x[777] = Float.NaN;
+            clips.add(x);
+        }
+        for (Padding padding : Padding.values()) {
+            java.util.List<Mimi.ClipCodes> got = model.encodeClips(clips, 8, padding, 4);
+            assertEquals(lengths.length, got.size());
+            for (int i = 0; i < lengths.length; i++) {
+                if (i == 3) {
+                    String alone = org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class, () -> model.encode(clips.get(3), 8, padding)).getMessage();
+                    org.junit.jupiter.api.Assertions.assertNull(got.get(i).codes());
+                    assertEquals(alone, got.get(i).error().getMessage());
+                    continue;
+                }
+                org.junit.jupiter.api.Assertions.assertNull(got.get(i).error());
+                assertArrayEquals(model.encode(clips.get(i), 8, padding), got.get(i).codes(), padding + ", clip " + i);
+            }
+        }
+    }
 }

@@ -188,10 +188,9 @@ final class FolderEncoder {
     }
 
     /**
-     * Encodes a group of files: each one whole if alone or longer than {@link #BATCH_MAX_SAMPLES}, the others read
-     * into memory and encoded together (each item's codes are those of the file alone: moshi padding, offline). If
-     * the batch is refused (a file's audio overflows the model, say), its files are encoded one by one, so that the
-     * error names the file it belongs to.
+     * Encodes a group of files: each one alone, streamed, if it is alone or longer than {@link #BATCH_MAX_SAMPLES};
+     * the others read into memory and encoded together ({@link Mimi#encodeClips}: each gets the codes it gets alone,
+     * and a file the model refuses fails alone, its error naming it).
      */
     private Void encodeGroup(List<Job> group) {
         List<Read> reads = new ArrayList<>();
@@ -211,36 +210,15 @@ final class FolderEncoder {
             }
             finish(j.in, rec);
         }
-        int[][][] codes = null;
-        if (reads.size() > 1) {
-            int n = 0;
-            int[] lengths = new int[reads.size()];
-            for (int i = 0; i < lengths.length; i++) n = Math.max(n, lengths[i] = reads.get(i).samples.length);
-            float[][] x = new float[lengths.length][];
-            for (int i = 0; i < x.length; i++) x[i] = java.util.Arrays.copyOf(reads.get(i).samples, n);
-            try {
-                codes = model.encode(x, lengths, nq, Padding.MOSHI, null).audioCodes();
-            } catch (RuntimeException e) {
-                codes = null; // one by one below, each error with its file
-            }
-        }
+        if (reads.isEmpty()) return null;
+        List<Mimi.ClipCodes> codes = model.encodeClips(reads.stream().map(Read::samples).toList(), nq, padding, batch);
         for (int i = 0; i < reads.size(); i++) {
             Read r = reads.get(i);
+            Mimi.ClipCodes c = codes.get(i);
             try {
-                int frames = (r.samples.length + model.frameSize() - 1) / model.frameSize();
-                int[][] c;
-                if (codes != null) {
-                    c = new int[nq][];
-                    for (int k = 0; k < nq; k++) c[k] = java.util.Arrays.copyOf(codes[i][k], frames);
-                } else {
-                    try {
-                        c = model.encode(r.samples, nq, padding);
-                    } catch (InvalidInputException e) {
-                        throw new InvalidInputException(r.job.in + ": " + e.getMessage());
-                    }
-                }
+                if (c.error() != null) throw new InvalidInputException(r.job.in + ": " + c.error().getMessage());
                 Map<String, String> meta = EncodeCommand.metadata(model, nq, r.samples.length, r.job.in, r.sourceRate, padding);
-                Outputs.writing(r.job.out, () -> CodesFile.write(r.job.out, c, meta, format));
+                Outputs.writing(r.job.out, () -> CodesFile.write(r.job.out, c.codes(), meta, format));
                 encoded(r.rec, r.samples.length / (double) model.sampleRate());
             } catch (Exception e) {
                 failed(r.rec, r.job.in, e);
@@ -250,7 +228,10 @@ final class FolderEncoder {
         return null;
     }
 
-    /** The file's samples if it has at most {@link #BATCH_MAX_SAMPLES} (and at least one), else null. */
+    /**
+     * The file's samples if it has at most {@link #BATCH_MAX_SAMPLES} (and at least one), else null (it is then encoded
+     * alone, streamed, decoding its first samples a second time).
+     */
     private Read readShort(Job j, Map<String, Object> rec) throws IOException {
         if (nq > model.totalCodebooks()) return null; // the error, from the file's own encode
         try (AudioInput a = new AudioInput(j.in, model.sampleRate())) {

@@ -18,6 +18,7 @@ import java.net.URI;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Encodes one input the way {@code mimi encode} does (EncodeCommand.encodeFile): {@link AudioIO#open}, then
@@ -63,18 +64,65 @@ final class AudioEncoder {
                 int[][] codes = model.encode(counted, numQuantizers, padding);
                 return new Result(path, original.sampleRate(), model.sampleRate(), samples[0], codes, null);
             }
-        } catch (AudioFormatException | MimiException e) {
-            return Result.failed(path, message(e));
-        } catch (FileNotFoundException | NoSuchFileException | AccessDeniedException e) {
-            return Result.failed(path, message(e));
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        } catch (IOException e) {
-            throw e;
-        } catch (RuntimeException | StackOverflowError e) {
+        } catch (Exception | StackOverflowError e) {
+            return failure(path, e);
+        }
+    }
+
+    /**
+     * Bad content (and a missing or unreadable file) as a failed result; an I/O failure of the storage itself is
+     * thrown, so that Spark retries the task.
+     */
+    private static Result failure(String path, Throwable e) throws IOException {
+        if (e instanceof AudioFormatException || e instanceof MimiException) return Result.failed(path, message(e));
+        if (e instanceof FileNotFoundException || e instanceof NoSuchFileException || e instanceof AccessDeniedException) return Result.failed(path, message(e));
+        if (e instanceof UncheckedIOException u) throw u.getCause();
+        if (e instanceof IOException io) throw io;
+        if (e instanceof RuntimeException || e instanceof StackOverflowError) {
             // a decoder tripping over damaged data in a way it does not report itself
             return Result.failed(path, path + ": cannot decode (" + message(e) + ")");
         }
+        throw new IllegalStateException(e);
+    }
+
+    /**
+     * An input read whole: its samples at the model's rate and its own rate; or {@code failed}, why it cannot be read;
+     * or neither (samples null): it is longer than asked, or empty, and is {@link #encode}d, streamed (decoding its
+     * first samples a second time).
+     */
+    record Read(String path, int sourceSampleRate, float[] samples, Result failed) {
+    }
+
+    /** The input read whole if it has 1 to {@code maxSamples} samples at the model's rate: see {@link Read}. */
+    Read read(String path, byte[] audio, int maxSamples) throws IOException {
+        try {
+            AudioSource original = audio != null ? AudioIO.open(new ByteArrayInputStream(audio), path) : open(path);
+            try (AudioSource source = AudioIO.resample(original, model.sampleRate(), path)) {
+                float[] buf = new float[maxSamples + 1];
+                int got = 0, n;
+                while (got < buf.length && (n = source.read(buf, got, buf.length - got)) > 0) got += n;
+                return new Read(path, original.sampleRate(), got == 0 || got > maxSamples ? null : java.util.Arrays.copyOf(buf, got), null);
+            }
+        } catch (Exception | StackOverflowError e) {
+            return new Read(path, 0, null, failure(path, e));
+        }
+    }
+
+    /**
+     * Results of inputs read whole, in their order, each the result it gets alone: those of about the same length
+     * encoded together, up to {@code batch} at a time ({@link Mimi#encodeClips}).
+     */
+    List<Result> encodeTogether(List<Read> reads, int batch) throws IOException {
+        if (reads.isEmpty()) return List.of();
+        List<Mimi.ClipCodes> codes = model.encodeClips(reads.stream().map(Read::samples).toList(), numQuantizers, padding, batch);
+        List<Result> out = new java.util.ArrayList<>();
+        for (int i = 0; i < reads.size(); i++) {
+            Read r = reads.get(i);
+            Mimi.ClipCodes c = codes.get(i);
+            out.add(c.error() != null ? failure(r.path, c.error())
+                    : new Result(r.path, r.sourceSampleRate, model.sampleRate(), r.samples.length, c.codes(), null));
+        }
+        return out;
     }
 
     private AudioSource open(String path) throws IOException {

@@ -362,8 +362,16 @@ public final class MimiTokenizer {
         }
     }
 
-    /** Encodes a partition's inputs one after the other, lazily, with the JVM's shared model. */
+    /**
+     * Encodes a partition's inputs, lazily, with the JVM's shared model, a window of inputs at a time: those of at
+     * most 8 s are read whole and encoded together ({@link AudioEncoder#encodeTogether}: a short input alone leaves
+     * the compute threads waiting at its small calls), the others one by one, streamed. Rows come out in the
+     * partition's order.
+     */
     private static final class EncodingIterator implements Iterator<Row> {
+        /** Inputs read ahead, and the most encoded together: a window holds at most ~49 MB of samples. */
+        private static final int WINDOW = 64, BATCH = 16, SHORT_SAMPLES = 8 * 24000;
+        private final java.util.ArrayDeque<AudioEncoder.Result> ready = new java.util.ArrayDeque<>();
         private final Iterator<Row> rows;
         private final Options o;
         private final String modelId, padding;
@@ -389,12 +397,12 @@ public final class MimiTokenizer {
 
         @Override
         public boolean hasNext() {
-            return rows.hasNext();
+            return !ready.isEmpty() || rows.hasNext();
         }
 
         @Override
         public Row next() {
-            if (!rows.hasNext()) throw new NoSuchElementException();
+            if (!hasNext()) throw new NoSuchElementException();
             if (failHere && produced >= o.failAfterRows && o.blockInsteadOfFailing) {
                 TaskContext tc = TaskContext.get();
                 BLOCKED_TASK.set(tc.taskAttemptId());
@@ -410,21 +418,8 @@ public final class MimiTokenizer {
                 INJECTED_FAILURES.incrementAndGet();
                 throw new IllegalStateException("injected failure of partition " + o.failPartition + " after " + produced + " rows (test hook)");
             }
-            Row in = rows.next();
-            String path = in.getString(0);
-            byte[] audio = binary && !in.isNullAt(1) ? (byte[]) in.get(1) : null;
-            AudioEncoder.Result r;
-            if (path == null) {
-                r = AudioEncoder.Result.failed(null, "no path");
-            } else if (binary && audio == null) {
-                r = AudioEncoder.Result.failed(path, path + ": no audio (null)");
-            } else {
-                try {
-                    r = encoder.encode(path, audio);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(path + ": " + e.getMessage(), e); // storage failure: Spark retries the task
-                }
-            }
+            if (ready.isEmpty()) readAhead();
+            AudioEncoder.Result r = ready.poll();
             produced++;
             if (r.error() != null) {
                 if (counters != null) counters.failed.add(1);
@@ -442,6 +437,43 @@ public final class MimiTokenizer {
             }
             return RowFactory.create(r.path(), r.sampleRate(), r.sourceSampleRate(), r.samples(), codes[0].length, codes.length, s,
                     modelId, padding, null);
+        }
+
+        /** The next window of inputs' results, in order, into {@link #ready}. */
+        private void readAhead() {
+            List<AudioEncoder.Result> window = new ArrayList<>();
+            List<AudioEncoder.Read> reads = new ArrayList<>();
+            List<Integer> at = new ArrayList<>(); // where each read's result goes in the window
+            String path = null;
+            try {
+                while (window.size() < WINDOW && rows.hasNext()) {
+                    Row in = rows.next();
+                    path = in.getString(0);
+                    byte[] audio = binary && !in.isNullAt(1) ? (byte[]) in.get(1) : null;
+                    AudioEncoder.Result r = null;
+                    if (path == null) {
+                        r = AudioEncoder.Result.failed(null, "no path");
+                    } else if (binary && audio == null) {
+                        r = AudioEncoder.Result.failed(path, path + ": no audio (null)");
+                    } else {
+                        AudioEncoder.Read read = encoder.read(path, audio, SHORT_SAMPLES);
+                        if (read.failed() != null) r = read.failed();
+                        else if (read.samples() == null) r = encoder.encode(path, audio);
+                        else {
+                            reads.add(read);
+                            at.add(window.size());
+                        }
+                    }
+                    window.add(r);
+                }
+                path = null;
+                List<AudioEncoder.Result> together = encoder.encodeTogether(reads, BATCH);
+                for (int i = 0; i < together.size(); i++) window.set(at.get(i), together.get(i));
+            } catch (IOException e) {
+                String where = path != null ? path : "a window of short inputs"; // storage failure: Spark retries the task
+                throw new UncheckedIOException(where + ": " + e.getMessage(), e);
+            }
+            ready.addAll(window);
         }
     }
 }

@@ -25,7 +25,7 @@ public final class TokenizeBench {
         SparkSession spark = SparkTestSupport.session(master);
         try {
             List<String> paths = MimiTokenizer.listAudio(spark, List.of(data.toString()));
-            MimiTokenizer.Options o = new MimiTokenizer.Options().model(model).numQuantizers(8).filesPerTask(8);
+            MimiTokenizer.Options o = new MimiTokenizer.Options().model(model).numQuantizers(8).filesPerTask(Integer.getInteger("bench.filesPerTask", 8));
             MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths.subList(0, Math.min(16, paths.size()))), out.resolve("warmup").toString(), o,
                     MimiTokenizer.Mode.OVERWRITE);
             MimiTokenizer.Summary s = MimiTokenizer.run(spark, MimiTokenizer.paths(spark, paths), out.resolve("run").toString(), o, MimiTokenizer.Mode.OVERWRITE);
