@@ -293,6 +293,7 @@ public final class Mimi {
     public List<ClipCodes> encodeClips(List<float[]> clips, int numQuantizers, Padding padding, int batch) {
         checkNumQuantizers(numQuantizers);
         if (batch < 1) throw new InvalidInputException("batch must be at least 1, got " + batch);
+        for (int i = 0; i < clips.size(); i++) if (clips.get(i) == null) throw new InvalidInputException("clip " + i + " is null");
         ClipCodes[] out = new ClipCodes[clips.size()];
         Integer[] order = new Integer[out.length];
         for (int i = 0; i < order.length; i++) order[i] = i;

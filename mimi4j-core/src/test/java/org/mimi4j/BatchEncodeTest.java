@@ -68,5 +68,12 @@ class BatchEncodeTest {
                 assertArrayEquals(model.encode(clips.get(i), 8, padding), got.get(i).codes(), padding + ", clip " + i);
             }
         }
+        assertEquals(0, model.encodeClips(java.util.List.of(), 8, Padding.MOSHI, 16).size());
+        java.util.List<float[]> withNull = new java.util.ArrayList<>(clips);
+        withNull.add(null);
+        assertEquals("clip 9 is null", org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
+                () -> model.encodeClips(withNull, 8, Padding.MOSHI, 16)).getMessage());
+        assertEquals("batch must be at least 1, got 0", org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
+                () -> model.encodeClips(clips, 8, Padding.MOSHI, 0)).getMessage());
     }
 }
