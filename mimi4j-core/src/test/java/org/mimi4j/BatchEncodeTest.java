@@ -76,4 +76,38 @@ class BatchEncodeTest {
         assertEquals("batch must be at least 1, got 0", org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
                 () -> model.encodeClips(clips, 8, Padding.MOSHI, 0)).getMessage());
     }
+
+    /**
+     * Codes of different lengths and codebook counts decoded through {@link Mimi#decodeClips}: each clip's audio is
+     * its decode alone, bit for bit; a clip with a code out of range or ragged rows gets the error its decode alone
+     * throws.
+     */
+    @Test
+    void clipsDecodeToTheirOwnAudio() {
+        Mimi model = Mimi.load(Golden.tinyDir().resolve("model.safetensors"));
+        int[] frames = {20, 20, 7, 20, 7, 33, 20, 21, 20, 20};
+        int[] books = {8, 8, 8, 4, 8, 8, 8, 4, 8, 8};
+        SplittableRandom r = new SplittableRandom(5);
+        java.util.List<int[][]> clips = new java.util.ArrayList<>();
+        for (int i = 0; i < frames.length; i++) {
+            int[][] c = new int[books[i]][frames[i]];
+            for (int[] row : c) for (int t = 0; t < row.length; t++) row[t] = r.nextInt(model.cardinality());
+            clips.add(c);
+        }
+        clips.get(8)[2][5] = model.cardinality(); // out of range
+        clips.get(9)[3] = new int[19];           // ragged
+        java.util.List<Mimi.ClipAudio> got = model.decodeClips(clips, 4);
+        assertEquals(frames.length, got.size());
+        for (int i = 0; i < frames.length; i++) {
+            if (i >= 8) {
+                int at = i;
+                String alone = org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class, () -> model.decode(clips.get(at))).getMessage();
+                org.junit.jupiter.api.Assertions.assertNull(got.get(i).audio());
+                assertEquals(alone, got.get(i).error().getMessage());
+                continue;
+            }
+            org.junit.jupiter.api.Assertions.assertNull(got.get(i).error());
+            assertArrayEquals(model.decode(clips.get(i)), got.get(i).audio(), "clip " + i);
+        }
+    }
 }

@@ -159,9 +159,9 @@ final class FolderEncoder {
     }
 
     /**
-     * The batchable files in groups of up to {@code batch}, by size on disk, so that a group's files have about the
-     * same length (a batch pads its items to its longest): a group ends where a file is more than 10% (and 16 KB)
-     * larger than its first.
+     * The batchable files in groups of up to 4 x {@code batch}, by size on disk, so that a group's files have about
+     * the same length: a group ends where a file is more than 10% (and 16 KB) larger than its first. A group's files
+     * of the same number of frames are then encoded together, up to {@code batch} at a time ({@link Mimi#encodeClips}).
      */
     private List<List<Job>> groups(List<Job> jobs) {
         Map<Path, Long> size = new HashMap<>();
@@ -177,7 +177,7 @@ final class FolderEncoder {
         List<List<Job>> groups = new ArrayList<>();
         List<Job> g = new ArrayList<>();
         for (Job j : sorted) {
-            if (!g.isEmpty() && (g.size() == batch || size.get(j.in) > size.get(g.get(0).in) * 1.1 + 16384)) {
+            if (!g.isEmpty() && (g.size() == 4 * batch || size.get(j.in) > size.get(g.get(0).in) * 1.1 + 16384)) {
                 groups.add(g);
                 g = new ArrayList<>();
             }

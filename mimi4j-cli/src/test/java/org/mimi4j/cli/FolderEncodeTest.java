@@ -120,20 +120,20 @@ class FolderEncodeTest {
     @SuppressWarnings("unchecked")
     void batchedFilesGetTheirOwnCodesAndTheirOwnErrors(@TempDir Path dir) throws Exception {
         Path root = Files.createDirectories(dir.resolve("in"));
-        for (int k = 0; k < 5; k++) { // 2 s of PCM_16 each: 96 KB, one batch
+        for (int k = 0; k < 5; k++) { // 2 s of FLOAT_32 each (25 frames): 192 KB, one batch
             float[] x = tone(48000 - 331 * k, 180 + 57 * k, 24000);
             for (int i = 0; i < x.length; i += 7) x[i] += 0.05f * (float) Math.sin(i * (0.3 + k));
-            WavWriter.write(root.resolve("t" + k + ".wav"), x, 24000, WavWriter.Encoding.PCM_16);
+            WavWriter.write(root.resolve("t" + k + ".wav"), x, 24000, WavWriter.Encoding.FLOAT_32);
         }
         Path sub = Files.createDirectories(root.resolve("sub"));
-        for (int k = 0; k < 4; k++) { // 1 s of PCM_16 each: 48 KB, a batch of its own without a bad file
-            float[] x = tone(24000 - 1111 * k, 410 + 33 * k, 24000);
+        for (int k = 0; k < 4; k++) { // ~1 s of PCM_16 each (13 frames): 48 KB, a batch of its own without a bad file
+            float[] x = tone(24000 - 200 * k, 410 + 33 * k, 24000);
             WavWriter.write(sub.resolve("s" + k + ".wav"), x, 24000, WavWriter.Encoding.PCM_16);
         }
-        float[] nan = tone(24000, 300, 24000); // 1 s of FLOAT_32: 96 KB too
+        float[] nan = tone(47900, 300, 24000); // in the batch of the t files
         nan[12345] = Float.NaN;
         WavWriter.write(root.resolve("t5nan.wav"), nan, 24000, WavWriter.Encoding.FLOAT_32);
-        byte[] junk = new byte[95990];
+        byte[] junk = new byte[191000];
         new java.util.Random(3).nextBytes(junk);
         Files.write(root.resolve("t6junk.wav"), junk);
 
