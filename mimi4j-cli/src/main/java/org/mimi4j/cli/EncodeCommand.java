@@ -69,7 +69,7 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Folder mode: files encoded at once (one shared model). Default: 2.")
     int jobs = 2;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Folder mode: files of up to 8 s of about the same size encoded "
+    @Option(names = "--batch", paramLabel = "N", description = "Folder mode: files of up to 8 s with the same number of frames encoded "
             + "together, up to N at a time (offline, moshi padding; each file's codes are those it has alone). 1: one by one. Default: 16.")
     int batch = 16;
 
