@@ -320,7 +320,7 @@ public final class Mimi {
             for (int i = 0; i < g.length; i++) {
                 if (codes != null) {
                     int[][] c = new int[numQuantizers][];
-                    for (int k = 0; k < numQuantizers; k++) c[k] = java.util.Arrays.copyOf(codes[i][k], (lengths[g[i]] + fs - 1) / fs);
+                    for (int k = 0; k < numQuantizers; k++) c[k] = java.util.Arrays.copyOf(codes[i][k], frames[g[i]]);
                     out[g[i]] = new ClipCodes(c, null);
                     continue;
                 }
@@ -345,20 +345,21 @@ public final class Mimi {
     public List<ClipAudio> decodeClips(List<int[][]> codes, int batch) {
         if (batch < 1) throw new InvalidInputException("batch must be at least 1, got " + batch);
         ClipAudio[] out = new ClipAudio[codes.size()];
-        java.util.Map<Integer, List<Integer>> byCodebooks = new java.util.TreeMap<>(); // clips of one count can share a batch
+        List<Integer> valid = new ArrayList<>();
         for (int i = 0; i < out.length; i++) {
             int[][] c = codes.get(i);
             if (c == null) throw new InvalidInputException("clip " + i + " is null");
             try {
                 checkCodes(new int[][][]{c}); // shape and range, as its decode alone checks them
-                byCodebooks.computeIfAbsent(c.length, k -> new ArrayList<>()).add(i);
+                valid.add(i);
             } catch (InvalidInputException e) {
                 out[i] = new ClipAudio(null, e);
             }
         }
-        for (List<Integer> clips : byCodebooks.values()) {
-            int[] frames = new int[clips.size()];
-            for (int i = 0; i < frames.length; i++) frames[i] = codes.get(clips.get(i))[0].length;
+        int[] books = valid.stream().mapToInt(i -> codes.get(i).length).toArray();
+        for (int[] byBooks : sameKey(books)) { // clips of one codebook count can share a batch
+            List<Integer> clips = java.util.Arrays.stream(byBooks).mapToObj(valid::get).toList();
+            int[] frames = clips.stream().mapToInt(i -> codes.get(i)[0].length).toArray();
             for (int[] g : sameFrames(frames, batch)) {
                 float[][][] audio = null;
                 if (g.length > 1) {
@@ -399,24 +400,14 @@ public final class Mimi {
     }
 
     /**
-     * Indexes of items in groups of up to {@code batch} with the same number of frames, fewest first (items of 0
-     * frames alone). Only equal frame counts give each item of a padded batch the bits it gets alone: the Winograd
-     * layers compute triples of columns, and past an item's end a batch's triple holds the next item-columns where the
-     * item alone has zeros, which moves the last bits of its last frame when its frame count is not a multiple of 3.
+     * Indexes of items in groups of up to {@code batch} with the same number of frames ({@link #sameKey}). Only equal
+     * frame counts give each item of a padded batch the bits it gets alone: the Winograd layers compute triples of
+     * columns, and past an item's end a batch's triple holds the next item-columns where the item alone has zeros,
+     * which moves the last bits of its last frame when its frame count is not a multiple of 3.
      */
     private static List<int[]> sameFrames(int[] frames, int batch) {
-        Integer[] order = new Integer[frames.length];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> frames[i]));
         List<int[]> groups = new ArrayList<>();
-        for (int g0 = 0; g0 < order.length; ) {
-            int first = frames[order[g0]], g1 = g0 + 1;
-            while (first > 0 && g1 < order.length && g1 - g0 < batch && frames[order[g1]] == first) g1++;
-            int[] g = new int[g1 - g0];
-            for (int i = 0; i < g.length; i++) g[i] = order[g0 + i];
-            groups.add(g);
-            g0 = g1;
-        }
+        for (int[] g : sameKey(frames)) for (int i = 0; i < g.length; i += batch) groups.add(java.util.Arrays.copyOfRange(g, i, Math.min(g.length, i + batch)));
         return groups;
     }
 
@@ -591,22 +582,17 @@ public final class Mimi {
      * side, appends each item's codes in order, and empties both lists.
      */
     private void quantizeChunks(List<float[][]> latents, List<Integer> frames, int nq, Codes[] out) {
-        int n = out.length, d = config.hiddenSize(), t = 0;
+        int n = out.length, t = 0;
         for (int f : frames) t += f;
-        float[] all = latents.get(0)[0];
-        if (n > 1 || latents.size() > 1) { // [D][n x t]: item i's frames at i * t, its chunks in order
-            all = new float[d * n * t];
-            for (int c = 0; c < d; c++) {
-                for (int i = 0, o = c * n * t; i < n; i++) {
-                    for (int j = 0; j < latents.size(); j++) {
-                        int f = frames.get(j);
-                        System.arraycopy(latents.get(j)[i], c * f, all, o, f);
-                        o += f;
-                    }
-                }
+        List<float[]> parts = new ArrayList<>(); // item i's frames at i * t, its chunks in order
+        List<Integer> partFrames = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < latents.size(); j++) {
+                parts.add(latents.get(j)[i]);
+                partFrames.add(frames.get(j));
             }
         }
-        int[][] codes = quantizer.encode(all, n * t, nq);
+        int[][] codes = quantizer.encode(alongTime(parts, partFrames), n * t, nq);
         for (int i = 0; i < n; i++) {
             int[][] item = codes;
             if (n > 1) {
@@ -617,6 +603,22 @@ public final class Mimi {
         }
         latents.clear();
         frames.clear();
+    }
+
+    /** Latents [D][f_j] one after the other along time, [D][sum of f_j] (a single part as it is). */
+    private float[] alongTime(List<float[]> parts, List<Integer> frames) {
+        if (parts.size() == 1) return parts.get(0);
+        int d = config.hiddenSize(), t = 0;
+        for (int f : frames) t += f;
+        float[] all = new float[d * t];
+        for (int c = 0; c < d; c++) {
+            for (int j = 0, o = c * t; j < parts.size(); j++) {
+                int f = frames.get(j);
+                System.arraycopy(parts.get(j), c * f, all, o, f);
+                o += f;
+            }
+        }
+        return all;
     }
 
     /**
@@ -874,17 +876,12 @@ public final class Mimi {
             throw new InvalidInputException(numQuantizers.length + " codebook counts for " + emb.length + " streams");
         }
         for (int k : numQuantizers) checkNumQuantizers(k);
-        int d = config.hiddenSize();
         int[][][] out = new int[emb.length][][];
         for (int[] g : sameKey(numQuantizers)) {
             int m = g.length, k = numQuantizers[g[0]];
-            if (m == 1) { // alone: no side-by-side copy
-                out[g[0]] = quantizer.encode(emb[g[0]], t, k);
-                continue;
-            }
-            float[] all = new float[d * m * t];
-            for (int i = 0; i < m; i++) for (int c = 0; c < d; c++) System.arraycopy(emb[g[i]], c * t, all, (c * m + i) * t, t);
-            int[][] codes = quantizer.encode(all, m * t, k);
+            List<float[]> parts = new ArrayList<>();
+            for (int i : g) parts.add(emb[i]);
+            int[][] codes = quantizer.encode(alongTime(parts, java.util.Collections.nCopies(m, t)), m * t, k);
             for (int i = 0; i < m; i++) {
                 out[g[i]] = new int[k][];
                 for (int j = 0; j < k; j++) out[g[i]][j] = java.util.Arrays.copyOfRange(codes[j], i * t, (i + 1) * t);
