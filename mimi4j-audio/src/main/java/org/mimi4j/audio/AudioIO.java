@@ -68,13 +68,24 @@ public final class AudioIO {
 
     /** Reads what is left of {@code source} into memory; does not close it. */
     public static Audio readAll(AudioSource source) throws IOException {
+        Audio a = readAtMost(source, Integer.MAX_VALUE - 9);
+        if (a == null) throw new AudioFormatException(source + ": too long to hold in memory");
+        return a;
+    }
+
+    /**
+     * Reads what is left of {@code source} into memory if it is at most {@code maxSamples} (reading one past them to
+     * know), else null; does not close it.
+     */
+    public static Audio readAtMost(AudioSource source, int maxSamples) throws IOException {
+        int cap = (int) Math.min(maxSamples + 1L, Integer.MAX_VALUE - 8);
         long known = source.durationSamples();
-        float[] samples = new float[(int) Math.clamp(known + 1, 1 << 12, 1 << 24)];
+        float[] samples = new float[(int) Math.clamp(known + 1, Math.min(1 << 12, cap), Math.min(1 << 24, cap))];
         int n = 0;
         while (true) {
             if (n == samples.length) {
-                if (n == Integer.MAX_VALUE - 8) throw new AudioFormatException(source + ": too long to hold in memory");
-                samples = Arrays.copyOf(samples, (int) Math.min(2L * n, Integer.MAX_VALUE - 8));
+                if (n == cap) return null;
+                samples = Arrays.copyOf(samples, (int) Math.min(2L * n, cap));
             }
             int r = source.read(samples, n, samples.length - n);
             if (r < 0) break;

@@ -235,11 +235,8 @@ final class FolderEncoder {
     private Read readShort(Job j, Map<String, Object> rec) throws IOException {
         if (nq > model.totalCodebooks()) return null; // the error, from the file's own encode
         try (AudioInput a = new AudioInput(j.in, model.sampleRate())) {
-            float[] buf = new float[BATCH_MAX_SAMPLES + 1];
-            org.mimi4j.SampleSource src = a.samples();
-            int got = 0, r;
-            while (got < buf.length && (r = src.read(buf, got, buf.length - got)) > 0) got += r;
-            return got == 0 || got > BATCH_MAX_SAMPLES ? null : new Read(j, rec, java.util.Arrays.copyOf(buf, got), a.sourceRate());
+            org.mimi4j.audio.Audio whole = org.mimi4j.audio.AudioIO.readAtMost(a.source, BATCH_MAX_SAMPLES);
+            return whole == null || whole.samples().length == 0 ? null : new Read(j, rec, whole.samples(), a.sourceRate());
         }
     }
 

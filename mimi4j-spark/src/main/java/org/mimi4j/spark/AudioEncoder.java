@@ -98,10 +98,8 @@ final class AudioEncoder {
         try {
             AudioSource original = audio != null ? AudioIO.open(new ByteArrayInputStream(audio), path) : open(path);
             try (AudioSource source = AudioIO.resample(original, model.sampleRate(), path)) {
-                float[] buf = new float[maxSamples + 1];
-                int got = 0, n;
-                while (got < buf.length && (n = source.read(buf, got, buf.length - got)) > 0) got += n;
-                return new Read(path, original.sampleRate(), got == 0 || got > maxSamples ? null : java.util.Arrays.copyOf(buf, got), null);
+                org.mimi4j.audio.Audio whole = AudioIO.readAtMost(source, maxSamples);
+                return new Read(path, original.sampleRate(), whole == null || whole.samples().length == 0 ? null : whole.samples(), null);
             }
         } catch (Exception | StackOverflowError e) {
             return new Read(path, 0, null, failure(path, e));
