@@ -882,7 +882,8 @@ public final class Mimi {
             List<float[]> parts = new ArrayList<>();
             for (int i : g) parts.add(emb[i]);
             int[][] codes = quantizer.encode(alongTime(parts, java.util.Collections.nCopies(m, t)), m * t, k);
-            for (int i = 0; i < m; i++) {
+            if (m == 1) out[g[0]] = codes; // a stream's step alone: no slices
+            else for (int i = 0; i < m; i++) {
                 out[g[i]] = new int[k][];
                 for (int j = 0; j < k; j++) out[g[i]][j] = java.util.Arrays.copyOfRange(codes[j], i * t, (i + 1) * t);
             }
