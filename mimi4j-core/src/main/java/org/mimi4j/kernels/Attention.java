@@ -1,6 +1,8 @@
 package org.mimi4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -95,6 +97,237 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /** Queries per block of {@link #attendBlocked}: two vectors of them, one lane each. */
+    public static final int QUERY_BLOCK = 2 * L;
+
+    /** The row length of {@link #attendBlocked}'s queries for nq of them: whole blocks. */
+    public static int queryStride(int nq) {
+        return (nq + QUERY_BLOCK - 1) / QUERY_BLOCK * QUERY_BLOCK;
+    }
+
+    /**
+     * Whether {@link #attendBlocked} takes this head size: values 8 channels at a time, and a multiple of the vector
+     * length, where the per-query kernels are the vector ones it equals (others go through the scalar kernel).
+     */
+    public static boolean blockable(int hd) {
+        return hd % 8 == 0 && hd % L == 0;
+    }
+
+    /**
+     * The same attention as {@link #attend(float[], int, float[], float[], int, int, int, int, int[], int[], float[])},
+     * bit for bit, for an offline call's many queries, channel-major: q [H*hd][ldq] (query i of channel c at c*ldq +
+     * i, ldq = {@link #queryStride}(nq); lanes past nq are read, never written out), out [H*hd][ldo]. Per head and
+     * block of {@link #QUERY_BLOCK} consecutive queries, vectors along the queries, so nothing is transposed: the
+     * scores of the block's union of keys as a product of the key ring's blocks ([hd][16] per 16 keys, an A panel) and
+     * the queries (8 keys x 2 vectors of queries per register tile), each query's softmax in its own lane over its
+     * own keys (the others -inf, then weight 0), and the outputs as a product of the value rows and the weights (8
+     * channels x 2 vectors of queries). Each score and output is the FMA chain of the per-query kernels and each sum
+     * runs over the query's keys in order, as there.
+     */
+    public static void attendBlocked(float[] q, int ldq, int nq, float[] k, float[] v, int start, int cap, int heads, int hd,
+                                     int[] lo, int[] hi, float[] out, int ldo) {
+        if (cap % KEY_BLOCK != 0) throw new IllegalArgumentException("ring capacity " + cap + " is not a multiple of " + KEY_BLOCK);
+        if (!blockable(hd) || ldq < queryStride(nq)) throw new IllegalArgumentException("head size " + hd + ", query stride " + ldq);
+        int d = heads * hd, blocks = ldq / QUERY_BLOCK;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int rows = 8; // the most keys of a block's union, from its first key block's start, in whole groups of 8
+        for (int i0 = 0; i0 < nq; i0 += QUERY_BLOCK) {
+            int ulo = Integer.MAX_VALUE, uhi = -1;
+            for (int i = i0; i < Math.min(nq, i0 + QUERY_BLOCK); i++) {
+                if (hi[i] < lo[i]) continue;
+                ulo = Math.min(ulo, lo[i]);
+                uhi = Math.max(uhi, hi[i]);
+            }
+            if (uhi >= 0) rows = Math.max(rows, KEY_BLOCK + uhi - ulo + 8);
+        }
+        int nRows = rows;
+        Parallel.forEach(heads * ((nq + QUERY_BLOCK - 1) / QUERY_BLOCK), task -> {
+            int h = task % heads, i0 = task / heads * QUERY_BLOCK;
+            float[] p = Scratch.floats(Scratch.ATTENTION_SCORES, nRows * QUERY_BLOCK);
+            block(q, ldq, nq, i0, k, v, start, cap, d, h, hd, lo, hi, scale, p, out, ldo);
+        });
+    }
+
+    /** One head's block of queries i0..i0+QUERY_BLOCK-1 of {@link #attendBlocked}; p: room for its keys' scores. */
+    private static void block(float[] q, int ldq, int nq, int i0, float[] k, float[] v, int start, int cap, int d, int h, int hd,
+                              int[] lo, int[] hi, float scale, float[] p, float[] out, int ldo) {
+        int n = Math.min(QUERY_BLOCK, nq - i0), ulo = Integer.MAX_VALUE, uhi = -1;
+        int[] blo = new int[QUERY_BLOCK], bhi = new int[QUERY_BLOCK]; // lanes past nq: no keys
+        for (int l = 0; l < QUERY_BLOCK; l++) {
+            blo[l] = l < n ? lo[i0 + l] : 1;
+            bhi[l] = l < n ? hi[i0 + l] : 0;
+            if (bhi[l] >= blo[l]) {
+                ulo = Math.min(ulo, blo[l]);
+                uhi = Math.max(uhi, bhi[l]);
+            }
+        }
+        int ho = h * hd, qo = ho * ldq + i0;
+        if (uhi < 0) { // no query of the block has a key: zeros
+            for (int c = 0; c < hd; c++) java.util.Arrays.fill(out, (ho + c) * ldo + i0, (ho + c) * ldo + i0 + n, 0f);
+            return;
+        }
+        // key r of the block counts from the first slot of the ring block that holds key ulo: key j = ulo - a + r
+        int first = (int) (((long) start + ulo) % cap), a = first % KEY_BLOCK, s0 = first - a;
+        int un = uhi - ulo + 1, nr = (a + un + 7) / 8 * 8;
+        for (int r = 0; r < nr; r += 8) scores8(q, qo, ldq, k, ((s0 + r) % cap), d, ho, hd, scale, p, r);
+        // each lane's softmax over its own keys: the rest -inf for the max, then weight 0; sums in key order
+        IntVector lo0 = IntVector.fromArray(I, blo, 0), lo1 = IntVector.fromArray(I, blo, L);
+        IntVector hi0 = IntVector.fromArray(I, bhi, 0), hi1 = IntVector.fromArray(I, bhi, L);
+        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m0 = ninf, m1 = ninf;
+        for (int r = 0; r < nr; r++) {
+            int j = ulo - a + r, o = r * QUERY_BLOCK;
+            VectorMask<Float> in0 = lo0.compare(VectorOperators.LE, j).and(hi0.compare(VectorOperators.GE, j)).cast(S);
+            VectorMask<Float> in1 = lo1.compare(VectorOperators.LE, j).and(hi1.compare(VectorOperators.GE, j)).cast(S);
+            FloatVector x0 = ninf.blend(FloatVector.fromArray(S, p, o), in0), x1 = ninf.blend(FloatVector.fromArray(S, p, o + L), in1);
+            m0 = m0.blend(x0, m0.compare(VectorOperators.LT, x0));
+            m1 = m1.blend(x1, m1.compare(VectorOperators.LT, x1));
+            x0.intoArray(p, o);
+            x1.intoArray(p, o + L);
+        }
+        for (int r = 0; r < nr; r++) { // e^(s - max) as the per-query softmax's exp of s less a scalar max
+            int o = r * QUERY_BLOCK;
+            FloatVector.fromArray(S, p, o).sub(m0).intoArray(p, o);
+            FloatVector.fromArray(S, p, o + L).sub(m1).intoArray(p, o + L);
+        }
+        VectorMath.exp(p, 0, nr * QUERY_BLOCK);
+        FloatVector zero = FloatVector.zero(S), sum0 = zero, sum1 = zero;
+        for (int r = 0; r < nr; r++) {
+            int j = ulo - a + r, o = r * QUERY_BLOCK;
+            VectorMask<Float> in0 = lo0.compare(VectorOperators.LE, j).and(hi0.compare(VectorOperators.GE, j)).cast(S);
+            VectorMask<Float> in1 = lo1.compare(VectorOperators.LE, j).and(hi1.compare(VectorOperators.GE, j)).cast(S);
+            FloatVector e0 = zero.blend(FloatVector.fromArray(S, p, o), in0), e1 = zero.blend(FloatVector.fromArray(S, p, o + L), in1);
+            sum0 = sum0.add(e0);
+            sum1 = sum1.add(e1);
+            e0.intoArray(p, o);
+            e1.intoArray(p, o + L);
+        }
+        FloatVector inv0 = FloatVector.broadcast(S, 1f).div(sum0), inv1 = FloatVector.broadcast(S, 1f).div(sum1);
+        VectorMask<Float> keyed0 = lo0.compare(VectorOperators.LE, hi0).cast(S), keyed1 = lo1.compare(VectorOperators.LE, hi1).cast(S);
+        VectorMask<Float> st0 = S.indexInRange(0, n), st1 = S.indexInRange(L, n);
+        for (int c0 = 0; c0 < hd; c0 += 8) values8(p, a, a + un, v, (h * cap) * hd + c0, s0, cap, hd, out, (ho + c0) * ldo + i0, ldo,
+                inv0, inv1, keyed0, keyed1, st0, st1);
+    }
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+
+    /**
+     * Scaled scores of keys r..r+7 of a block (ring slots slot..slot+7, in one key block) for the block's two vectors
+     * of queries (q[qo + c*ldq ...]) into p rows r..r+7: each lane the FMA chain over c from zero of {@link #scores}.
+     */
+    private static void scores8(float[] q, int qo, int ldq, float[] k, int slot, int d, int ho, int hd, float scale, float[] p, int r) {
+        int kb = (slot / KEY_BLOCK * d + ho) * KEY_BLOCK + slot % KEY_BLOCK; // key slot's channel ho; channel c KEY_BLOCK further
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        FloatVector a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        for (int c = 0; c < hd; c++) {
+            int qc = qo + c * ldq, kc = kb + c * KEY_BLOCK;
+            FloatVector q0 = FloatVector.fromArray(S, q, qc), q1 = FloatVector.fromArray(S, q, qc + L);
+            FloatVector x = FloatVector.broadcast(S, k[kc]);
+            a00 = x.fma(q0, a00);
+            a01 = x.fma(q1, a01);
+            x = FloatVector.broadcast(S, k[kc + 1]);
+            a10 = x.fma(q0, a10);
+            a11 = x.fma(q1, a11);
+            x = FloatVector.broadcast(S, k[kc + 2]);
+            a20 = x.fma(q0, a20);
+            a21 = x.fma(q1, a21);
+            x = FloatVector.broadcast(S, k[kc + 3]);
+            a30 = x.fma(q0, a30);
+            a31 = x.fma(q1, a31);
+            x = FloatVector.broadcast(S, k[kc + 4]);
+            a40 = x.fma(q0, a40);
+            a41 = x.fma(q1, a41);
+            x = FloatVector.broadcast(S, k[kc + 5]);
+            a50 = x.fma(q0, a50);
+            a51 = x.fma(q1, a51);
+            x = FloatVector.broadcast(S, k[kc + 6]);
+            a60 = x.fma(q0, a60);
+            a61 = x.fma(q1, a61);
+            x = FloatVector.broadcast(S, k[kc + 7]);
+            a70 = x.fma(q0, a70);
+            a71 = x.fma(q1, a71);
+        }
+        // written out: vectors passed to a helper that C2 does not inline would be boxed
+        int o = r * QUERY_BLOCK;
+        a00.mul(scale).intoArray(p, o);
+        a01.mul(scale).intoArray(p, o + L);
+        a10.mul(scale).intoArray(p, o + QUERY_BLOCK);
+        a11.mul(scale).intoArray(p, o + QUERY_BLOCK + L);
+        a20.mul(scale).intoArray(p, o + 2 * QUERY_BLOCK);
+        a21.mul(scale).intoArray(p, o + 2 * QUERY_BLOCK + L);
+        a30.mul(scale).intoArray(p, o + 3 * QUERY_BLOCK);
+        a31.mul(scale).intoArray(p, o + 3 * QUERY_BLOCK + L);
+        a40.mul(scale).intoArray(p, o + 4 * QUERY_BLOCK);
+        a41.mul(scale).intoArray(p, o + 4 * QUERY_BLOCK + L);
+        a50.mul(scale).intoArray(p, o + 5 * QUERY_BLOCK);
+        a51.mul(scale).intoArray(p, o + 5 * QUERY_BLOCK + L);
+        a60.mul(scale).intoArray(p, o + 6 * QUERY_BLOCK);
+        a61.mul(scale).intoArray(p, o + 6 * QUERY_BLOCK + L);
+        a70.mul(scale).intoArray(p, o + 7 * QUERY_BLOCK);
+        a71.mul(scale).intoArray(p, o + 7 * QUERY_BLOCK + L);
+    }
+
+    /**
+     * Channels c0..c0+7 of the block's outputs (out[oo + c*ldo ...], channel-major), vectors of queries: over the
+     * union's keys r0..r1-1 (ring slots from s0 + r), value of key r and channel c times the weights' row r, each lane
+     * the FMA chain over keys of {@link #softmaxValues} (the weights of other keys are 0 and add exactly 0), times
+     * 1 / its sum; zeros for queries without keys; lanes past the block's queries not written.
+     */
+    private static void values8(float[] p, int r0, int r1, float[] v, int vo, int s0, int cap, int hd, float[] out, int oo, int ldo,
+                                FloatVector inv0, FloatVector inv1, VectorMask<Float> keyed0, VectorMask<Float> keyed1,
+                                VectorMask<Float> st0, VectorMask<Float> st1) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        FloatVector a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        int row = (s0 + r0) % cap;
+        for (int r = r0; r < r1; r++) {
+            int vr = vo + row * hd, o = r * QUERY_BLOCK;
+            row = nextRow(row, cap);
+            FloatVector w0 = FloatVector.fromArray(S, p, o), w1 = FloatVector.fromArray(S, p, o + L);
+            FloatVector x = FloatVector.broadcast(S, v[vr]);
+            a00 = w0.fma(x, a00);
+            a01 = w1.fma(x, a01);
+            x = FloatVector.broadcast(S, v[vr + 1]);
+            a10 = w0.fma(x, a10);
+            a11 = w1.fma(x, a11);
+            x = FloatVector.broadcast(S, v[vr + 2]);
+            a20 = w0.fma(x, a20);
+            a21 = w1.fma(x, a21);
+            x = FloatVector.broadcast(S, v[vr + 3]);
+            a30 = w0.fma(x, a30);
+            a31 = w1.fma(x, a31);
+            x = FloatVector.broadcast(S, v[vr + 4]);
+            a40 = w0.fma(x, a40);
+            a41 = w1.fma(x, a41);
+            x = FloatVector.broadcast(S, v[vr + 5]);
+            a50 = w0.fma(x, a50);
+            a51 = w1.fma(x, a51);
+            x = FloatVector.broadcast(S, v[vr + 6]);
+            a60 = w0.fma(x, a60);
+            a61 = w1.fma(x, a61);
+            x = FloatVector.broadcast(S, v[vr + 7]);
+            a70 = w0.fma(x, a70);
+            a71 = w1.fma(x, a71);
+        }
+        FloatVector z0 = FloatVector.zero(S);
+        a00.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo, st0);
+        a01.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + L, st1);
+        a10.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + ldo, st0);
+        a11.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + ldo + L, st1);
+        a20.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 2 * ldo, st0);
+        a21.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 2 * ldo + L, st1);
+        a30.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 3 * ldo, st0);
+        a31.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 3 * ldo + L, st1);
+        a40.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 4 * ldo, st0);
+        a41.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 4 * ldo + L, st1);
+        a50.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 5 * ldo, st0);
+        a51.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 5 * ldo + L, st1);
+        a60.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 6 * ldo, st0);
+        a61.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 6 * ldo + L, st1);
+        a70.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 7 * ldo, st0);
+        a71.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 7 * ldo + L, st1);
     }
 
     /**
@@ -211,8 +444,8 @@ public final class Attention {
     }
 
     /**
-     * Scores p[po..po+n) to e^(s - max) in place; returns 1 / their sum. Lanes are summed in a fixed order
-     * (reduceLanes may order them differently before and after JIT compilation); p[po+n .. po+n+2L) is overwritten.
+     * Scores p[po..po+n) to e^(s - max) in place; returns 1 / their sum, summed in key order (as {@link #attendBlocked}
+     * does, so both give the same bits, at every vector width); p[po+n .. po+n+2L) is overwritten.
      */
     private static float softmax(float[] p, int po, int n) {
         // the max by compare and blend: lanewise MAX ran as plain Java here (not intrinsified)
@@ -227,18 +460,11 @@ public final class Attention {
         float max = p[po + end];
         for (int l = 1; l < L; l++) max = Math.max(max, p[po + end + l]);
         VectorMath.exp(p, po, end, max);
-        FloatVector sv = FloatVector.zero(S);
-        for (i = 0; i < n; i += L) { // the last vector's lanes past n (scores of no key) count as 0
-            FloatVector e = FloatVector.fromArray(S, p, po + i);
-            if (i + L > n) {
-                e = FloatVector.zero(S).blend(e, S.indexInRange(i, n));
-                e.intoArray(p, po + i);
-            }
-            sv = sv.add(e);
+        if (n < end) { // the last vector's lanes past n (scores of no key) weigh 0
+            FloatVector.zero(S).blend(FloatVector.fromArray(S, p, po + end - L), S.indexInRange(end - L, n)).intoArray(p, po + end - L);
         }
-        sv.intoArray(p, po + i);
-        float sum = 0f;
-        for (int l = 0; l < L; l++) sum += p[po + i + l];
+        float sum = 0f; // in key order, as attendBlocked sums each query's lane: the same bits whatever the width
+        for (i = 0; i < n; i++) sum += p[po + i];
         return 1f / sum;
     }
 

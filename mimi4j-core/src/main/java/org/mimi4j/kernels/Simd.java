@@ -12,8 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * the CPU's is correct but slow).
  *
  * <p>Results do not depend on the width where a sum is one FMA chain per output (GEMM, convolutions) or runs in one
- * lane (LayerNorm: a step per lane); reductions across lanes (attention's softmax sum) are summed in lane order, so
- * they differ across widths in the last bits, as between any two BLAS builds.
+ * lane (LayerNorm: a step per lane); attention sums each query's weights in key order, so it does not either while
+ * the head size is a multiple of every width's vector length (64, the released model's; smaller heads take a scalar
+ * kernel where they are not).
  */
 public final class Simd {
     public static final VectorSpecies<Float> S = species(Integer.getInteger("mimi4j.vectorBits", 0));

@@ -6,6 +6,7 @@ import org.mimi4j.kernels.Attention;
 import org.mimi4j.kernels.Gemm;
 import org.mimi4j.kernels.LayerNorm;
 import org.mimi4j.kernels.Parallel;
+import org.mimi4j.kernels.Rope;
 import org.mimi4j.perf.Profiler;
 
 /**
@@ -137,7 +138,7 @@ public final class Transformer {
             att = grow(att, d * t);
             proj = grow(proj, d * t);
             this.ff = grow(this.ff, ff * t);
-            q = grow(q, d * t);     // time-major [t][D]
+            q = grow(q, d * Attention.queryStride(t)); // time-major [t][D], or [D][ldq] (Attention.attendBlocked)
             o = grow(o, d * t);     // time-major [t][D]
             cos = grow(cos, half * t);
             sin = grow(sin, half * t);
@@ -229,15 +230,15 @@ public final class Transformer {
         }
     }
 
-    /** cos and sin of step i's angles pos * freq_j at [i*half + j], for the call's steps (the same for every layer). */
+    /** cos and sin of step i's angles pos * freq_j at [j*t + i], for the call's steps (the same for every layer). */
     private void ropeTable(long pos0, int t, Work w) {
         int half = headDim / 2;
         for (int i = 0; i < t; i++) {
             float p = (float) (pos0 + i);
             for (int j = 0; j < half; j++) {
                 float angle = invFreq[j] * p;
-                w.cos[i * half + j] = (float) Math.cos(angle);
-                w.sin[i * half + j] = (float) Math.sin(angle);
+                w.cos[j * t + i] = (float) Math.cos(angle);
+                w.sin[j * t + i] = (float) Math.sin(angle);
             }
         }
     }
@@ -248,6 +249,10 @@ public final class Transformer {
      * Head by head on the compute threads: queries to time-major rows, RoPE, keys and values into the rings.
      */
     private void attention(float[] qkv, int t, State st, int layer, float[] out) {
+        if (t >= Attention.QUERY_BLOCK && Attention.blockable(headDim)) {
+            attentionBlocked(qkv, t, st, layer, out);
+            return;
+        }
         long pos0 = st.offset;
         int past = st.count, cap = st.capacity, half = headDim / 2;
         Work w = st.work;
@@ -258,9 +263,9 @@ public final class Transformer {
         Parallel.forEach(heads, hh -> {
             int c0 = hh * headDim, c1 = c0 + headDim;
             for (int i = 0; i < t; i++) {
-                int slot = (int) ((pos0 + i) % cap), r = i * half;
+                int slot = (int) ((pos0 + i) % cap);
                 for (int c = c0; c < c1; c += 2) { // interleaved pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
-                    int j = r + (c - c0) / 2;
+                    int j = (c - c0) / 2 * t + i;
                     float cs = cos[j], sn = sin[j];
                     float re = qkv[c * t + i], im = qkv[(c + 1) * t + i];
                     q[i * d + c] = re * cs - im * sn;
@@ -282,6 +287,40 @@ public final class Transformer {
         Parallel.forEach(heads, hh -> { // o's rows front to back: a column of o (rows 2 KB apart) maps to 2 sets of L1
             for (int i = 0; i < t; i++) for (int c = hh * headDim; c < (hh + 1) * headDim; c++) out[c * t + i] = o[i * d + c];
         });
+    }
+
+    /**
+     * {@link #attention} of an offline call's many steps, channel-major throughout ({@link Attention#attendBlocked}):
+     * the queries rotated in place of their rows, each key channel's run of steps within a ring block rotated into it,
+     * and the outputs written straight into out.
+     */
+    private void attentionBlocked(float[] qkv, int t, State st, int layer, float[] out) {
+        long pos0 = st.offset;
+        int past = st.count, cap = st.capacity, ldq = Attention.queryStride(t);
+        Work w = st.work;
+        float[] q = w.q, cos = w.cos, sin = w.sin;
+        float[] rk = st.keys[layer], rv = st.values[layer];
+        Parallel.forEach(heads, hh -> {
+            int c0 = hh * headDim, c1 = c0 + headDim;
+            for (int c = c0; c < c1; c += 2) { // pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
+                int co = (c - c0) / 2 * t;
+                Rope.rotate(qkv, c * t, (c + 1) * t, cos, sin, co, q, c * ldq, (c + 1) * ldq, t);
+                for (int i = 0, run; i < t; i += run) { // keys: runs of slots within a ring block are consecutive floats
+                    int slot = (int) ((pos0 + i) % cap);
+                    run = Math.min(t - i, Attention.KEY_BLOCK - slot % Attention.KEY_BLOCK);
+                    Rope.rotate(qkv, (d + c) * t + i, (d + c + 1) * t + i, cos, sin, co + i,
+                            rk, Attention.keyIndex(slot, c, d), Attention.keyIndex(slot, c + 1, d), run);
+                }
+            }
+            for (int i = 0; i < t; i++) {
+                int vo = Attention.valueIndex((int) ((pos0 + i) % cap), hh, cap, headDim) - c0;
+                for (int c = c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
+            }
+        });
+        int[] lo = new int[t], hi = new int[t];
+        long firstKey = pos0 - past;
+        window(st, pos0, firstKey, t, lo, hi);
+        Attention.attendBlocked(q, ldq, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, out, t);
     }
 
     /** Keys lo[i]..hi[i] (counted from firstKey) that query pos0+i attends, by the state's cache semantics. */

@@ -50,6 +50,50 @@ class AttentionTest {
         }
     }
 
+    /**
+     * The blocked kernel of offline calls (channel-major queries and outputs, vectors along the queries) gives every
+     * query the bits of the per-query kernels, whatever block a query falls in: sliding windows (causal, a ring
+     * starting mid-block and wrapping), windows of moshi's streaming cache (each query's first key moves by whole
+     * calls), a query without keys, and a last partial block.
+     */
+    @Test
+    void blockedEqualsPerQueryBitForBit() {
+        for (int hd : new int[]{64, 32, 16, 8}) {
+            if (!Attention.blockable(hd)) continue; // 16 and 8: at 256 and 128 bits only
+            for (int nq : new int[]{Attention.QUERY_BLOCK, 3 * Attention.QUERY_BLOCK + 7, 100}) {
+                int heads = 4, d = heads * hd, nk = nq + 180;
+                SplittableRandom r = new SplittableRandom(31L * hd + nq);
+                float[] q = rand(r, nq * d), k = rand(r, nk * d), v = rand(r, nk * d);
+                for (int mode = 0; mode < 2; mode++) {
+                    int[] lo = new int[nq], hi = new int[nq];
+                    for (int i = 0; i < nq; i++) {
+                        hi[i] = nk - nq + i;
+                        lo[i] = mode == 0 ? Math.max(0, hi[i] - 250 + 1) : Math.max(0, (hi[i] / 12 * 12 + 11) - 200 + 1);
+                    }
+                    lo[5] = hi[5] + 1; // no key
+                    int cap = Attention.ringCapacity(nk + 5), start = cap - 9;
+                    float[] kr = keyRing(k, nk, d, cap, start), vr = valueRing(v, nk, heads, hd, cap, start);
+                    float[] want = new float[nq * d];
+                    Attention.attend(q, nq, kr, vr, start, cap, heads, hd, lo, hi, want);
+                    int ldq = Attention.queryStride(nq);
+                    float[] qc = new float[d * ldq], out = new float[d * nq];
+                    for (int i = 0; i < nq; i++) for (int c = 0; c < d; c++) qc[c * ldq + i] = q[i * d + c];
+                    java.util.Arrays.fill(qc, nq, ldq, Float.NaN); // lanes past the queries: read, never seen
+                    Attention.attendBlocked(qc, ldq, nq, kr, vr, start, cap, heads, hd, lo, hi, out, nq);
+                    for (int i = 0; i < nq; i++) {
+                        for (int c = 0; c < d; c++) {
+                            float w = want[i * d + c], g = out[c * nq + i];
+                            if (Float.floatToIntBits(w) != Float.floatToIntBits(g)) {
+                                throw new AssertionError("hd " + hd + ", " + nq + " queries, mode " + mode + ": query " + i + " channel " + c + ": " + w + " per query, " + g + " blocked");
+                            }
+                        }
+                    }
+                    assertClose(reference(q, nq, k, v, heads, hd, lo, hi), want);
+                }
+            }
+        }
+    }
+
     @Test
     void scalarPath() {
         check(4, 8, 12, 30);
@@ -75,15 +119,26 @@ class AttentionTest {
         // the same keys and values in a ring of the kernel's layouts, starting 9 slots before its end (in the middle of
         // a key block) and wrapping around
         int cap = Attention.ringCapacity(nk + 5), start = cap - 9;
-        float[] kr = new float[cap * d], vr = new float[cap * d];
-        for (int j = 0; j < nk; j++) {
-            int slot = (start + j) % cap;
-            for (int c = 0; c < d; c++) kr[Attention.keyIndex(slot, c, d)] = k[j * d + c];
-            for (int h = 0; h < heads; h++) System.arraycopy(v, j * d + h * hd, vr, (h * cap + slot) * hd, hd);
-        }
+        float[] kr = keyRing(k, nk, d, cap, start), vr = valueRing(v, nk, heads, hd, cap, start);
         float[] ring = new float[nq * d];
         Attention.attend(q, nq, kr, vr, start, cap, heads, hd, lo, hi, ring);
         assertArrayEquals(out, ring, "ring cache read in place = time-major copy, bit for bit");
+    }
+
+    /** Time-major keys [nk][d] in a ring of the kernel's layout, key j in slot (start + j) % cap. */
+    private static float[] keyRing(float[] k, int nk, int d, int cap, int start) {
+        float[] kr = new float[cap * d];
+        for (int j = 0; j < nk; j++) for (int c = 0; c < d; c++) kr[Attention.keyIndex((start + j) % cap, c, d)] = k[j * d + c];
+        return kr;
+    }
+
+    /** Time-major values [nk][heads*hd] in a ring of the kernel's layout, as {@link #keyRing}. */
+    private static float[] valueRing(float[] v, int nk, int heads, int hd, int cap, int start) {
+        float[] vr = new float[cap * heads * hd];
+        for (int j = 0; j < nk; j++) {
+            for (int h = 0; h < heads; h++) System.arraycopy(v, (j * heads + h) * hd, vr, Attention.valueIndex((start + j) % cap, h, cap, hd), hd);
+        }
+        return vr;
     }
 
     private static float[] reference(float[] q, int nq, float[] k, float[] v, int heads, int hd, int[] lo, int[] hi) {
