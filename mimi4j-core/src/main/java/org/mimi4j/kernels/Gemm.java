@@ -42,6 +42,13 @@ public final class Gemm {
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
     private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
     private static final int NARROW = 32; // segments narrower than this use the narrow kernel
+    /*
+     * An A of at most this many rows reads B's full slivers in place, unpacked (-Dmimi4j.directRows, 0: never): with so
+     * few row tiles per sliver, packing was ~16% of the 64-channel residual block's conv1 (32 x 192, K = its input's
+     * three taps). On the Zen 5 machine (AbBench, both orders) the decoder's SEANet convs took ~0.94x the time with 64,
+     * and more than without it with 128.
+     */
+    private static final int DIRECT_ROWS = Integer.getInteger("mimi4j.directRows", 64);
     private static final long SMALL_A = 1 << 20; // floats of an A (4 MB) that a call may read once per piece of few columns
     private static final int NG = FEW_REGISTERS ? 4 : 8; // columns per narrow group (2 x NG accumulators in registers)
     private static final int NARROW_CHUNK = 256 * 1024;  // floats of A per chunk and K block of a narrow call with
@@ -352,19 +359,24 @@ public final class Gemm {
     /**
      * Rows r0..r1 (r0 a multiple of 8) x columns n0..n1 of one segment. BLIS order: per K block, B is packed into
      * slivers of NR columns ([KC][NR] each, contiguous, so the micro-kernel streams them in order), then every MC-row
-     * block of A runs over every sliver. Sums run over k in ascending order from the bias (or C), as in the narrow
-     * kernel, so both give bit-identical results.
+     * block of A runs over every sliver; for an A of at most {@link #DIRECT_ROWS} rows the full slivers are read in
+     * place instead. Sums run over k in ascending order from the bias (or C), as in the narrow kernel, so both give
+     * bit-identical results.
      */
     private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int r0, int r1, boolean accumulate,
                              float[] packed, int packedOff) {
         int k = a.k;
         float[] bp = packed != null ? packed : PACKED_B.get(), tile = TILE.get();
         int slivers = (n1 - n0 + NR - 1) / NR;
+        boolean direct = packed == null && !FEW_REGISTERS && a.m <= DIRECT_ROWS;
+        int fullSl = direct ? (n1 - n0) / NR : 0; // full slivers read in place; the rest packed from bp[0]
         for (int kb = 0; kb < k; kb += KC) {
             int kc = Math.min(KC, k - kb);
             int bpOff = 0;
-            if (packed == null) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
-            else bpOff = packedOff + kb / KC * slivers * sliverStride(KC); // B packed beforehand: K block kb of this piece
+            if (packed == null) {
+                if (!direct) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
+                else if (fullSl < slivers) packB(g, rowOff, kb, kc, n0 + fullSl * NR, n1, bp, 0);
+            } else bpOff = packedOff + kb / KC * slivers * sliverStride(KC); // B packed beforehand: K block kb of this piece
             boolean init = kb == 0 && !accumulate;
             for (int ic = r0; ic < r1; ic += MC) {
                 int ie = Math.min(r1, ic + MC);
@@ -373,7 +385,8 @@ public final class Gemm {
                     for (int row0 = ic; row0 < ie; row0 += TR) {
                         int aBase = a.rowStart(row0) + kb * MR, rows = Math.min(TR, a.m - row0);
                         if (FEW_REGISTERS) micro4x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
-                        else micro8x2(a.data, aBase, bp, bpOff + s * sliverStride(kc), kc, g, n, w, row0, rows, bias, init, tile);
+                        else if (s < fullSl) micro8x2(a.data, aBase, g.b, g.bOff + n, rowOff, kb, kc, g, n, w, row0, rows, bias, init, tile);
+                        else micro8x2(a.data, aBase, bp, bpOff + (s - fullSl) * sliverStride(kc), SLIVER_ROWS, 0, kc, g, n, w, row0, rows, bias, init, tile);
                     }
                 }
                 // the block is done (rows ic..ie x columns n0..n1, at most 128 KB, in L2): its epilogue over rows of n1 - n0
@@ -407,6 +420,13 @@ public final class Gemm {
         }
     }
 
+    /** Where row kk of a packed sliver starts: kk * NR. */
+    private static final int[] SLIVER_ROWS = new int[KC];
+
+    static {
+        for (int kk = 0; kk < KC; kk++) SLIVER_ROWS[kk] = kk * NR;
+    }
+
     /** Floats from one packed sliver of kc rows to the next. */
     private static int sliverStride(int kc) {
         return kc * NR + SKEW;
@@ -436,8 +456,11 @@ public final class Gemm {
         return r < rows && bias != null ? bias[row0 + r] : 0f;
     }
 
-    /** C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x packed B sliver of 2 vectors. */
-    private static void micro8x2(float[] ad, int aBase, float[] bp, int bBase, int kc, Segment g, int n, int w, int row0, int rows,
+    /**
+     * C[row0..row0+rows) x [n, n+w) (+)= A rows (8, stride MR in k) x 2 vectors of B's rows kb..kb+kc-1, row kb + kk at
+     * bp[bBase + rowOff[kb + kk]]: a packed sliver ({@link #SLIVER_ROWS}, kb 0) or B's rows read in place.
+     */
+    private static void micro8x2(float[] ad, int aBase, float[] bp, int bBase, int[] rowOff, int kb, int kc, Segment g, int n, int w, int row0, int rows,
                                   float[] bias, boolean init, float[] tile) {
         boolean full = w == NR && rows == 8;
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -480,7 +503,7 @@ public final class Gemm {
             c71 = FloatVector.fromArray(S, from, fo + 7 * fl + L);
         }
         for (int kk = 0; kk < kc; kk++) {
-            int bi = bBase + kk * NR;
+            int bi = bBase + rowOff[kb + kk];
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
             int ai = aBase + kk * MR;
