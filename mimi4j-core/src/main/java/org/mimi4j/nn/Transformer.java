@@ -189,13 +189,13 @@ public final class Transformer {
             int layer = li;
             Parallel.forEach(n, b -> attention(qkv[b], t, st[b], layer, att[b]));
             linear(l.outProj, att, t, proj);
-            Parallel.forEach(n, b -> addScaled(h[b], proj[b], l.scale1, t));
+            addScaled(h, proj, l.scale1, t);
             // feed-forward block
             Parallel.forEach(n, b -> LayerNorm.forward(h[b], norm[b], d, t, l.norm2W, l.norm2B, eps));
             linear(l.linear1, norm, t, f);
             Parallel.forEach(n, b -> Activations.gelu(f[b], ff * t));
             linear(l.linear2, f, t, proj);
-            Parallel.forEach(n, b -> addScaled(h[b], proj[b], l.scale2, t));
+            addScaled(h, proj, l.scale2, t);
         }
         if (t0 != 0L) {
             long fl = 0;
@@ -222,12 +222,20 @@ public final class Transformer {
         Gemm.gemm(w, null, w.rowsOf(t), segs, false);
     }
 
-    /** h += scale (per channel) * u, both [D][t] (LayerScale and the residual connection). */
-    private void addScaled(float[] h, float[] u, float[] scale, int t) {
-        for (int c = 0; c < d; c++) {
-            float s = scale[c];
-            for (int i = c * t; i < c * t + t; i++) h[i] += s * u[i];
-        }
+    /**
+     * h[b] += scale (per channel) * u[b], both [D][t] (LayerScale and the residual connection): per stream, and an
+     * offline call's one stream in ranges of channels on the compute threads.
+     */
+    private void addScaled(float[][] h, float[][] u, float[] scale, int t) {
+        int n = h.length, parts = t >= 32 ? Math.max(1, Parallel.threads() / n) : 1;
+        Parallel.forEach(n * parts, task -> {
+            int b = task / parts, part = task % parts;
+            float[] hb = h[b], ub = u[b];
+            for (int c = d * part / parts; c < d * (part + 1) / parts; c++) {
+                float s = scale[c];
+                for (int i = c * t; i < c * t + t; i++) hb[i] += s * ub[i];
+            }
+        });
     }
 
     /** cos and sin of step i's angles pos * freq_j at [j*t + i], for the call's steps (the same for every layer). */
