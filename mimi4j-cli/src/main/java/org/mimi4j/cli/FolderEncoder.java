@@ -51,14 +51,6 @@ final class FolderEncoder {
     private long start;
     private int total;
 
-    /**
-     * Files of at most this many samples (8 s at 24 kHz) may be encoded together ({@code --batch}): a short file alone
-     * leaves the compute threads waiting at its small calls (16 files of 3 s took 0.85-0.93 s one by one against
-     * 0.65-0.73 s together, 16 of 10 s 2.28-2.44 s against 2.22-2.25 on the Zen 5 machine), and a batch reads every
-     * file whole into memory.
-     */
-    static final int BATCH_MAX_SAMPLES = 8 * 24000;
-
     FolderEncoder(Mimi model, Path in, Path out, int nq, Padding padding, CodesFile.Format format, boolean overwrite, boolean resume, int jobs, PrintWriter log,
                   int streamChunk, int batch) {
         this.batch = batch;
@@ -188,7 +180,7 @@ final class FolderEncoder {
     }
 
     /**
-     * Encodes a group of files: each one alone, streamed, if it is alone or longer than {@link #BATCH_MAX_SAMPLES};
+     * Encodes a group of files: each one alone, streamed, if it is alone or longer than {@link Mimi#shortClipSamples};
      * the others read into memory and encoded together ({@link Mimi#encodeClips}: each gets the codes it gets alone,
      * and a file the model refuses fails alone, its error naming it).
      */
@@ -229,13 +221,13 @@ final class FolderEncoder {
     }
 
     /**
-     * The file's samples if it has at most {@link #BATCH_MAX_SAMPLES} (and at least one), else null (it is then encoded
+     * The file's samples if it has at most {@link Mimi#shortClipSamples} (and at least one), else null (it is then encoded
      * alone, streamed, decoding its first samples a second time).
      */
     private Read readShort(Job j, Map<String, Object> rec) throws IOException {
         if (nq > model.totalCodebooks()) return null; // the error, from the file's own encode
         try (AudioInput a = new AudioInput(j.in, model.sampleRate())) {
-            org.mimi4j.audio.Audio whole = org.mimi4j.audio.AudioIO.readAtMost(a.source, BATCH_MAX_SAMPLES);
+            org.mimi4j.audio.Audio whole = org.mimi4j.audio.AudioIO.readAtMost(a.source, model.shortClipSamples());
             return whole == null || whole.samples().length == 0 ? null : new Read(j, rec, whole.samples(), a.sourceRate());
         }
     }

@@ -93,12 +93,12 @@ final class AudioEncoder {
     record Read(String path, int sourceSampleRate, float[] samples, Result failed) {
     }
 
-    /** The input read whole if it has 1 to {@code maxSamples} samples at the model's rate: see {@link Read}. */
-    Read read(String path, byte[] audio, int maxSamples) throws IOException {
+    /** The input read whole if it has 1 to {@link Mimi#shortClipSamples} samples at the model's rate: see {@link Read}. */
+    Read read(String path, byte[] audio) throws IOException {
         try {
             AudioSource original = audio != null ? AudioIO.open(new ByteArrayInputStream(audio), path) : open(path);
             try (AudioSource source = AudioIO.resample(original, model.sampleRate(), path)) {
-                org.mimi4j.audio.Audio whole = AudioIO.readAtMost(source, maxSamples);
+                org.mimi4j.audio.Audio whole = AudioIO.readAtMost(source, model.shortClipSamples());
                 return new Read(path, original.sampleRate(), whole == null || whole.samples().length == 0 ? null : whole.samples(), null);
             }
         } catch (Exception | StackOverflowError e) {

@@ -364,13 +364,13 @@ public final class MimiTokenizer {
 
     /**
      * Encodes a partition's inputs, lazily, with the JVM's shared model, a window of inputs at a time: those of at
-     * most 8 s are read whole and encoded together ({@link AudioEncoder#encodeTogether}: a short input alone leaves
+     * most 8 s ({@link org.mimi4j.Mimi#shortClipSamples}) are read whole and encoded together ({@link AudioEncoder#encodeTogether}: a short input alone leaves
      * the compute threads waiting at its small calls), the others one by one, streamed. Rows come out in the
      * partition's order.
      */
     private static final class EncodingIterator implements Iterator<Row> {
         /** Inputs read ahead, and the most encoded together: a window holds at most ~49 MB of samples. */
-        private static final int WINDOW = 64, BATCH = 16, SHORT_SAMPLES = 8 * 24000;
+        private static final int WINDOW = 64, BATCH = 16;
         private final java.util.ArrayDeque<AudioEncoder.Result> ready = new java.util.ArrayDeque<>();
         private final Iterator<Row> rows;
         private final Options o;
@@ -456,7 +456,7 @@ public final class MimiTokenizer {
                     } else if (binary && audio == null) {
                         r = AudioEncoder.Result.failed(path, path + ": no audio (null)");
                     } else {
-                        AudioEncoder.Read read = encoder.read(path, audio, SHORT_SAMPLES);
+                        AudioEncoder.Read read = encoder.read(path, audio);
                         if (read.failed() != null) r = read.failed();
                         else if (read.samples() == null) r = encoder.encode(path, audio);
                         else {

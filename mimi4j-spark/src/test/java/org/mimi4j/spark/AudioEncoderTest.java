@@ -40,7 +40,7 @@ class AudioEncoderTest {
             List<AudioEncoder.Read> reads = new ArrayList<>();
             List<Integer> at = new ArrayList<>();
             for (int i = 0; i < paths.size(); i++) {
-                AudioEncoder.Read r = enc.read(paths.get(i), bytes.get(i), 8 * 24000);
+                AudioEncoder.Read r = enc.read(paths.get(i), bytes.get(i));
                 if (r.failed() != null) got[i] = r.failed();
                 else if (r.samples() == null) got[i] = enc.encode(paths.get(i), bytes.get(i));
                 else {
