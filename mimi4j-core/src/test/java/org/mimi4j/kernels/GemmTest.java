@@ -33,6 +33,7 @@ class GemmTest {
     @CsvSource({
             "37, 600, 1, 70, false", "37, 1100, 1, 70, true",     // wide, partial tiles, K > KC (512)
             "64, 384, 1, 480, false", "1100, 1000, 1, 70, true",  // few pieces: narrower ones; a large A: rows split
+            "530, 600, 1, 450, true", "600, 700, 2, 200, false",  // A past L2, few columns: a piece per segment, rows split
             "100, 70, 3, 5, false", "100, 70, 3, 5, true",        // narrow (15 columns)
             "100, 300, 1, 2, false", "130, 300, 1, 1, true",      // narrow, one stream's step
             "100, 70, 5, 2, false", "100, 70, 9, 1, true",        // narrow, a last group of 2 and of 1 columns
@@ -51,6 +52,7 @@ class GemmTest {
     @ParameterizedTest
     @CsvSource({
             "37, 600, 1, 70, ELU", "37, 600, 1, 70, ADD", "36, 600, 1, 70, INTERLEAVE",  // wide: per finished block
+            "530, 600, 1, 450, ELU", "600, 700, 2, 200, INTERLEAVE",                    // A past L2, few columns
             "100, 70, 3, 5, ELU", "70, 600, 20, 2, ADD", "99, 70, 3, 5, INTERLEAVE",     // narrow
             "100, 300, 1, 2, ELU", "130, 300, 1, 1, ADD", "99, 300, 1, 2, INTERLEAVE",   // narrow, one stream's step
             "300, 40, 5, 10, ELU", "300, 40, 5, 10, ADD", "300, 40, 5, 10, INTERLEAVE",  // narrow and wide in one call
