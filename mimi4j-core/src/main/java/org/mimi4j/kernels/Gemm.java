@@ -175,9 +175,13 @@ public final class Gemm {
                 int[] off = new int[pieces + 1];
                 for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * (a.k * NR + kBlocks * SKEW);
                 float[] shared = Scratch.floats(Scratch.GEMM_SHARED_B, off[pieces]);
-                Parallel.forEach(pieces * kBlocks, t -> {
-                    int pc = t / kBlocks, kb = t % kBlocks * KC, slivers = (pn1[pc] - pn0[pc] + NR - 1) / NR;
-                    packB(segs[ps[pc]], rowOff, kb, Math.min(KC, a.k - kb), pn0[pc], pn1[pc], shared, off[pc] + kb / KC * slivers * sliverStride(KC));
+                // in parts of slivers when there are fewer K blocks than threads (one piece of K = 512: not one thread)
+                int parts = Math.max(1, 2 * threads / (pieces * kBlocks));
+                Parallel.forEach(pieces * kBlocks * parts, t -> {
+                    int pc = t / (kBlocks * parts), kb = t / parts % kBlocks * KC, part = t % parts, kc = Math.min(KC, a.k - kb);
+                    int slivers = (pn1[pc] - pn0[pc] + NR - 1) / NR, s0 = slivers * part / parts, s1 = slivers * (part + 1) / parts;
+                    if (s0 < s1) packB(segs[ps[pc]], rowOff, kb, kc, pn0[pc] + s0 * NR, Math.min(pn1[pc], pn0[pc] + s1 * NR), shared,
+                            off[pc] + kb / KC * slivers * sliverStride(KC) + s0 * sliverStride(kc));
                 });
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
