@@ -51,13 +51,13 @@ public final class Gemm {
     private static final int DIRECT_ROWS = Integer.getInteger("mimi4j.directRows", 64);
     private static final long SMALL_A = 1 << 20; // floats of an A (4 MB) that a call may read once per piece of few columns
     /*
-     * A call of at most this many wide columns, in fewer segments than the tasks it wants, with an A larger than L2
+     * A call of at most FEW_COLUMNS wide columns, in fewer segments than the tasks it wants, with an A larger than L2
      * (L2_A floats: weights that come from memory, as a transformer's linears on an offline call's 384 steps) is one
-     * piece per segment, its B packed once and shared, split into tasks by rows only: each task keeps its block of A in L2 for all the columns, so A is read
-     * from memory once per call instead of once per narrow piece. On the Zen 5 machine (one JVM, the two ways
-     * alternating, A cold): 2048 x 512 x 384 431 GFLOP/s against 381, 512 x 2048 x 384 353 against 323, 1536 x 512 x
-     * 384 427 against 387, the decoder's 4096 x 2048 x 384 393 against 360; with 1024 or 1500 columns, narrower pieces
-     * that pack their own B were faster (512 x 1536 x 1024: 356 against 330).
+     * piece per segment, its B packed once and shared, split into tasks by rows only: each task keeps its block of A
+     * in L2 for all the columns, so A is read from memory once per call instead of once per narrow piece. On the Zen 5
+     * machine (one JVM, the two ways alternating, A cold, two threads): 2048 x 512 x 384 431 GFLOP/s against 381, 512
+     * x 2048 x 384 353 against 323, 1536 x 512 x 384 427 against 387, the decoder's 4096 x 2048 x 384 393 against 360;
+     * with 1024 or 1500 columns the narrower pieces were faster (512 x 1536 x 1024: 356 against 330).
      */
     private static final int FEW_COLUMNS = 2 * NC;
     private static final long L2_A = 1 << 18;
