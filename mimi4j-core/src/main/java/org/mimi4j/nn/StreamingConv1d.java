@@ -252,7 +252,7 @@ public final class StreamingConv1d {
             float[] row = Scratch.small(Scratch.CONV_ROWS, context + tpad);
             for (int ci = c0; ci < c1; ci++) {
                 withContext(x[b], ci * t, t, tpad, ci, st[b].prev, row, elu);
-                for (int p = 0; p < stride; p++) winograd.splitPhase(row, p, stride, tOut, st[b].xp, ci * stride + p);
+                winograd.splitPhases(row, stride, tOut, st[b].xp, ci * stride);
             }
         });
         return new Call(rowOff, segs, out);

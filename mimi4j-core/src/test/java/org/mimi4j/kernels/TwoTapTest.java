@@ -89,7 +89,7 @@ class TwoTapTest {
      * row copied out, bit for bit, for whole vectors of triples and the partial ones after them.
      */
     @ParameterizedTest
-    @CsvSource({"2, 1", "2, 47", "4, 48", "4, 49", "5, 96", "6, 31", "8, 160", "8, 2", "16, 100", "17, 40"})
+    @CsvSource({"2, 1", "2, 47", "4, 48", "4, 49", "4, 100", "4, 480", "5, 96", "6, 31", "8, 160", "8, 2", "16, 100", "17, 40"})
     void aPhaseReadInPlaceSplitsAsItsCopiedRow(int stride, int n) {
         SplittableRandom r = new SplittableRandom(stride * 1000L + n);
         int k = 3;
@@ -104,6 +104,16 @@ class TwoTapTest {
                 t.split(phase, 0, n, copied, j);
             }
             assertArrayEquals(copied, inPlace, "stride " + stride + " phase " + p);
+        }
+        // all phases at once into operand rows 1 + p (stride 4 with 16 lanes: transposed blocks of 16 triples)
+        TwoTap all = TwoTap.pack(4, stride + 2, RowSource.of(random(r, 4 * 2 * (stride + 2)), 0, 2 * (stride + 2)), null);
+        float[] together = new float[all.operandFloats(n)], each = new float[all.operandFloats(n)];
+        java.util.Arrays.fill(together, Float.NaN);
+        java.util.Arrays.fill(each, Float.NaN);
+        all.splitPhases(row, stride, n, together, 1);
+        for (int p = 0; p < stride; p++) all.splitPhase(row, p, stride, n, each, 1 + p);
+        for (int i = 0; i < each.length; i++) {
+            assertTrue(Float.compare(each[i], together[i]) == 0, "stride " + stride + ", all phases, element " + i);
         }
     }
 
