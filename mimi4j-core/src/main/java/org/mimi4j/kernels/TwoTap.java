@@ -194,71 +194,7 @@ public final class TwoTap {
             float[] cols = COLUMNS.get();
             for (; w + L <= full; w += L) { // rows reach x[s3 (w + 15) + 15] < x[s3 (w + L) + stride]: within splitPhase's reads
                 int o = s3 * w;
-                FloatVector r0 = FloatVector.fromArray(S, x, o + 0 * s3);
-                FloatVector r1 = FloatVector.fromArray(S, x, o + 1 * s3);
-                FloatVector r2 = FloatVector.fromArray(S, x, o + 2 * s3);
-                FloatVector r3 = FloatVector.fromArray(S, x, o + 3 * s3);
-                FloatVector r4 = FloatVector.fromArray(S, x, o + 4 * s3);
-                FloatVector r5 = FloatVector.fromArray(S, x, o + 5 * s3);
-                FloatVector r6 = FloatVector.fromArray(S, x, o + 6 * s3);
-                FloatVector r7 = FloatVector.fromArray(S, x, o + 7 * s3);
-                FloatVector r8 = FloatVector.fromArray(S, x, o + 8 * s3);
-                FloatVector r9 = FloatVector.fromArray(S, x, o + 9 * s3);
-                FloatVector r10 = FloatVector.fromArray(S, x, o + 10 * s3);
-                FloatVector r11 = FloatVector.fromArray(S, x, o + 11 * s3);
-                FloatVector r12 = FloatVector.fromArray(S, x, o + 12 * s3);
-                FloatVector r13 = FloatVector.fromArray(S, x, o + 13 * s3);
-                FloatVector r14 = FloatVector.fromArray(S, x, o + 14 * s3);
-                FloatVector r15 = FloatVector.fromArray(S, x, o + 15 * s3);
-                FloatVector t, u;
-                t = r0.rearrange(TOP8, r8); u = r0.rearrange(BOTTOM8, r8); r0 = t; r8 = u;
-                t = r1.rearrange(TOP8, r9); u = r1.rearrange(BOTTOM8, r9); r1 = t; r9 = u;
-                t = r2.rearrange(TOP8, r10); u = r2.rearrange(BOTTOM8, r10); r2 = t; r10 = u;
-                t = r3.rearrange(TOP8, r11); u = r3.rearrange(BOTTOM8, r11); r3 = t; r11 = u;
-                t = r4.rearrange(TOP8, r12); u = r4.rearrange(BOTTOM8, r12); r4 = t; r12 = u;
-                t = r5.rearrange(TOP8, r13); u = r5.rearrange(BOTTOM8, r13); r5 = t; r13 = u;
-                t = r6.rearrange(TOP8, r14); u = r6.rearrange(BOTTOM8, r14); r6 = t; r14 = u;
-                t = r7.rearrange(TOP8, r15); u = r7.rearrange(BOTTOM8, r15); r7 = t; r15 = u;
-                t = r0.rearrange(TOP4, r4); u = r0.rearrange(BOTTOM4, r4); r0 = t; r4 = u;
-                t = r1.rearrange(TOP4, r5); u = r1.rearrange(BOTTOM4, r5); r1 = t; r5 = u;
-                t = r2.rearrange(TOP4, r6); u = r2.rearrange(BOTTOM4, r6); r2 = t; r6 = u;
-                t = r3.rearrange(TOP4, r7); u = r3.rearrange(BOTTOM4, r7); r3 = t; r7 = u;
-                t = r8.rearrange(TOP4, r12); u = r8.rearrange(BOTTOM4, r12); r8 = t; r12 = u;
-                t = r9.rearrange(TOP4, r13); u = r9.rearrange(BOTTOM4, r13); r9 = t; r13 = u;
-                t = r10.rearrange(TOP4, r14); u = r10.rearrange(BOTTOM4, r14); r10 = t; r14 = u;
-                t = r11.rearrange(TOP4, r15); u = r11.rearrange(BOTTOM4, r15); r11 = t; r15 = u;
-                t = r0.rearrange(TOP2, r2); u = r0.rearrange(BOTTOM2, r2); r0 = t; r2 = u;
-                t = r1.rearrange(TOP2, r3); u = r1.rearrange(BOTTOM2, r3); r1 = t; r3 = u;
-                t = r4.rearrange(TOP2, r6); u = r4.rearrange(BOTTOM2, r6); r4 = t; r6 = u;
-                t = r5.rearrange(TOP2, r7); u = r5.rearrange(BOTTOM2, r7); r5 = t; r7 = u;
-                t = r8.rearrange(TOP2, r10); u = r8.rearrange(BOTTOM2, r10); r8 = t; r10 = u;
-                t = r9.rearrange(TOP2, r11); u = r9.rearrange(BOTTOM2, r11); r9 = t; r11 = u;
-                t = r12.rearrange(TOP2, r14); u = r12.rearrange(BOTTOM2, r14); r12 = t; r14 = u;
-                t = r13.rearrange(TOP2, r15); u = r13.rearrange(BOTTOM2, r15); r13 = t; r15 = u;
-                t = r0.rearrange(TOP1, r1); u = r0.rearrange(BOTTOM1, r1); r0 = t; r1 = u;
-                t = r2.rearrange(TOP1, r3); u = r2.rearrange(BOTTOM1, r3); r2 = t; r3 = u;
-                t = r4.rearrange(TOP1, r5); u = r4.rearrange(BOTTOM1, r5); r4 = t; r5 = u;
-                t = r6.rearrange(TOP1, r7); u = r6.rearrange(BOTTOM1, r7); r6 = t; r7 = u;
-                t = r8.rearrange(TOP1, r9); u = r8.rearrange(BOTTOM1, r9); r8 = t; r9 = u;
-                t = r10.rearrange(TOP1, r11); u = r10.rearrange(BOTTOM1, r11); r10 = t; r11 = u;
-                t = r12.rearrange(TOP1, r13); u = r12.rearrange(BOTTOM1, r13); r12 = t; r13 = u;
-                t = r14.rearrange(TOP1, r15); u = r14.rearrange(BOTTOM1, r15); r14 = t; r15 = u;
-                r0.intoArray(cols, 0);
-                r1.intoArray(cols, 16);
-                r2.intoArray(cols, 32);
-                r3.intoArray(cols, 48);
-                r4.intoArray(cols, 64);
-                r5.intoArray(cols, 80);
-                r6.intoArray(cols, 96);
-                r7.intoArray(cols, 112);
-                r8.intoArray(cols, 128);
-                r9.intoArray(cols, 144);
-                r10.intoArray(cols, 160);
-                r11.intoArray(cols, 176);
-                r12.intoArray(cols, 192);
-                r13.intoArray(cols, 208);
-                r14.intoArray(cols, 224);
-                r15.intoArray(cols, 240);
+                transpose16(x, o, s3, cols);
                 for (int p = 0, e = j0 * tr + w; p < stride; p++, e += tr) {
                     int c1 = stride + p, c2 = 2 * stride + p, c3 = 3 * stride + p; // d0 is column p < 16
                     FloatVector d0 = FloatVector.fromArray(S, cols, 16 * p);
@@ -278,9 +214,81 @@ public final class TwoTap {
     /** A thread's 16 transposed columns of {@link #splitPhases}, 16 floats each. */
     private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[16 * 16]);
 
+    /**
+     * t[16c + r] = a[off + r ld + c] for r, c < 16: 16 rows of 16 floats, ld apart, transposed in registers (16 lanes
+     * only): for h = 8, 4, 2, 1, rows r and r + h (r without bit h) swap their off-diagonal h x h blocks.
+     */
+    static void transpose16(float[] a, int off, int ld, float[] t) {
+        FloatVector r0 = FloatVector.fromArray(S, a, off + 0 * ld);
+        FloatVector r1 = FloatVector.fromArray(S, a, off + 1 * ld);
+        FloatVector r2 = FloatVector.fromArray(S, a, off + 2 * ld);
+        FloatVector r3 = FloatVector.fromArray(S, a, off + 3 * ld);
+        FloatVector r4 = FloatVector.fromArray(S, a, off + 4 * ld);
+        FloatVector r5 = FloatVector.fromArray(S, a, off + 5 * ld);
+        FloatVector r6 = FloatVector.fromArray(S, a, off + 6 * ld);
+        FloatVector r7 = FloatVector.fromArray(S, a, off + 7 * ld);
+        FloatVector r8 = FloatVector.fromArray(S, a, off + 8 * ld);
+        FloatVector r9 = FloatVector.fromArray(S, a, off + 9 * ld);
+        FloatVector r10 = FloatVector.fromArray(S, a, off + 10 * ld);
+        FloatVector r11 = FloatVector.fromArray(S, a, off + 11 * ld);
+        FloatVector r12 = FloatVector.fromArray(S, a, off + 12 * ld);
+        FloatVector r13 = FloatVector.fromArray(S, a, off + 13 * ld);
+        FloatVector r14 = FloatVector.fromArray(S, a, off + 14 * ld);
+        FloatVector r15 = FloatVector.fromArray(S, a, off + 15 * ld);
+        FloatVector x, y;
+        x = r0.rearrange(TOP8, r8); y = r0.rearrange(BOTTOM8, r8); r0 = x; r8 = y;
+        x = r1.rearrange(TOP8, r9); y = r1.rearrange(BOTTOM8, r9); r1 = x; r9 = y;
+        x = r2.rearrange(TOP8, r10); y = r2.rearrange(BOTTOM8, r10); r2 = x; r10 = y;
+        x = r3.rearrange(TOP8, r11); y = r3.rearrange(BOTTOM8, r11); r3 = x; r11 = y;
+        x = r4.rearrange(TOP8, r12); y = r4.rearrange(BOTTOM8, r12); r4 = x; r12 = y;
+        x = r5.rearrange(TOP8, r13); y = r5.rearrange(BOTTOM8, r13); r5 = x; r13 = y;
+        x = r6.rearrange(TOP8, r14); y = r6.rearrange(BOTTOM8, r14); r6 = x; r14 = y;
+        x = r7.rearrange(TOP8, r15); y = r7.rearrange(BOTTOM8, r15); r7 = x; r15 = y;
+        x = r0.rearrange(TOP4, r4); y = r0.rearrange(BOTTOM4, r4); r0 = x; r4 = y;
+        x = r1.rearrange(TOP4, r5); y = r1.rearrange(BOTTOM4, r5); r1 = x; r5 = y;
+        x = r2.rearrange(TOP4, r6); y = r2.rearrange(BOTTOM4, r6); r2 = x; r6 = y;
+        x = r3.rearrange(TOP4, r7); y = r3.rearrange(BOTTOM4, r7); r3 = x; r7 = y;
+        x = r8.rearrange(TOP4, r12); y = r8.rearrange(BOTTOM4, r12); r8 = x; r12 = y;
+        x = r9.rearrange(TOP4, r13); y = r9.rearrange(BOTTOM4, r13); r9 = x; r13 = y;
+        x = r10.rearrange(TOP4, r14); y = r10.rearrange(BOTTOM4, r14); r10 = x; r14 = y;
+        x = r11.rearrange(TOP4, r15); y = r11.rearrange(BOTTOM4, r15); r11 = x; r15 = y;
+        x = r0.rearrange(TOP2, r2); y = r0.rearrange(BOTTOM2, r2); r0 = x; r2 = y;
+        x = r1.rearrange(TOP2, r3); y = r1.rearrange(BOTTOM2, r3); r1 = x; r3 = y;
+        x = r4.rearrange(TOP2, r6); y = r4.rearrange(BOTTOM2, r6); r4 = x; r6 = y;
+        x = r5.rearrange(TOP2, r7); y = r5.rearrange(BOTTOM2, r7); r5 = x; r7 = y;
+        x = r8.rearrange(TOP2, r10); y = r8.rearrange(BOTTOM2, r10); r8 = x; r10 = y;
+        x = r9.rearrange(TOP2, r11); y = r9.rearrange(BOTTOM2, r11); r9 = x; r11 = y;
+        x = r12.rearrange(TOP2, r14); y = r12.rearrange(BOTTOM2, r14); r12 = x; r14 = y;
+        x = r13.rearrange(TOP2, r15); y = r13.rearrange(BOTTOM2, r15); r13 = x; r15 = y;
+        x = r0.rearrange(TOP1, r1); y = r0.rearrange(BOTTOM1, r1); r0 = x; r1 = y;
+        x = r2.rearrange(TOP1, r3); y = r2.rearrange(BOTTOM1, r3); r2 = x; r3 = y;
+        x = r4.rearrange(TOP1, r5); y = r4.rearrange(BOTTOM1, r5); r4 = x; r5 = y;
+        x = r6.rearrange(TOP1, r7); y = r6.rearrange(BOTTOM1, r7); r6 = x; r7 = y;
+        x = r8.rearrange(TOP1, r9); y = r8.rearrange(BOTTOM1, r9); r8 = x; r9 = y;
+        x = r10.rearrange(TOP1, r11); y = r10.rearrange(BOTTOM1, r11); r10 = x; r11 = y;
+        x = r12.rearrange(TOP1, r13); y = r12.rearrange(BOTTOM1, r13); r12 = x; r13 = y;
+        x = r14.rearrange(TOP1, r15); y = r14.rearrange(BOTTOM1, r15); r14 = x; r15 = y;
+        r0.intoArray(t, 0);
+        r1.intoArray(t, 16);
+        r2.intoArray(t, 32);
+        r3.intoArray(t, 48);
+        r4.intoArray(t, 64);
+        r5.intoArray(t, 80);
+        r6.intoArray(t, 96);
+        r7.intoArray(t, 112);
+        r8.intoArray(t, 128);
+        r9.intoArray(t, 144);
+        r10.intoArray(t, 160);
+        r11.intoArray(t, 176);
+        r12.intoArray(t, 192);
+        r13.intoArray(t, 208);
+        r14.intoArray(t, 224);
+        r15.intoArray(t, 240);
+    }
+
     /*
-     * The transpose's steps: for h = 8, 4, 2, 1, rows r and r + h (r without bit h) become [a's lanes without bit h, b's
-     * with it moved down h] and [a's with bit h moved up, b's with it]: the off-diagonal h x h blocks swapped.
+     * {@link #transpose16}'s steps: rows r and r + h become [r's lanes without bit h, r + h's with it moved down h] and
+     * [r's with bit h moved up, r + h's with it].
      */
     private static final VectorShuffle<Float> TOP8 = transposeStep(8, true), BOTTOM8 = transposeStep(8, false);
     private static final VectorShuffle<Float> TOP4 = transposeStep(4, true), BOTTOM4 = transposeStep(4, false);
