@@ -29,6 +29,13 @@ public final class TwoTap {
     private static final int[] BY3 = new int[L]; // lane j reads element 3j
     private static final int[][] BY3S = new int[17][]; // BY3S[s] lane j reads element 3 s j (splitPhase's stride s)
     /*
+     * split's picks: lane j of d_off is element 3j + off of v0..v3 (4L consecutive floats): from v0 and v1 by AB_off
+     * (v1's as exceptional indexes), from v2 by C_off where IN_Coff, from v3 by D_3 where IN_D3. (Fields: constants to C2.)
+     */
+    private static final VectorShuffle<Float> AB_0 = pick(0, -1), AB_1 = pick(1, -1), AB_2 = pick(2, -1), AB_3 = pick(3, -1);
+    private static final VectorShuffle<Float> C_0 = pick(0, 2), C_1 = pick(1, 2), C_2 = pick(2, 2), C_3 = pick(3, 2), D_3 = pick(3, 3);
+    private static final VectorMask<Float> IN_C0 = from(0, 2), IN_C1 = from(1, 2), IN_C2 = from(2, 2), IN_C3 = from(3, 2), IN_D3 = from(3, 3);
+    /*
      * Three vectors y0, y1, y2 (outputs 3i, 3i+1, 3i+2 of triples i < L) interleaved into 3 vectors of consecutive
      * outputs: vector q lane t is output g = qL + t, i.e. y(g % 3)[g / 3]: y0.rearrange(ABq, y1) holds the lanes from
      * y0 and y1, y2.rearrange(Cq) those from y2, blended where C_LANESq. (Fields, not arrays: constants to C2.)
@@ -59,6 +66,23 @@ public final class TwoTap {
             lane[t] = ab ? (j == 0 ? i : j == 1 ? i - L : 0) : (j == 2 ? i : 0); // y1's as exceptional indexes
         }
         return VectorShuffle.fromArray(S, lane, 0);
+    }
+
+    /** Lane j: element 3j + off's lane in vector src (-1: v0's, or v1's as an exceptional index), 0 elsewhere. */
+    private static VectorShuffle<Float> pick(int off, int src) {
+        int[] lane = new int[L];
+        for (int j = 0; j < L; j++) {
+            int e = 3 * j + off, v = e / L;
+            lane[j] = src < 0 ? (v == 0 ? e : v == 1 ? e - 2 * L : 0) : (v == src ? e % L : 0);
+        }
+        return VectorShuffle.fromArray(S, lane, 0);
+    }
+
+    /** The lanes j whose element 3j + off lies in vector src. */
+    private static VectorMask<Float> from(int off, int src) {
+        boolean[] lanes = new boolean[L];
+        for (int j = 0; j < L; j++) lanes[j] = (3 * j + off) / L == src;
+        return VectorMask.fromArray(S, lanes, 0);
     }
 
     private static VectorMask<Float> fromC(int q) {
@@ -155,6 +179,21 @@ public final class TwoTap {
         int tr = triples(n), full = n / 3, block = k * tr;
         int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
         int w = 0;
+        if (L == 16) { // 4 L consecutive floats, their every third one picked by shuffles (4 loads instead of 4 gathers)
+            for (; w + L <= full && xo + 3 * w + 4 * L <= x.length; w += L) { // uses x up to 3(w + L - 1) + 3 <= n
+                int i = xo + 3 * w;
+                FloatVector v0 = FloatVector.fromArray(S, x, i), v1 = FloatVector.fromArray(S, x, i + L);
+                FloatVector v2 = FloatVector.fromArray(S, x, i + 2 * L), v3 = FloatVector.fromArray(S, x, i + 3 * L);
+                FloatVector d0 = v0.rearrange(AB_0, v1).blend(v2.rearrange(C_0), IN_C0);
+                FloatVector d1 = v0.rearrange(AB_1, v1).blend(v2.rearrange(C_1), IN_C1);
+                FloatVector d2 = v0.rearrange(AB_2, v1).blend(v2.rearrange(C_2), IN_C2);
+                FloatVector d3 = v0.rearrange(AB_3, v1).blend(v2.rearrange(C_3), IN_C3).blend(v3.rearrange(D_3), IN_D3);
+                d0.sub(d2).intoArray(b, e0 + w);
+                d1.add(d2).intoArray(b, e1 + w);
+                d2.sub(d1).intoArray(b, e2 + w);
+                d3.sub(d1).intoArray(b, e3 + w);
+            }
+        }
         if (Simd.GATHER) {
             for (; w + L <= full; w += L) { // reads x up to 3(w + L - 1) + 3 <= 3 full <= n
                 int i = xo + 3 * w;
