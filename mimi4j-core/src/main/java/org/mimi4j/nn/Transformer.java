@@ -271,21 +271,15 @@ public final class Transformer {
         Parallel.forEach(heads, hh -> {
             int c0 = hh * headDim, c1 = c0 + headDim;
             for (int i = 0; i < t; i++) {
-                int slot = (int) ((pos0 + i) % cap);
                 for (int c = c0; c < c1; c += 2) { // interleaved pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
                     int j = (c - c0) / 2 * t + i;
                     float cs = cos[j], sn = sin[j];
                     float re = qkv[c * t + i], im = qkv[(c + 1) * t + i];
                     q[i * d + c] = re * cs - im * sn;
                     q[i * d + c + 1] = re * sn + im * cs;
-                    re = qkv[(d + c) * t + i];
-                    im = qkv[(d + c + 1) * t + i];
-                    float kr = re * cs - im * sn, ki = re * sn + im * cs;
-                    rk[Attention.keyIndex(slot, c, d)] = kr;
-                    rk[Attention.keyIndex(slot, c + 1, d)] = ki;
                 }
-                for (int c = c0, vo = Attention.valueIndex(slot, hh, cap, headDim) - c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
             }
+            intoRings(qkv, t, pos0, cap, cos, sin, rk, rv, hh);
         });
         int[] lo = new int[t], hi = new int[t];
         long firstKey = pos0 - past;
@@ -311,24 +305,36 @@ public final class Transformer {
         Parallel.forEach(heads, hh -> {
             int c0 = hh * headDim, c1 = c0 + headDim;
             for (int c = c0; c < c1; c += 2) { // pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
-                int co = (c - c0) / 2 * t;
-                Rope.rotate(qkv, c * t, (c + 1) * t, cos, sin, co, q, c * ldq, (c + 1) * ldq, t);
-                for (int i = 0, run; i < t; i += run) { // keys: runs of slots within a ring block are consecutive floats
-                    int slot = (int) ((pos0 + i) % cap);
-                    run = Math.min(t - i, Attention.KEY_BLOCK - slot % Attention.KEY_BLOCK);
-                    Rope.rotate(qkv, (d + c) * t + i, (d + c + 1) * t + i, cos, sin, co + i,
-                            rk, Attention.keyIndex(slot, c, d), Attention.keyIndex(slot, c + 1, d), run);
-                }
+                Rope.rotate(qkv, c * t, (c + 1) * t, cos, sin, (c - c0) / 2 * t, q, c * ldq, (c + 1) * ldq, t);
             }
-            for (int i = 0; i < t; i++) {
-                int vo = Attention.valueIndex((int) ((pos0 + i) % cap), hh, cap, headDim) - c0;
-                for (int c = c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
-            }
+            intoRings(qkv, t, pos0, cap, cos, sin, rk, rv, hh);
         });
         int[] lo = new int[t], hi = new int[t];
         long firstKey = pos0 - past;
         window(st, pos0, firstKey, t, lo, hi);
         Attention.attendBlocked(q, ldq, t, rk, rv, (int) (firstKey % cap), cap, heads, headDim, lo, hi, out, t);
+    }
+
+    /**
+     * Head hh's keys of the call's steps (qkv rows D.., after RoPE) and values (rows 2D..) into the layer's rings, step
+     * pos0 + i at slot (pos0 + i) % cap: each key channel's run of steps within a ring block is consecutive floats there.
+     */
+    private void intoRings(float[] qkv, int t, long pos0, int cap, float[] cos, float[] sin, float[] rk, float[] rv, int hh) {
+        // step pos0 + i at slot0 + i, less cap past the ring's end (t <= cap): no division per key
+        int c0 = hh * headDim, c1 = c0 + headDim, slot0 = (int) (pos0 % cap);
+        for (int c = c0; c < c1; c += 2) { // pairs (c, c+1) rotated by pos * freq_{(c - c0)/2}
+            int co = (c - c0) / 2 * t;
+            for (int i = 0, run; i < t; i += run) {
+                int slot = slot0 + i < cap ? slot0 + i : slot0 + i - cap;
+                run = Math.min(t - i, Attention.KEY_BLOCK - slot % Attention.KEY_BLOCK);
+                Rope.rotate(qkv, (d + c) * t + i, (d + c + 1) * t + i, cos, sin, co + i,
+                        rk, Attention.keyIndex(slot, c, d), Attention.keyIndex(slot, c + 1, d), run);
+            }
+        }
+        for (int i = 0; i < t; i++) {
+            int vo = Attention.valueIndex(slot0 + i < cap ? slot0 + i : slot0 + i - cap, hh, cap, headDim) - c0;
+            for (int c = c0; c < c1; c++) rv[vo + c] = qkv[(2 * d + c) * t + i];
+        }
     }
 
     /** Keys lo[i]..hi[i] (counted from firstKey) that query pos0+i attends, by the state's cache semantics. */
