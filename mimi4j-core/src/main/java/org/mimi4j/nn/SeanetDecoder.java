@@ -173,13 +173,14 @@ public final class SeanetDecoder {
 
     /**
      * Where the high-rate layers start: right after the second transposed conv (after the only one if there is one;
-     * 0 if none), the mirror of {@link SeanetEncoder#lowRateStart}. Up to it (the 200 Hz layers and the 200 -> 1200 Hz
-     * transposed conv in the released model) time steps are few and weights large, so an offline call runs those
-     * layers over all its steps at once rather than slice by slice (after the first transposed conv's blocks instead,
-     * the 200 Hz transposed conv read its 6 MB of weights once per 7680-sample slice: AbBench decode 0.967 and,
-     * swapped, 1.037). The 1200 Hz residual block runs in the slices, as the encoder's: over whole calls of 18432
-     * columns its chained products ran at 63% of the peak, in 96-column slices at 82% (Zen 5, 2026-12-06: the
-     * decoder's SEANet convs 0.93-0.96x the time, decode 0.955-0.979x, AbBench both orders).
+     * 0 if none), the mirror of {@link SeanetEncoder#lowRateStart}. Up to it (in the released model the first conv,
+     * the 25 -> 200 Hz and 200 -> 1200 Hz transposed convs and the 200 Hz residual block) time steps are few and
+     * weights large, so an offline call runs those layers over all its steps at once rather than slice by slice (after
+     * the first transposed conv's blocks instead, the 200 Hz transposed conv read its 6 MB of weights once per
+     * 7680-sample slice: AbBench decode 0.967 and, swapped, 1.037). The 1200 Hz residual block runs in the slices, as
+     * the encoder's: over whole calls of 18432 columns its chained products ran at 63% of the peak, in 96-column slices
+     * at 81-83% (Zen 5, 2026-12-06: the decoder's SEANet convs 0.93-0.96x the time, decode 0.955-0.979x, AbBench both
+     * orders).
      */
     public int highRateStart() {
         int start = 0;
