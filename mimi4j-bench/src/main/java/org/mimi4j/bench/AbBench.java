@@ -16,10 +16,11 @@ import java.util.concurrent.Callable;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp mimi4j-bench/target/benchmarks.jar org.mimi4j.bench.AbBench \
- *     old/mimi4j-core.jar new/mimi4j-core.jar encode|encode32|decode|encode:transformer|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]
+ *     old/mimi4j-core.jar new/mimi4j-core.jar encode|encode32|decode|encode:transformer|decode:1024x3584|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]
  * </pre>
  * Workloads on the full-size random model: offline encode (8 codebooks; encodeN: N) or decode of 60 s (ms per call; encode:STAGE, decode:STAGE: the
- * ms of one stage in it, from the profiler's hooks, e.g. encode:transformer), loading the model, or the median ms of
+ * ms of one stage in it, from the profiler's hooks, e.g. encode:transformer, or of one layer's products, e.g.
+ * decode:1024x3584 or encode:32x192 for a residual block's chain, named as in mimi bench's GEMM rows), loading the model, or the median ms of
  * an encode + decode streaming step of 1 or 16 streams over a round of frames (duplexN: the encode step of a frame
  * beside the decode step of the previous frame's codes, {@code Duplex.step}; encoderN: the encode steps alone), or the quantizer alone on the latent of
  * the 60 s at N codebooks (quantizeN/F: in calls of F frames, as an offline encode quantizes its chunks of 192). Prints
@@ -32,10 +33,10 @@ public final class AbBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|encode32|decode|encode:transformer|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]");
+        if (args.length < 3) fail("usage: AbBench A.jar B.jar encode|encode32|decode|encode:transformer|decode:1024x3584|load|stream1|stream16|duplex1|encoder24|quantize32|quantize8/64|verify [rounds]");
         String what = args[2];
-        if (!what.matches("(encode([1-9][0-9]*)?|decode)(:(conv|conv_transpose|transformer|quantizer))?|load|verify|(stream|duplex|encoder)[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
-            fail("workload " + what + ": encode, encodeN (N codebooks instead of 8), decode, encode:STAGE or decode:STAGE (STAGE conv, conv_transpose, transformer or quantizer), load, streamN (e.g. stream16), duplexN, encoderN, quantizeN or quantizeN/F (e.g. quantize32, quantize8/64), or verify");
+        if (!what.matches("(encode([1-9][0-9]*)?|decode)(:(conv|conv_transpose|transformer|quantizer|[0-9]+x[0-9]+))?|load|verify|(stream|duplex|encoder)[1-9][0-9]*|quantize[1-9][0-9]*(/[1-9][0-9]*)?")) {
+            fail("workload " + what + ": encode, encodeN (N codebooks instead of 8), decode, encode:STAGE or decode:STAGE (STAGE conv, conv_transpose, transformer or quantizer, or MxK: the GEMM calls of that weight shape, as mimi bench names them), load, streamN (e.g. stream16), duplexN, encoderN, quantizeN or quantizeN/F (e.g. quantize32, quantize8/64), or verify");
         }
         int rounds = 10;
         if (args.length > 3) {

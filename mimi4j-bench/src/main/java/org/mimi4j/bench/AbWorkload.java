@@ -22,6 +22,7 @@ public final class AbWorkload implements Callable<Double> {
     private float[][] emb;
     private int[][][] previousCodes; // duplexN: the codes the next frame's decode step takes
     private Profiler.Stage stage; // encode:STAGE, decode:STAGE: the stage whose time a round returns
+    private int[] product; // encode:MxK, decode:MxK: the GEMM calls of that weight shape whose time a round returns
     private int codebooks = 8; // of the offline encode (encodeN: N)
 
     public AbWorkload(String what) throws java.io.IOException {
@@ -46,8 +47,13 @@ public final class AbWorkload implements Callable<Double> {
         } else if (what.matches("(encode|decode):[a-z_]+")) { // one stage's own time in the call, from the profiler's hooks
             stage = Profiler.Stage.valueOf(what.substring(7).toUpperCase(java.util.Locale.ROOT));
             Profiler.enable(true);
+        } else if (what.matches("(encode|decode):[0-9]+x[0-9]+")) { // one layer's products (as mimi bench's GEMM rows)
+            String[] mk = what.substring(7).split("x");
+            product = new int[]{Integer.parseInt(mk[0]), Integer.parseInt(mk[1])};
+            stage = Profiler.Stage.CONV; // any: its hooks turn the GEMM counters on too
+            Profiler.enable(true);
         } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
-            throw new IllegalArgumentException("workload " + what + ": encode, encodeN, decode, encode:STAGE, decode:STAGE, load, streamN, duplexN, encoderN, quantizeN or verify");
+            throw new IllegalArgumentException("workload " + what + ": encode, encodeN, decode, encode:STAGE, decode:STAGE, encode:MxK, decode:MxK, load, streamN, duplexN, encoderN, quantizeN or verify");
         }
     }
 
@@ -128,7 +134,8 @@ public final class AbWorkload implements Callable<Double> {
             Profiler.reset();
             if (what.startsWith("encode")) codes = m.encode(audio, codebooks);
             else m.decode(codes);
-            return Profiler.nanos(stage) / 1e6;
+            if (product == null) return Profiler.nanos(stage) / 1e6;
+            return Profiler.shapes().stream().filter(s -> s.m() == product[0] && s.k() == product[1]).mapToLong(Profiler.Shape::nanos).sum() / 1e6;
         }
         switch (what) {
             case "encode" -> {
