@@ -6,6 +6,7 @@ import org.mimi4j.perf.Bench;
 import org.mimi4j.perf.Profiler;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** One round of an {@link AbBench} workload, run inside the class loader of the mimi4j version under test. */
@@ -50,7 +51,6 @@ public final class AbWorkload implements Callable<Double> {
         } else if (what.matches("(encode|decode):[0-9]+x[0-9]+")) { // one layer's products (as mimi bench's GEMM rows)
             String[] mk = what.substring(7).split("x");
             product = new int[]{Integer.parseInt(mk[0]), Integer.parseInt(mk[1])};
-            stage = Profiler.Stage.CONV; // any: its hooks turn the GEMM counters on too
             Profiler.enable(true);
         } else if (!what.equals("encode") && !what.equals("decode") && !what.equals("load") && !what.equals("verify")) {
             throw new IllegalArgumentException("workload " + what + ": encode, encodeN, decode, encode:STAGE, decode:STAGE, encode:MxK, decode:MxK, load, streamN, duplexN, encoderN, quantizeN or verify");
@@ -129,13 +129,17 @@ public final class AbWorkload implements Callable<Double> {
 
     @Override
     public Double call() {
-        if (stage != null) {
+        if (stage != null || product != null) {
             if (codes == null) codes = m.encode(audio, 8);
             Profiler.reset();
             if (what.startsWith("encode")) codes = m.encode(audio, codebooks);
             else m.decode(codes);
             if (product == null) return Profiler.nanos(stage) / 1e6;
-            return Profiler.shapes().stream().filter(s -> s.m() == product[0] && s.k() == product[1]).mapToLong(Profiler.Shape::nanos).sum() / 1e6;
+            List<Profiler.Shape> calls = Profiler.shapes().stream().filter(s -> s.m() == product[0] && s.k() == product[1]).toList();
+            if (calls.isEmpty()) {
+                throw new IllegalArgumentException("no product of a " + product[0] + " x " + product[1] + " weight in this call (mimi bench's GEMM rows name those it makes)");
+            }
+            return calls.stream().mapToLong(Profiler.Shape::nanos).sum() / 1e6;
         }
         switch (what) {
             case "encode" -> {
