@@ -224,6 +224,22 @@ class BadInputTest {
         assertMessage(assertThrows(InvalidInputException.class, () -> model.encode(a, 8)), "non-finite", "4321");
     }
 
+    /**
+     * A long encode runs in calls of 192 frames, the next call's first layers beside the rest of this one: a bad
+     * sample or an overflow in a later call is still an error that names where it is.
+     */
+    @Test
+    void badAudioInALaterCall() {
+        int call = 192 * model.frameSize();
+        float[] a = new float[3 * call + 777];
+        for (int i = 0; i < a.length; i++) a[i] = (float) (0.1 * Math.sin(i * 0.01));
+        a[2 * call + 12345] = Float.POSITIVE_INFINITY;
+        assertMessage(assertThrows(InvalidInputException.class, () -> model.encode(a, 8)), "non-finite", String.valueOf(2 * call + 12345));
+        a[2 * call + 12345] = 0f;
+        for (int i = 2 * call; i < 2 * call + 5000; i++) a[i] = Float.MAX_VALUE / 2;
+        assertMessage(assertThrows(InvalidInputException.class, () -> model.encode(a, 8)), "not finite", "from sample " + 2 * call);
+    }
+
     /** A checkpoint with a NaN weight: encoding is an error, not codes that mean nothing. */
     @Test
     void nonFiniteWeights(@TempDir Path dir) throws Exception {
