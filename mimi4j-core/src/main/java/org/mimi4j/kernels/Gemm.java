@@ -57,7 +57,10 @@ public final class Gemm {
      * in L2 for all the columns, so A is read from memory once per call instead of once per narrow piece. On the Zen 5
      * machine (one JVM, the two ways alternating, A cold, two threads): 2048 x 512 x 384 431 GFLOP/s against 381, 512
      * x 2048 x 384 353 against 323, 1536 x 512 x 384 427 against 387, the decoder's 4096 x 2048 x 384 393 against 360;
-     * with 1024 or 1500 columns the narrower pieces were faster (512 x 1536 x 1024: 356 against 330).
+     * with 1024 or 1500 columns the narrower pieces were faster (512 x 1536 x 1024: 356 against 330). A call with one
+     * thread (made while the other is busy: an offline encode's transformer beside the next chunk's SEANet) takes the
+     * same path as one task, so that it reads its weights once instead of once per piece of 256 columns: a 60 s
+     * encode 0.980-0.985x the time (AbBench, 20 rounds, both orders, Zen 5, 2026-12-06).
      */
     private static final int FEW_COLUMNS = 2 * NC;
     private static final long L2_A = 1 << 18;
@@ -151,7 +154,7 @@ public final class Gemm {
             long flops = 2L * a.m * a.k * (long) pieces * NC;
             int want = tasksWanted(flops, threads);
             // tasks: pieces of columns, and when there are still few of them, also ranges of 8-row groups
-            boolean fewColumns = want > 1 && wideSegs < want && (long) a.m * a.k > L2_A && wideCols <= FEW_COLUMNS;
+            boolean fewColumns = (want > 1 || threads == 1) && wideSegs < Math.max(2, want) && (long) a.m * a.k > L2_A && wideCols <= FEW_COLUMNS;
             Pieces p = Pieces.of(segs, fewColumns ? FEW_COLUMNS : pieceWidth(pieces, wideCols, want, (long) a.m * a.k));
             pieces = p.seg.length;
             int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;

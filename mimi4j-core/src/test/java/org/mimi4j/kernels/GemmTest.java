@@ -46,6 +46,17 @@ class GemmTest {
     }
 
     /**
+     * A product called by a compute thread while the other is busy (as an offline encode's transformer beside the next
+     * chunk's SEANet) has one thread: a large A on few columns then packs all of B once and runs all of its rows in
+     * one task, so that the weights are read once per call.
+     */
+    @ParameterizedTest
+    @CsvSource({"530, 600, 1, 450, false", "600, 1100, 1, 384, true", "1030, 300, 1, 200, false"})
+    void fromABusyComputeThread(int m, int k, int segments, int n, boolean accumulate) {
+        Parallel.forEach(2, t -> check(m, k, segments, n, accumulate, Gemm.Epilogue.Kind.NONE));
+    }
+
+    /**
      * Epilogues on every path: elu of the finished sum, the residual plus it, or the sums interleaved by phase
      * (rows ch*3 + p to Y[ch][u*3 + p]), element by element.
      */
