@@ -756,16 +756,13 @@ public final class Mimi {
 
     /** Decodes codes [K][T] chunk by chunk into a sink (T*1920 samples in all), in bounded memory. */
     public void decode(int[][] codes, SampleSink sink) throws IOException {
-        int t = checkCodes(new int[][][]{codes});
-        DecoderState[] st = {newDecoderState(Transformer.CacheMode.OFFLINE_EXACT)};
-        for (int f0 = 0, chunk = chunkFrames(1); f0 < t; f0 += chunk) {
-            int f = Math.min(chunk, t - f0);
-            int[][] part = new int[codes.length][];
-            for (int k = 0; k < codes.length; k++) part[k] = java.util.Arrays.copyOfRange(codes[k], f0, f0 + f);
-            float[] audio = decodeStep(new int[][][]{part}, f, st, null, new int[]{0})[0];
-            checkDecoded(audio, 0, audio.length);
-            sink.write(audio, 0, audio.length);
-        }
+        int[][][] batch = {codes};
+        int t = checkCodes(batch);
+        decodeChunks(batch, t, null, f0 -> new float[][]{new float[Math.min(chunkFrames(1), t - f0) * frameSize()]}, false,
+                (f0, rows) -> {
+                    checkDecoded(rows[0], 0, rows[0].length);
+                    sink.write(rows[0], 0, rows[0].length);
+                });
     }
 
     public float[][][] decode(int[][][] codes, Trace trace) {
@@ -774,24 +771,74 @@ public final class Mimi {
         int t = checkCodes(codes);
         int fs = frameSize();
         float[][][] out = new float[b][1][t * fs];
-        DecoderState[] st = new DecoderState[b];
-        for (int i = 0; i < b; i++) st[i] = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
+        float[][] rows = new float[b][];
+        for (int i = 0; i < b; i++) rows[i] = out[i][0];
         int chunk = chunkFrames(b);
+        decodeChunks(codes, t, trace, f0 -> rows, true, (f0, r) -> {
+            for (float[] row : r) checkDecoded(row, f0 * fs, Math.min(t, f0 + chunk) * fs);
+        });
+        return out;
+    }
+
+    /** What a chunked decode does with a chunk's audio once it is complete: the chunk from frame f0, its rows. */
+    private interface ChunkDone<E extends Exception> {
+        void accept(int f0, float[][] rows) throws E;
+    }
+
+    /**
+     * An offline decode of codes [B][K][t] through offline-exact states, in chunks of {@link #chunkFrames} frames:
+     * chunk c's audio goes to {@code rows.apply(f0)} (the items' rows; at offset f0 x 1920 when {@code atOffset},
+     * else from 0), then to {@code done}.
+     *
+     * <p>As an offline encode's chunks ({@link #encodeSources}), mirrored: chunk c + 1's layers up to the SEANet's
+     * high-rate ones (codebook sums, upsampling, transformer, low-rate layers: they need only its codes and the states
+     * where chunk c's ended) run beside chunk c's high-rate parts, as the tasks of one parallel call. Not with a
+     * trace, whose outputs come in order.
+     */
+    private <E extends Exception> void decodeChunks(int[][][] codes, int t, Trace trace, java.util.function.IntFunction<float[][]> rows,
+                                                    boolean atOffset, ChunkDone<E> done) throws E {
+        int b = codes.length, fs = frameSize(), chunk = chunkFrames(b);
+        DecoderState[] st = new DecoderState[b];
         int[] items = new int[b];
-        for (int i = 0; i < b; i++) items[i] = i;
-        for (int f0 = 0; f0 < t; f0 += chunk) {
+        for (int i = 0; i < b; i++) {
+            st[i] = newDecoderState(Transformer.CacheMode.OFFLINE_EXACT);
+            items[i] = i;
+        }
+        java.util.function.IntFunction<DecoderCall> front = f0 -> {
             int f = Math.min(chunk, t - f0);
             int[][][] part = new int[b][][];
             for (int i = 0; i < b; i++) {
                 part[i] = new int[codes[i].length][];
                 for (int k = 0; k < codes[i].length; k++) part[i][k] = java.util.Arrays.copyOfRange(codes[i][k], f0, f0 + f);
             }
-            float[][] rows = new float[b][];
-            for (int i = 0; i < b; i++) rows[i] = out[i][0];
-            decodeStep(part, f, st, trace, items, rows, f0 * fs);
-            for (float[] r : rows) checkDecoded(r, f0 * fs, (f0 + f) * fs);
+            DecoderCall c = decodeFront(part, f, st, trace, items, rows.apply(f0), atOffset ? f0 * fs : 0);
+            c.keepMid();
+            return c;
+        };
+        DecoderCall call = front.apply(0);
+        for (int f0 = 0; f0 < t; f0 += chunk) {
+            int f1 = f0 + chunk;
+            DecoderCall now = call;
+            if (f1 >= t || trace != null) {
+                now.runParts();
+                call = f1 < t ? front.apply(f1) : null;
+            } else {
+                DecoderCall[] following = new DecoderCall[1];
+                int share = Math.min(1 + b * now.parts, Parallel.threads()), parts = now.parts;
+                Parallel.forEachHelping(1 + b * parts, k -> { // whole steps: they read no scratch of the caller
+                    Profiler.share(share);
+                    try {
+                        if (k == 0) following[0] = front.apply(f1);
+                        else now.part((k - 1) / parts, (k - 1) % parts);
+                    } finally {
+                        Profiler.share(1);
+                    }
+                });
+                now.partsDone();
+                call = following[0];
+            }
+            done.accept(f0, now.out);
         }
-        return out;
     }
 
     /** The quantized latent (moshi {@code decode_latent}): codes [K][T] to [D][T]. */
@@ -1010,6 +1057,11 @@ public final class Mimi {
      * {@code out[b][outOff ..]} instead of new arrays.
      */
     public void decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items, float[][] out, int outOff) {
+        decodeFront(codes, f, st, trace, items, out, outOff).runParts();
+    }
+
+    /** {@link #decodeStep} up to its SEANet's high-rate layers: the call whose parts are left to run. */
+    private DecoderCall decodeFront(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items, float[][] out, int outOff) {
         int n = codes.length, d = config.hiddenSize();
         for (int b = 0; b < n; b++) {
             if (outOff < 0 || out[b].length - outOff < f * frameSize()) {
@@ -1034,7 +1086,9 @@ public final class Mimi {
         emit(trace, "dec_upsampled", items, offset, h, d, s);
         h = decoderTransformer.forward(h, s, ts);
         emit(trace, "dec_transformer_out", items, offset, h, d, s);
-        seanetDecode(h, s, ss, out, outOff);
+        DecoderCall call = new DecoderCall(h, s, ss, out, outOff);
+        call.lowRate();
+        return call;
     }
 
     /**
@@ -1129,28 +1183,63 @@ public final class Mimi {
     }
 
     /**
-     * The SEANet decoder, mirrored: its low-rate layers (up to {@link SeanetDecoder#highRateStart}) over the
-     * whole call, then the high-rate layers over slices of at most {@link #SEANET_SAMPLES} output samples, in
-     * {@link #timeParts} tasks per item.
+     * One offline call of the SEANet decoder, the encoder's mirrored ({@link EncoderCall}): its low-rate layers (up
+     * to {@link SeanetDecoder#highRateStart}) over the whole call ({@link #lowRate}), then the high-rate layers over
+     * slices of at most {@link #SEANET_SAMPLES} output samples, in {@link #timeParts} tasks per item ({@link #part}),
+     * into out[b][outOff ..]. A call of one slice runs all its layers in {@link #lowRate} and has no parts.
      */
-    private void seanetDecode(float[][] h, int s, SeanetDecoder.State[] ss, float[][] out, int outOff) {
-        int hop = config.hopLength(), split = decoder.highRateStart(), up = decoder.upsampleBefore(split);
-        int unit = 3 / gcd(up, 3); // steps per cut and slice: whole TwoTap triples (see warm)
-        int slice = Math.max(unit, SEANET_SAMPLES / hop / unit * unit);
-        if (s <= slice && (h.length == 1 || h.length < Parallel.threads())) { // one slice: one call, as the encoder's
-            float[][] y = decoder.forward(h, s, ss); // the layers' outputs belong to their states
-            for (int b = 0; b < h.length; b++) System.arraycopy(y[b], 0, out[b], outOff, s * hop);
-            return;
+    private final class DecoderCall {
+        final float[][] h, out;
+        final int s, outOff, items;
+        final SeanetDecoder.State[] ss;
+        final int hop = config.hopLength(), split = decoder.highRateStart(), up = decoder.upsampleBefore(split);
+        final int unit = 3 / gcd(up, 3); // steps per cut and slice: whole TwoTap triples (see warm)
+        final int slice = Math.max(unit, SEANET_SAMPLES / hop / unit * unit);
+        final int ch = decoder.channelsIn(split), total, sliceSteps, rest = hop / up;
+        final int warm = (decoder.receptiveField(split) + 2) / 3 * 3; // in steps of mid, as the encoder's (whole TwoTap triples)
+        final boolean whole, oneSlice;
+        final int parts;
+        final SeanetDecoder.State[] last;
+        final java.util.Queue<SeanetDecoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
+        float[][] mid;
+
+        DecoderCall(float[][] h, int s, SeanetDecoder.State[] ss, float[][] out, int outOff) {
+            this.h = h;
+            this.s = s;
+            this.ss = ss;
+            this.out = out;
+            this.outOff = outOff;
+            items = h.length;
+            whole = s <= slice && (items == 1 || items < Parallel.threads()); // one slice: one call, as the encoder's
+            total = s * up;
+            sliceSteps = slice * up;
+            parts = whole ? 0 : timeParts(items, s, (warm + up - 1) / up + 1);
+            oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
+            last = new SeanetDecoder.State[items];
         }
-        int n = h.length, ch = decoder.channelsIn(split);
-        float[][] mid = decoder.forward(h, s, ss, 0, split);
-        int total = s * up, sliceSteps = slice * up, rest = hop / up;
-        int warm = (decoder.receptiveField(split) + 2) / 3 * 3; // in steps of mid, as the encoder's (whole TwoTap triples)
-        int parts = timeParts(n, s, (warm + up - 1) / up + 1);
-        boolean oneSlice = parts == 1 && total <= sliceSteps; // a batch of streams' step: the layers read mid's rows
-        SeanetDecoder.State[] last = new SeanetDecoder.State[n];
-        java.util.Queue<SeanetDecoder.State> spare = new java.util.concurrent.ConcurrentLinkedQueue<>(); // see spareState
-        eachPart(n, parts, (b, p) -> {
+
+        /** The low-rate layers over the whole call (all the layers, into out, for a call of one slice). */
+        void lowRate() {
+            if (!whole) {
+                mid = decoder.forward(h, s, ss, 0, split);
+                return;
+            }
+            float[][] y = decoder.forward(h, s, ss); // the layers' outputs belong to their states
+            for (int b = 0; b < items; b++) System.arraycopy(y[b], 0, out[b], outOff, s * hop);
+        }
+
+        /**
+         * After {@link #lowRate}: mid stays as it is while the next call's low-rate layers run (they write their other
+         * output array), so that this call's parts can read it meanwhile.
+         */
+        void keepMid() {
+            if (whole) return;
+            if (split > 0) decoder.flipOutput(ss, split - 1);
+            else mid = copies(mid); // mid is the input, which a caller may reuse
+        }
+
+        /** The high-rate layers over part p of item b's steps, into its samples of out. */
+        void part(int b, int p) {
             int from = cut(s, p, parts, unit) * up, to = cut(s, p + 1, parts, unit) * up;
             SeanetDecoder.State st = p == 0 ? ss[b] : spareState(spare, decoder::newState);
             if (p == parts - 1) last[b] = st;
@@ -1169,8 +1258,18 @@ public final class Mimi {
                 if (skip < len * rest) System.arraycopy(y, skip, out[b], outOff + pos * rest + skip, len * rest - skip);
             }
             if (p > 0 && p < parts - 1) spare.add(st);
-        });
-        for (int b = 0; b < n; b++) if (last[b] != ss[b]) decoder.adopt(last[b], ss[b], split);
+        }
+
+        /** Every part on the compute threads, then {@link #partsDone}. */
+        void runParts() {
+            eachPart(items, parts, this::part);
+            partsDone();
+        }
+
+        /** Once every part has run: the high-rate layers' states where the call ended, for the next call's parts. */
+        void partsDone() {
+            for (int b = 0; b < items; b++) if (last[b] != null && last[b] != ss[b]) decoder.adopt(last[b], ss[b], split);
+        }
     }
 
     /**

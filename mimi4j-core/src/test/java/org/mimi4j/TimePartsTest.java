@@ -61,6 +61,41 @@ class TimePartsTest {
         cutsChangeNothing(Mimi.load(f, c), 120000, 30 * 1920 + 777);
     }
 
+    /**
+     * An offline encode runs the next call's high-rate SEANet beside the rest of this one, and an offline decode the
+     * next call's layers up to the high-rate ones beside this call's high-rate parts (to a sink or to one array): the
+     * same bits as the calls one after the other through the step API.
+     */
+    @Test
+    void overlappedCallsEqualTheCallsOneAfterAnother() throws Exception {
+        int fs = model.frameSize(), chunk = Mimi.chunkFrames(1), frames = 2 * chunk + 50; // three calls
+        SplittableRandom r = new SplittableRandom(11);
+        float[] x = new float[frames * fs];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (0.3 * Math.sin(i * 0.013) + 0.05 * (r.nextDouble() - 0.5));
+        int[][] codes = model.encode(x, 8, Padding.MOSHI);
+        Mimi.EncoderState[] es = {model.newEncoderState(org.mimi4j.nn.Transformer.CacheMode.OFFLINE_EXACT)};
+        Mimi.DecoderState[] ds = {model.newDecoderState(org.mimi4j.nn.Transformer.CacheMode.OFFLINE_EXACT)};
+        int[][] steps = new int[8][frames];
+        float[] stepAudio = new float[frames * fs];
+        for (int f0 = 0; f0 < frames; f0 += chunk) {
+            int f = Math.min(chunk, frames - f0);
+            float[][] emb = model.encodeToLatent(new float[][]{java.util.Arrays.copyOfRange(x, f0 * fs, (f0 + f) * fs)}, f * fs, es, false, null, new int[]{0});
+            int[][] c = model.quantize(emb, f, 8)[0];
+            for (int k = 0; k < 8; k++) System.arraycopy(c[k], 0, steps[k], f0, f);
+            model.decodeStep(new int[][][]{c}, f, ds, null, new int[]{0}, new float[][]{stepAudio}, f0 * fs);
+        }
+        assertArrayEquals(steps, codes, "codes: one offline encode vs its calls one after another");
+        assertArrayEquals(stepAudio, model.decode(codes), "audio: one offline decode vs its calls one after another");
+        float[] sunk = new float[frames * fs];
+        int[] at = {0};
+        model.decode(codes, (buf, off, len) -> {
+            System.arraycopy(buf, off, sunk, at[0], len);
+            at[0] += len;
+        });
+        assertEquals(sunk.length, at[0]);
+        assertArrayEquals(stepAudio, sunk, "audio: a decode to a sink vs the calls one after another");
+    }
+
     private static void cutsChangeNothing(Mimi model, int... lengths) {
         SplittableRandom r = new SplittableRandom(7);
         for (int len : lengths) {

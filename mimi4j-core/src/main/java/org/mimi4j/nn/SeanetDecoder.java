@@ -151,6 +151,14 @@ public final class SeanetDecoder {
         return rf;
     }
 
+    /**
+     * The states' layer {@code li}, a transposed conv (the last before {@link #highRateStart}), write their next
+     * outputs to their other arrays, so that a caller can go on reading the last ones while the next call runs.
+     */
+    public void flipOutput(State[] st, int li) {
+        for (State s : st) ((StreamingConvTranspose1d.State) s.s[li]).flipOutput();
+    }
+
     /** Layers from.. of {@code into} continue from {@code src}'s states (taken over, not copied). */
     public void adopt(State src, State into, int from) {
         System.arraycopy(src.s, from, into.s, from, src.s.length - from);

@@ -145,9 +145,17 @@ public final class StreamingConvTranspose1d {
         float[] xp = new float[0], z = new float[0]; // a call's padded input (a TwoTap's operands) and phase-major output
                                                      // (its products), reused
         float[] out;                                 // the last call's output, overwritten by the next call
+        float[] other;                               // the output before it, while a caller reads that (flipOutput)
 
         State(float[] prev) {
             this.prev = prev;
+        }
+
+        /** The next call writes the other output array: the last output stays as it is until the call after. */
+        void flipOutput() {
+            float[] o = out;
+            out = other;
+            other = o;
         }
 
         /** Bytes of carried samples. */
