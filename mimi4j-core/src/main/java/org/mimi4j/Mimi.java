@@ -563,35 +563,23 @@ public final class Mimi {
         Chunk c = Chunk.read(src, x[0], read, fs, chunk, transformersPadding);
         if (c == null) return 0;
         EncoderCall call = new EncoderCall(c.x, c.samples, st, c.padEnd);
-        call.runParts();
+        call.runParts(null);
         for (int k = 1; ; k++) {
             read += c.len;
             Chunk next = c.len < chunk ? null : Chunk.read(src, x[k % 2], read, fs, chunk, transformersPadding);
             EncoderCall now = call, following = next == null ? null : new EncoderCall(next.x, next.samples, st, next.padEnd);
             long at = read - c.len;
             Runnable rest = () -> pending.add(latent(now, st, trace, items), (now.samples + fs - 1) / fs, at);
-            if (following == null || trace != null) {
+            if (following == null) {
                 rest.run();
-                if (following != null) following.runParts();
-            } else {
-                int share = Math.min(1 + n * following.parts, Parallel.threads()), parts = following.parts;
-                Parallel.forEachHelping(1 + n * parts, t -> { // whole steps: they read no scratch of the caller
-                    Profiler.share(share);
-                    try {
-                        if (t == 0) {
-                            rest.run();
-                        } else {
-                            long t0 = Profiler.begin();
-                            following.part((t - 1) / parts, (t - 1) % parts);
-                            Profiler.end(Profiler.Stage.CONV, t0, 0);
-                        }
-                    } finally {
-                        Profiler.share(1);
-                    }
-                });
-                following.partsDone();
+                break;
             }
-            if (next == null) break;
+            if (trace != null) { // in order
+                rest.run();
+                following.runParts(null);
+            } else {
+                following.runParts(rest);
+            }
             c = next;
             call = following;
         }
@@ -821,21 +809,11 @@ public final class Mimi {
             int f1 = f0 + chunk;
             DecoderCall now = call;
             if (f1 >= t || trace != null) {
-                now.runParts();
+                now.runParts(null);
                 call = f1 < t ? front.apply(f1) : null;
             } else {
                 DecoderCall[] following = new DecoderCall[1];
-                int share = Math.min(1 + b * now.parts, Parallel.threads()), parts = now.parts;
-                Parallel.forEachHelping(1 + b * parts, k -> { // whole steps: they read no scratch of the caller
-                    Profiler.share(share);
-                    try {
-                        if (k == 0) following[0] = front.apply(f1);
-                        else now.part((k - 1) / parts, (k - 1) % parts);
-                    } finally {
-                        Profiler.share(1);
-                    }
-                });
-                now.partsDone();
+                now.runParts(() -> following[0] = front.apply(f1));
                 call = following[0];
             }
             done.accept(f0, now.out);
@@ -956,7 +934,7 @@ public final class Mimi {
      */
     public float[][] encodeToLatent(float[][] x, int samples, EncoderState[] st, boolean padEnd, Trace trace, int[] items) {
         EncoderCall call = new EncoderCall(x, samples, st, padEnd);
-        call.runParts();
+        call.runParts(null);
         return latent(call, st, trace, items);
     }
 
@@ -1058,7 +1036,7 @@ public final class Mimi {
      * {@code out[b][outOff ..]} instead of new arrays.
      */
     public void decodeStep(int[][][] codes, int f, DecoderState[] st, Trace trace, int[] items, float[][] out, int outOff) {
-        decodeFront(codes, f, st, trace, items, out, outOff).runParts();
+        decodeFront(codes, f, st, trace, items, out, outOff).runParts(null);
     }
 
     /** {@link #decodeStep} up to its SEANet's high-rate layers: the call whose parts are left to run. */
@@ -1136,8 +1114,14 @@ public final class Mimi {
             last = new SeanetEncoder.State[items];
         }
 
-        /** The high-rate layers over part p of item b's samples, into its columns of mid. */
+        /** The high-rate layers over part p of item b's samples, into its columns of mid (profiled as convs). */
         void part(int b, int p) {
+            long t0 = Profiler.begin();
+            highRate(b, p);
+            Profiler.end(Profiler.Stage.CONV, t0, 0);
+        }
+
+        private void highRate(int b, int p) {
             int from = cut(samples / hop, p, parts, unit) * hop, to = p == parts - 1 ? samples : cut(samples / hop, p + 1, parts, unit) * hop;
             SeanetEncoder.State st = p == 0 ? ss[b] : spareState(spare, encoder::newState);
             if (p == parts - 1) last[b] = st;
@@ -1160,12 +1144,10 @@ public final class Mimi {
             if (p > 0 && p < parts - 1) spare.add(st);
         }
 
-        /** Every part on the compute threads, then {@link #partsDone}; the profiler counts them as convs. */
-        void runParts() {
-            long t0 = Profiler.begin();
-            eachPart(items, parts, this::part);
+        /** Every part on the compute threads (beside {@code other}, when not null), then {@link #partsDone}. */
+        void runParts(Runnable other) {
+            eachPart(other, items, parts, this::part);
             partsDone();
-            Profiler.end(Profiler.Stage.CONV, t0, 0);
         }
 
         /**
@@ -1261,9 +1243,9 @@ public final class Mimi {
             if (p > 0 && p < parts - 1) spare.add(st);
         }
 
-        /** Every part on the compute threads, then {@link #partsDone}. */
-        void runParts() {
-            eachPart(items, parts, this::part);
+        /** Every part on the compute threads (beside {@code other}, when not null), then {@link #partsDone}. */
+        void runParts(Runnable other) {
+            eachPart(other, items, parts, this::part);
             partsDone();
         }
 
@@ -1325,20 +1307,22 @@ public final class Mimi {
     }
 
     /**
-     * body(item, part) for every part of every item, as tasks on the compute threads (with one task, on the caller
-     * with the layers' own threads); the profiler counts each task's time as its share of the threads.
+     * body(item, part) for every part of every item, and {@code beside} (when not null: the rest of another offline
+     * call), as tasks on the compute threads (a lone part on the caller, with the layers' own threads); the profiler
+     * counts each task's time as its share of the threads.
      */
-    private static void eachPart(int items, int parts, PartTask body) {
-        int tasks = items * parts;
-        if (tasks == 1) {
+    private static void eachPart(Runnable beside, int items, int parts, PartTask body) {
+        int first = beside == null ? 0 : 1, tasks = first + items * parts;
+        if (tasks == 1 && beside == null) {
             body.run(0, 0);
             return;
         }
         int share = Math.min(tasks, Parallel.threads());
-        Parallel.forEachHelping(tasks, t -> { // parts read no scratch of the caller: it may help the others once out of parts
+        Parallel.forEachHelping(tasks, t -> { // whole steps read no scratch of the caller: it may help the others once out of tasks
             Profiler.share(share);
             try {
-                body.run(t / parts, t % parts);
+                if (t < first) beside.run();
+                else body.run((t - first) / parts, (t - first) % parts);
             } finally {
                 Profiler.share(1);
             }
