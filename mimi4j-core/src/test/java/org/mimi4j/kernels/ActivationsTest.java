@@ -73,6 +73,23 @@ class ActivationsTest {
         }
     }
 
+    /** Positive floats (every 997th, +0 and +Inf) and NaNs come out as they went in, bit for bit. */
+    @Test
+    void eluKeepsPositivesAndNaNs() {
+        int n = 0;
+        float[] x = new float[Float.floatToIntBits(Float.POSITIVE_INFINITY) / 997 + 5];
+        for (int bits = 0; n < x.length - 4; bits += 997) x[n++] = Float.intBitsToFloat(bits);
+        x[n++] = Float.POSITIVE_INFINITY;
+        x[n++] = Float.NaN;
+        x[n++] = Float.intBitsToFloat(0xffc00001); // a NaN with the sign bit set
+        x[n++] = Float.intBitsToFloat(0x7f800001);
+        float[] y = new float[n];
+        Activations.elu(x, y, n);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(x[i]), Float.floatToRawIntBits(y[i]), "elu(" + x[i] + ") = " + y[i]);
+        }
+    }
+
     /** A value's ELU has the same bits wherever it sits (vector body or tail), so chunking cannot change results. */
     @Test
     void eluDoesNotDependOnPosition() {
