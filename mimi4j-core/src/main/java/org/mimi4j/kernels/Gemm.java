@@ -34,14 +34,14 @@ public final class Gemm {
      */
     private static final boolean FEW_REGISTERS = Simd.REGISTERS < 32;
     private static final int TR = FEW_REGISTERS ? 4 : 8;
-    private static final int NR = 2 * L;  // columns of a B sliver / micro-tile
-    private static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
+    static final int NR = 2 * L;  // columns of a B sliver / micro-tile
+    static final int KC = 512;   // K block: a B sliver (KC x 32, 64 KB) streams from L2; fewer tiles continue a sum
                                          // (AbBench on Zen 5: 512 ~3% faster than 256, 128 ~4% slower, 1024 the same)
     private static final int SKEW = 16; // floats between packed slivers: rows packed into slivers a power of two
                                         // apart would all map to one set of the L1 cache
     private static final int NC = 256;   // N block per task: packed B (KC x NC, 512 KB) stays in L2
     private static final int MC = 128;   // M block: A block (MC x KC, 256 KB) stays in L2
-    private static final int NARROW = 32; // segments narrower than this use the narrow kernel
+    static final int NARROW = 32; // segments narrower than this use the narrow kernel
     /*
      * An A of at most this many rows reads B's full slivers in place, unpacked (-Dmimi4j.directRows, 0: never): with so
      * few row tiles per sliver, packing was ~16% of the 64-channel residual block's conv1 (32 x 192, K = its input's
@@ -169,7 +169,7 @@ public final class Gemm {
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
                     int g0 = groups * part / split, g1 = groups * (part + 1) / split;
-                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, null, 0);
+                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, null, 0, 0, 0);
                 });
             } else {
                 // a large A in few pieces, each split by rows: every piece's B is packed once (all of K, on the compute
@@ -189,7 +189,8 @@ public final class Gemm {
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
                     int g0 = groups * part / split, g1 = groups * (part + 1) / split;
-                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, shared, off[pc]);
+                    wide(a, bias, rowOff, segs[ps[pc]], pn0[pc], pn1[pc], g0 * 8, Math.min(a.m, g1 * 8), accumulate, shared, off[pc],
+                            (pn1[pc] - pn0[pc] + NR - 1) / NR, 0);
                 });
             }
         }
@@ -288,8 +289,8 @@ public final class Gemm {
             int n0 = p.n0[q], n1 = p.n1[q];
             float[] h = Scratch.floats(Scratch.GEMM_CHAIN_MID, a1.m * NC);
             // columns n0..n1 of the first product at h[i*NC + n - n0], then read from there as the second's B
-            wide(a1, bias1, rowOff1, new Segment(g1.b, g1.bOff, h, -n0, NC, g1.n, g1.after), n0, n1, 0, a1.m, false, null, 0);
-            wide(a2, bias2, mid, new Segment(h, -n0, g2.c, g2.cOff, g2.ldc, g2.n, g2.after), n0, n1, 0, a2.m, false, null, 0);
+            wide(a1, bias1, rowOff1, new Segment(g1.b, g1.bOff, h, -n0, NC, g1.n, g1.after), n0, n1, 0, a1.m, false, null, 0, 0, 0);
+            wide(a2, bias2, mid, new Segment(h, -n0, g2.c, g2.cOff, g2.ldc, g2.n, g2.after), n0, n1, 0, a2.m, false, null, 0, 0, 0);
         });
     }
 
@@ -381,10 +382,11 @@ public final class Gemm {
      * slivers of NR columns ([KC][NR] each, contiguous, so the micro-kernel streams them in order), then every MC-row
      * block of A runs over every sliver; for an A of at most {@link #DIRECT_ROWS} rows the full slivers are read in
      * place instead. Sums run over k in ascending order from the bias (or C), as in the narrow kernel, so both give
-     * bit-identical results.
+     * bit-identical results. With {@code packed}, B is packed already ({@link #packedIndex}: K blocks of
+     * {@code packedSlivers} slivers from packed[packedOff]), and columns n0.. are its sliver {@code sliver0} on.
      */
     private static void wide(PackedMatrix a, float[] bias, int[] rowOff, Segment g, int n0, int n1, int r0, int r1, boolean accumulate,
-                             float[] packed, int packedOff) {
+                             float[] packed, int packedOff, int packedSlivers, int sliver0) {
         int k = a.k;
         float[] bp = packed != null ? packed : PACKED_B.get(), tile = TILE.get();
         int slivers = (n1 - n0 + NR - 1) / NR;
@@ -396,7 +398,7 @@ public final class Gemm {
             if (packed == null) {
                 if (!direct) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
                 else if (fullSl < slivers) packB(g, rowOff, kb, kc, n0 + fullSl * NR, n1, bp, 0);
-            } else bpOff = packedOff + kb / KC * slivers * sliverStride(KC); // B packed beforehand: K block kb of this piece
+            } else bpOff = packedOff + kb / KC * packedSlivers * sliverStride(KC) + sliver0 * sliverStride(kc); // B packed beforehand
             boolean init = kb == 0 && !accumulate;
             for (int ic = r0; ic < r1; ic += MC) {
                 int ie = Math.min(r1, ic + MC);
@@ -440,6 +442,44 @@ public final class Gemm {
         }
     }
 
+    /**
+     * Where B[j][col] of a K x n right operand lies in the layout the wide kernel reads (relative to its start): K
+     * blocks of {@link #KC} rows, each {@code slivers} = ceil(n / NR) slivers [kc][NR] {@link #sliverStride} apart.
+     * An operand written so ({@link TwoTap}'s) is multiplied by {@link #gemmPacked} without being packed again.
+     */
+    static int packedIndex(int k, int slivers, int j, int col) {
+        int kb = j / KC * KC, kc = Math.min(KC, k - kb);
+        return kb / KC * slivers * sliverStride(KC) + col / NR * sliverStride(kc) + (j - kb) * NR + col % NR;
+    }
+
+    /** Floats of a K x n operand in {@link #packedIndex}'s layout. */
+    static int packedFloats(int k, int n) {
+        int slivers = (n + NR - 1) / NR, last = k - (k - 1) / KC * KC;
+        return (k - 1) / KC * slivers * sliverStride(KC) + slivers * sliverStride(last);
+    }
+
+    /**
+     * C = bias + A·B for one segment of at least {@link #NARROW} columns whose B is packed already, at
+     * bp[bpOff...] in {@link #packedIndex}'s layout for its g.n columns (g.b is not read): as {@link #gemm}, bit for
+     * bit, without packing. Tasks as {@link #product}'s: pieces of {@link #NC} columns, or narrower ones for a small
+     * A ({@link #pieceWidth}), split by rows when they are still fewer than the tasks wanted.
+     */
+    static void gemmPacked(PackedMatrix a, float[] bias, float[] bp, int bpOff, Segment g) {
+        int n = g.n;
+        if (n < NARROW) throw new IllegalArgumentException("a packed B of " + n + " columns: at least " + NARROW);
+        long t0 = Profiler.begin();
+        int slivers = (n + NR - 1) / NR, groups = (a.m + 7) / 8;
+        int want = tasksWanted(2L * a.m * a.k * n, Parallel.available());
+        int width = pieceWidth((n + NC - 1) / NC, n, want, (long) a.m * a.k), pieces = (n + width - 1) / width;
+        int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
+        Parallel.forEach(pieces * split, t -> {
+            int pc = t / split, part = t % split, n0 = pc * width, n1 = Math.min(n, n0 + width);
+            int g0 = groups * part / split, g1 = groups * (part + 1) / split;
+            wide(a, bias, null, g, n0, n1, g0 * 8, Math.min(a.m, g1 * 8), false, bp, bpOff, slivers, n0 / NR);
+        });
+        if (t0 != 0L) Profiler.gemm(t0, a.m, a.k, 0, n, 2L * a.m * a.k * n);
+    }
+
     /** Where row kk of a packed sliver starts: kk * NR. */
     private static final int[] SLIVER_ROWS = new int[KC];
 
@@ -448,7 +488,7 @@ public final class Gemm {
     }
 
     /** Floats from one packed sliver of kc rows to the next. */
-    private static int sliverStride(int kc) {
+    static int sliverStride(int kc) {
         return kc * NR + SKEW;
     }
 

@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * direct form's (it adds the transforms' roundings; the halves are exact), but it is fixed: an output depends only on
  * its triple, counted from the call's first column, so calls cut at multiples of 3 columns give the same bits.
  *
- * <p>A call {@link #split}s each input row into the four right operands ([4][k][triples] per stream), then runs m0, m2
- * and m3 into the first three quarters of a [4][m][triples] buffer and m1 into the last, whose epilogue
+ * <p>A call {@link #split}s each input row into the four right operands, laid out as its {@link Operands} say, then
+ * runs m0, m2 and m3 into the first three quarters of a [4][m][triples] buffer and m1 into the last, whose epilogue
  * ({@link Gemm.Epilogue#triples}) writes the three outputs of each triple.
  */
 public final class TwoTap {
@@ -161,9 +161,47 @@ public final class TwoTap {
         return (n + 2) / 3;
     }
 
-    /** Floats of a stream's right operands for a call of n outputs ({@link #split}'s {@code b}). */
-    public int operandFloats(int n) {
-        return 4 * k * triples(n);
+    /**
+     * Where a call's right operands go: for a call of n outputs per stream, operand f (0: d0 - d2, 1: d1 + d2, 2: d2 -
+     * d1, 3: d3 - d1), row j, triple w is b[row(f, j) + w / NR * sliver(j) + w % NR] of its stream's b. One stream
+     * with 32 triples and more (an offline call's slice or chunk) writes them as the slivers that the wide kernel
+     * reads ({@link Gemm#packedIndex}), so its products pack nothing; a batch of streams (whose steps are a few
+     * columns each) writes rows of triples ([4][k][triples]: a sliver as long as a row), which the products read or pack as
+     * any B. The same values either way, so the same bits.
+     */
+    public Operands operands(int n, int streams) {
+        return new Operands(k, n, streams == 1 && n / 3 >= Gemm.NARROW);
+    }
+
+    /** A call's operand layout ({@link #operands}). */
+    public static final class Operands {
+        final int k, n, tr, full, packedSlivers, operand; // operand: floats of one of the four
+        final boolean packed;
+
+        private Operands(int k, int n, boolean packed) {
+            this.k = k;
+            this.n = n;
+            this.packed = packed;
+            tr = triples(n);
+            full = n / 3;
+            packedSlivers = (tr + Gemm.NR - 1) / Gemm.NR;
+            operand = packed ? Gemm.packedFloats(k, tr) : k * tr;
+        }
+
+        /** Floats of a stream's right operands ({@link #split}'s {@code b}). */
+        public int floats() {
+            return 4 * operand;
+        }
+
+        /** Where triple 0 of operand f's row j lies. */
+        int row(int f, int j) {
+            return f * operand + (packed ? Gemm.packedIndex(k, packedSlivers, j, 0) : j * tr);
+        }
+
+        /** Floats from one sliver of NR triples of row j to the next (NR in rows of triples: consecutive). */
+        int sliver(int j) {
+            return packed ? Gemm.sliverStride(Math.min(Gemm.KC, k - j / Gemm.KC * Gemm.KC)) : Gemm.NR;
+        }
     }
 
     /** Floats of a stream's products for a call of n outputs ({@link #forward}'s {@code c}). */
@@ -175,9 +213,9 @@ public final class TwoTap {
      * Operand row j of a call of n outputs, x[xo .. xo + n] (n + 1 values: an output's two taps are x[u] and x[u+1]),
      * into b's four operands d0 - d2, d1 + d2, d2 - d1 and d3 - d1 (the last for the triples with a third output).
      */
-    public void split(float[] x, int xo, int n, float[] b, int j) {
-        int tr = triples(n), full = n / 3, block = k * tr;
-        int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
+    public void split(float[] x, int xo, Operands ops, float[] b, int j) {
+        int n = ops.n, tr = ops.tr, full = ops.full, ss = ops.sliver(j), nr = Gemm.NR;
+        int e0 = ops.row(0, j), e1 = ops.row(1, j), e2 = ops.row(2, j), e3 = ops.row(3, j);
         int w = 0;
         if (L == 16) { // 4 L consecutive floats, their every third one picked by shuffles (4 loads instead of 4 gathers)
             for (; w + L <= full && xo + 3 * w + 4 * L <= x.length; w += L) { // uses x up to 3(w + L - 1) + 3 <= n
@@ -188,10 +226,11 @@ public final class TwoTap {
                 FloatVector d1 = v0.rearrange(AB_1, v1).blend(v2.rearrange(C_1), IN_C1);
                 FloatVector d2 = v0.rearrange(AB_2, v1).blend(v2.rearrange(C_2), IN_C2);
                 FloatVector d3 = v0.rearrange(AB_3, v1).blend(v2.rearrange(C_3), IN_C3).blend(v3.rearrange(D_3), IN_D3);
-                d0.sub(d2).intoArray(b, e0 + w);
-                d1.add(d2).intoArray(b, e1 + w);
-                d2.sub(d1).intoArray(b, e2 + w);
-                d3.sub(d1).intoArray(b, e3 + w);
+                int at = w / nr * ss + w % nr; // L triples in one sliver
+                d0.sub(d2).intoArray(b, e0 + at);
+                d1.add(d2).intoArray(b, e1 + at);
+                d2.sub(d1).intoArray(b, e2 + at);
+                d3.sub(d1).intoArray(b, e3 + at);
             }
         }
         if (Simd.GATHER) {
@@ -199,19 +238,20 @@ public final class TwoTap {
                 int i = xo + 3 * w;
                 FloatVector d0 = FloatVector.fromArray(S, x, i, BY3, 0), d1 = FloatVector.fromArray(S, x, i + 1, BY3, 0);
                 FloatVector d2 = FloatVector.fromArray(S, x, i + 2, BY3, 0), d3 = FloatVector.fromArray(S, x, i + 3, BY3, 0);
-                d0.sub(d2).intoArray(b, e0 + w);
-                d1.add(d2).intoArray(b, e1 + w);
-                d2.sub(d1).intoArray(b, e2 + w);
-                d3.sub(d1).intoArray(b, e3 + w);
+                int at = w / nr * ss + w % nr;
+                d0.sub(d2).intoArray(b, e0 + at);
+                d1.add(d2).intoArray(b, e1 + at);
+                d2.sub(d1).intoArray(b, e2 + at);
+                d3.sub(d1).intoArray(b, e3 + at);
             }
         }
         for (; w < tr; w++) {
-            int i = 3 * w;
+            int i = 3 * w, at = w / nr * ss + w % nr;
             float d0 = x[xo + i], d1 = i + 1 <= n ? x[xo + i + 1] : 0f, d2 = i + 2 <= n ? x[xo + i + 2] : 0f;
-            b[e0 + w] = d0 - d2;
-            b[e1 + w] = d1 + d2;
-            b[e2 + w] = d2 - d1;
-            if (w < full) b[e3 + w] = x[xo + i + 3] - d1;
+            b[e0 + at] = d0 - d2;
+            b[e1 + at] = d1 + d2;
+            b[e2 + at] = d2 - d1;
+            if (w < full) b[e3 + at] = x[xo + i + 3] - d1;
         }
     }
 
@@ -225,29 +265,30 @@ public final class TwoTap {
      * channels of 480 outputs: 28 against 47 us (stride 4), 35 against 59 (5), 48 against 69 (6). The same values, so
      * the same bits; the last triples as splitPhase.
      */
-    public void splitPhases(float[] x, int stride, int n, float[] b, int j0) {
+    public void splitPhases(float[] x, int stride, Operands ops, float[] b, int j0) {
         int w = 0;
         if (L == 16 && Simd.GATHER && stride >= 4 && stride < BY3S.length) {
-            int tr = triples(n), full = n / 3, block = k * tr, s3 = 3 * stride;
+            int full = ops.full, s3 = 3 * stride, nr = Gemm.NR;
             int[] by = BY3S[stride];
             float[] cols = COLUMNS.get();
             for (; w + L <= full; w += L) { // rows reach x[s3 (w + 15) + 15] < x[s3 (w + L) + stride]: within splitPhase's reads
                 int o = s3 * w;
                 transpose16(x, o, s3, cols);
-                for (int p = 0, e = j0 * tr + w; p < stride; p++, e += tr) {
+                for (int p = 0; p < stride; p++) {
+                    int j = j0 + p, e = ops.row(0, j) + w / nr * ops.sliver(j) + w % nr, op = ops.operand;
                     int c1 = stride + p, c2 = 2 * stride + p, c3 = 3 * stride + p; // d0 is column p < 16
                     FloatVector d0 = FloatVector.fromArray(S, cols, 16 * p);
                     FloatVector d1 = c1 < 16 ? FloatVector.fromArray(S, cols, 16 * c1) : FloatVector.fromArray(S, x, o + c1, by, 0);
                     FloatVector d2 = c2 < 16 ? FloatVector.fromArray(S, cols, 16 * c2) : FloatVector.fromArray(S, x, o + c2, by, 0);
                     FloatVector d3 = c3 < 16 ? FloatVector.fromArray(S, cols, 16 * c3) : FloatVector.fromArray(S, x, o + c3, by, 0);
                     d0.sub(d2).intoArray(b, e);
-                    d1.add(d2).intoArray(b, block + e);
-                    d2.sub(d1).intoArray(b, 2 * block + e);
-                    d3.sub(d1).intoArray(b, 3 * block + e);
+                    d1.add(d2).intoArray(b, op + e);
+                    d2.sub(d1).intoArray(b, 2 * op + e);
+                    d3.sub(d1).intoArray(b, 3 * op + e);
                 }
             }
         }
-        for (int p = 0; p < stride; p++) splitPhase(x, p, stride, n, b, j0 + p, w);
+        for (int p = 0; p < stride; p++) splitPhase(x, p, stride, ops, b, j0 + p, w);
     }
 
     /** A thread's 16 transposed columns of {@link #splitPhases}, 16 floats each. */
@@ -349,14 +390,14 @@ public final class TwoTap {
      * stride], read in place (gathers at stride 3 x stride), so the phase row is never written out. (A separate method:
      * the transposed convs' {@link #split} with a variable step of 1 was 2-4% slower to decode.)
      */
-    public void splitPhase(float[] x, int p, int stride, int n, float[] b, int j) {
-        splitPhase(x, p, stride, n, b, j, 0);
+    public void splitPhase(float[] x, int p, int stride, Operands ops, float[] b, int j) {
+        splitPhase(x, p, stride, ops, b, j, 0);
     }
 
     /** {@link #splitPhase} from triple w0 on. */
-    private void splitPhase(float[] x, int p, int stride, int n, float[] b, int j, int w0) {
-        int tr = triples(n), full = n / 3, block = k * tr;
-        int e0 = j * tr, e1 = block + e0, e2 = 2 * block + e0, e3 = 3 * block + e0;
+    private void splitPhase(float[] x, int p, int stride, Operands ops, float[] b, int j, int w0) {
+        int n = ops.n, tr = ops.tr, full = ops.full, ss = ops.sliver(j), nr = Gemm.NR;
+        int e0 = ops.row(0, j), e1 = ops.row(1, j), e2 = ops.row(2, j), e3 = ops.row(3, j);
         int w = w0;
         if (Simd.GATHER && stride < BY3S.length) {
             int[] by = BY3S[stride]; // lane l reads value 3l of the phase
@@ -364,29 +405,41 @@ public final class TwoTap {
                 int i = p + 3 * w * stride;
                 FloatVector d0 = FloatVector.fromArray(S, x, i, by, 0), d1 = FloatVector.fromArray(S, x, i + stride, by, 0);
                 FloatVector d2 = FloatVector.fromArray(S, x, i + 2 * stride, by, 0), d3 = FloatVector.fromArray(S, x, i + 3 * stride, by, 0);
-                d0.sub(d2).intoArray(b, e0 + w);
-                d1.add(d2).intoArray(b, e1 + w);
-                d2.sub(d1).intoArray(b, e2 + w);
-                d3.sub(d1).intoArray(b, e3 + w);
+                int at = w / nr * ss + w % nr;
+                d0.sub(d2).intoArray(b, e0 + at);
+                d1.add(d2).intoArray(b, e1 + at);
+                d2.sub(d1).intoArray(b, e2 + at);
+                d3.sub(d1).intoArray(b, e3 + at);
             }
         }
         for (; w < tr; w++) {
-            int i = 3 * w, o = p + i * stride;
+            int i = 3 * w, o = p + i * stride, at = w / nr * ss + w % nr;
             float d0 = x[o], d1 = i + 1 <= n ? x[o + stride] : 0f, d2 = i + 2 <= n ? x[o + 2 * stride] : 0f;
-            b[e0 + w] = d0 - d2;
-            b[e1 + w] = d1 + d2;
-            b[e2 + w] = d2 - d1;
-            if (w < full) b[e3 + w] = x[o + 3 * stride] - d1;
+            b[e0 + at] = d0 - d2;
+            b[e1 + at] = d1 + d2;
+            b[e2 + at] = d2 - d1;
+            if (w < full) b[e3 + at] = x[o + 3 * stride] - d1;
         }
     }
 
     /**
-     * The products of a batch of streams whose operands are {@link #split}: stream s's n outputs into out[s], row i
-     * output u at (i / phases) * n * phases + u * phases + i % phases (phases 1: [m][n]; else a transposed conv's
-     * phase rows interleaved). c[s]: at least {@link #productFloats} floats, overwritten.
+     * The products of a batch of streams whose operands are {@link #split} as {@code ops} say: stream s's n outputs into
+     * out[s], row i output u at (i / phases) * n * phases + u * phases + i % phases (phases 1: [m][n]; else a
+     * transposed conv's phase rows interleaved). c[s]: at least {@link #productFloats} floats, overwritten.
      */
-    public void forward(float[] bias, float[][] b, int n, float[][] c, float[][] out, int phases) {
-        int ns = b.length, tr = triples(n), full = n / 3, block = k * tr, back = m * tr;
+    public void forward(float[] bias, float[][] b, Operands ops, float[][] c, float[][] out, int phases) {
+        int ns = b.length, n = ops.n, tr = ops.tr, full = ops.full, back = m * tr;
+        if (ops.packed) {
+            if (ns != 1) throw new IllegalArgumentException("operands packed for one stream, " + ns + " given");
+            float[] b0 = b[0], c0 = c[0];
+            Gemm.gemmPacked(g0, null, b0, 0, new Gemm.Segment(null, 0, c0, 0, tr, tr));
+            Gemm.gemmPacked(halfDiff, null, b0, 2 * ops.operand, new Gemm.Segment(null, 0, c0, back, tr, tr));
+            Gemm.gemmPacked(g1, null, b0, 3 * ops.operand, new Gemm.Segment(null, 0, c0, 2 * back, tr, full));
+            Gemm.gemmPacked(half, bias, b0, ops.operand, new Gemm.Segment(null, 0, c0, 3 * back, tr, tr,
+                    Gemm.Epilogue.triples(out[0], phases, n, back)));
+            return;
+        }
+        int block = ops.operand;
         int[] rowOff = g0.rowsOf(tr);
         Gemm.Segment[] s0 = new Gemm.Segment[ns], s2 = new Gemm.Segment[ns], s3 = new Gemm.Segment[ns], s1 = new Gemm.Segment[ns];
         for (int s = 0; s < ns; s++) {

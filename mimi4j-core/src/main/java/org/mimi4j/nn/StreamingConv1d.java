@@ -174,7 +174,7 @@ public final class StreamingConv1d {
                 if (st[i].c.length < winograd.productFloats(tOut)) st[i].c = new float[winograd.productFloats(tOut)];
                 cs[i] = st[i].c;
             }
-            winograd.forward(bias, b, tOut, cs, c.out, 1);
+            winograd.forward(bias, b, c.operands, cs, c.out, 1);
         }
         return c.out;
     }
@@ -199,9 +199,10 @@ public final class StreamingConv1d {
 
     /**
      * One call's GEMM, ready to run: the segments, the outputs, and B's row offsets, or null for a pointwise conv (rows t
-     * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout).
+     * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout); for a
+     * {@link TwoTap}, where its operands lie (else null).
      */
-    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out) {
+    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
         int[] rowOff(PackedMatrix w, int t) {
             return offsets != null ? offsets : w.rowsOf(t);
         }
@@ -225,9 +226,10 @@ public final class StreamingConv1d {
         int n = x.length;
         Gemm.Segment[] segs = new Gemm.Segment[n];
         float[][] out = new float[n][];
+        TwoTap.Operands ops = winograd == null ? null : winograd.operands(tOut, n);
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = winograd == null ? rowsIn * ld : winograd.operandFloats(tOut);
+            int size = winograd == null ? rowsIn * ld : ops.floats();
             if (s.xp.length < size) s.xp = new float[size];
             if (replicate && s.first) {
                 for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
@@ -252,10 +254,10 @@ public final class StreamingConv1d {
             float[] row = Scratch.small(Scratch.CONV_ROWS, context + tpad);
             for (int ci = c0; ci < c1; ci++) {
                 withContext(x[b], ci * t, t, tpad, ci, st[b].prev, row, elu);
-                winograd.splitPhases(row, stride, tOut, st[b].xp, ci * stride);
+                winograd.splitPhases(row, stride, ops, st[b].xp, ci * stride);
             }
         });
-        return new Call(rowOff, segs, out);
+        return new Call(rowOff, segs, out, ops);
     }
 
     /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
@@ -288,7 +290,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        return new Call(null, segs, out);
+        return new Call(null, segs, out, null);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

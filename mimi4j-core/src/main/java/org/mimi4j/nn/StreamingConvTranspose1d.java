@@ -188,7 +188,7 @@ public final class StreamingConvTranspose1d {
      * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
      * prev), then the last taps-1 columns become the new prev.
      */
-    private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu) {
+    private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu, TwoTap.Operands ops) {
         int c = taps - 1, ld = c + t;
         float[] row = winograd == null ? xp : Scratch.small(Scratch.CONV_ROWS, ld);
         for (int ci = ci0; ci < ci1; ci++) {
@@ -197,7 +197,7 @@ public final class StreamingConvTranspose1d {
             if (elu) Activations.elu(x, ci * t, row, r + c, t); // fused into the copy
             else System.arraycopy(x, ci * t, row, r + c, t);
             System.arraycopy(row, r + t, prev, ci * c, c);
-            if (winograd != null) winograd.split(row, 0, t, xp, ci);
+            if (winograd != null) winograd.split(row, 0, ops, xp, ci);
         }
     }
 
@@ -211,18 +211,19 @@ public final class StreamingConvTranspose1d {
         int c = taps - 1, ld = c + t;
         int n = x.length;
         float[][] xs = new float[n][];
+        TwoTap.Operands ops = winograd == null ? null : winograd.operands(t, n);
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = winograd == null ? inCh * ld : winograd.operandFloats(t);
+            int size = winograd == null ? inCh * ld : ops.floats();
             if (s.xp.length < size) s.xp = new float[size];
             xs[b] = s.xp;
         }
         // all streams' copies in one parallel call, each stream's channels in parts of ~32K floats
         int parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * ld / 32768 + 1);
-        if (n * parts == 1) withContext(x[0], st[0].prev, xs[0], 0, inCh, t, elu); // one stream's step: no task, no lambda
+        if (n * parts == 1) withContext(x[0], st[0].prev, xs[0], 0, inCh, t, elu, ops); // one stream's step: no task, no lambda
         else Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts;
-            withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu);
+            withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu, ops);
         });
         float[][] out = new float[x.length][];
         if (winograd != null) {
@@ -232,7 +233,7 @@ public final class StreamingConvTranspose1d {
                 z[b] = st[b].z;
                 out[b] = output(st[b], outCh * t * stride);
             }
-            winograd.forward(phaseBias, xs, t, z, out, stride);
+            winograd.forward(phaseBias, xs, ops, z, out, stride);
         } else if (w != null) {
             int[] rowOff = rows.get(ld);
             Gemm.Segment[] segs = new Gemm.Segment[x.length];

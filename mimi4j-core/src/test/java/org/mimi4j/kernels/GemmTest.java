@@ -108,6 +108,33 @@ class GemmTest {
     }
 
     /**
+     * A B written straight into the packed slivers ({@link Gemm#packedIndex}; NaN in the padding past the last column)
+     * gives what the same B in rows gives: one piece or several, rows split or not, K past one block, from a busy
+     * compute thread (one task), with an epilogue.
+     */
+    @ParameterizedTest
+    @CsvSource({"37, 600, 70, NONE, false", "128, 256, 160, ELU, false", "256, 640, 32, NONE, false", "512, 1536, 1000, ADD, false",
+            "64, 1100, 300, NONE, true", "40, 70, 33, ELU, true"})
+    void aPackedBIsTheSameProduct(int m, int k, int n, Gemm.Epilogue.Kind after, boolean busy) {
+        SplittableRandom r = new SplittableRandom(m * 13L + n);
+        PackedMatrix a = packBetweenNaNs(random(r, m * k), m, k);
+        float[] bias = random(r, m), b = random(r, k * n), residual = random(r, m * n);
+        float[] packed = new float[3 + Gemm.packedFloats(k, n)];
+        java.util.Arrays.fill(packed, Float.NaN);
+        int slivers = (n + 2 * Simd.S.length() - 1) / (2 * Simd.S.length());
+        for (int j = 0; j < k; j++) for (int col = 0; col < n; col++) packed[3 + Gemm.packedIndex(k, slivers, j, col)] = b[j * n + col];
+        float[] want = new float[m * n], got = new float[m * n];
+        Gemm.Epilogue e1 = after == Gemm.Epilogue.Kind.ADD ? Gemm.Epilogue.add(residual) : after == Gemm.Epilogue.Kind.ELU ? Gemm.Epilogue.ELU : Gemm.Epilogue.NONE;
+        Gemm.gemm(a, bias, Gemm.rowsOf(k, n), new Gemm.Segment(b, 0, want, 0, n, n, e1), false);
+        Runnable run = () -> Gemm.gemmPacked(a, bias, packed, 3, new Gemm.Segment(null, 0, got, 0, n, n, e1));
+        if (busy) Parallel.forEach(2, t -> {
+            if (t == 0) run.run();
+        });
+        else run.run();
+        assertArrayEquals(want, got);
+    }
+
+    /**
      * Streams' steps as the transformer passes them: segments of 2 columns whose B and C rows are 2 long (C's tile
      * stores are then zipped vectors), with odd segment counts so that groups hold pairs and lone columns; with a bias,
      * or without one as the transformer's projections (sums from zero).

@@ -10,9 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link TwoTap} (Winograd F(3,2)) against the direct two-tap sum in double precision, within float32 rounding; and
- * its bits independent of what else is in the call: a stream alone equals the same stream among others of other
- * lengths, and a call cut at a multiple of 3 outputs equals the whole call (the property the offline time parts and
- * slices rely on).
+ * its bits independent of what else is in the call: a stream alone (its operands packed as slivers from 32 triples
+ * on) equals the same stream among others of other lengths (operands in rows), and a call cut at a multiple of 3
+ * outputs equals the whole call (the property the offline time parts and slices rely on).
  */
 class TwoTapTest {
     @ParameterizedTest
@@ -20,6 +20,7 @@ class TwoTapTest {
             "16, 8, 1, 1", "16, 8, 1, 2", "16, 8, 1, 3", "16, 8, 1, 4", "16, 8, 1, 5", // partial triples
             "128, 256, 1, 480", "256, 640, 1, 96", "40, 70, 3, 200", "512, 1536, 1, 16", // the SEANet's shapes, odd ones
             "64, 96, 16, 96", "24, 40, 5, 1000", "33, 17, 2, 31", "96, 32, 8, 1600", "48, 64, 8, 9600",
+            "40, 600, 2, 200", "24, 1100, 1, 151", // K blocks of 512 and a last one shorter (packed slivers of each)
     })
     void matchesTheDirectSumAndIsIndependentOfTheCall(int m, int k, int streams, int n) {
         SplittableRandom r = new SplittableRandom(m * 31L + k * 7L + n);
@@ -98,20 +99,22 @@ class TwoTapTest {
         for (int p = 0; p < stride; p++) {
             float[] phase = new float[n + 1];
             for (int u = 0; u <= n; u++) phase[u] = row[u * stride + p];
-            float[] inPlace = new float[t.operandFloats(n)], copied = new float[t.operandFloats(n)];
+            TwoTap.Operands ops = t.operands(n, 1);
+            float[] inPlace = new float[ops.floats()], copied = new float[ops.floats()];
             for (int j = 0; j < k; j++) {
-                t.splitPhase(row, p, stride, n, inPlace, j);
-                t.split(phase, 0, n, copied, j);
+                t.splitPhase(row, p, stride, ops, inPlace, j);
+                t.split(phase, 0, ops, copied, j);
             }
             assertArrayEquals(copied, inPlace, "stride " + stride + " phase " + p);
         }
         // all phases at once into operand rows 1 + p (stride 4 with 16 lanes: transposed blocks of 16 triples)
         TwoTap all = TwoTap.pack(4, stride + 2, RowSource.of(random(r, 4 * 2 * (stride + 2)), 0, 2 * (stride + 2)), null);
-        float[] together = new float[all.operandFloats(n)], each = new float[all.operandFloats(n)];
+        TwoTap.Operands ops = all.operands(n, 1);
+        float[] together = new float[ops.floats()], each = new float[ops.floats()];
         java.util.Arrays.fill(together, Float.NaN);
         java.util.Arrays.fill(each, Float.NaN);
-        all.splitPhases(row, stride, n, together, 1);
-        for (int p = 0; p < stride; p++) all.splitPhase(row, p, stride, n, each, 1 + p);
+        all.splitPhases(row, stride, ops, together, 1);
+        for (int p = 0; p < stride; p++) all.splitPhase(row, p, stride, ops, each, 1 + p);
         for (int i = 0; i < each.length; i++) {
             assertTrue(Float.compare(each[i], together[i]) == 0, "stride " + stride + ", all phases, element " + i);
         }
@@ -135,14 +138,15 @@ class TwoTapTest {
 
     private static float[][] run(TwoTap t, float[] bias, float[][] x, int ld, int n, int phases) {
         int streams = x.length, k = x[0].length / ld;
-        float[][] b = new float[streams][t.operandFloats(n)], c = new float[streams][t.productFloats(n)], out = new float[streams][];
+        TwoTap.Operands ops = t.operands(n, streams);
+        float[][] b = new float[streams][ops.floats()], c = new float[streams][t.productFloats(n)], out = new float[streams][];
         for (int s = 0; s < streams; s++) { // NaN where nothing is written: an output reading there would show it
             java.util.Arrays.fill(b[s], Float.NaN);
             java.util.Arrays.fill(c[s], Float.NaN);
-            for (int j = 0; j < k; j++) t.split(x[s], j * ld, n, b[s], j);
+            for (int j = 0; j < k; j++) t.split(x[s], j * ld, ops, b[s], j);
             out[s] = new float[bias.length * n];
         }
-        t.forward(bias, b, n, c, out, phases);
+        t.forward(bias, b, ops, c, out, phases);
         return out;
     }
 }
