@@ -186,7 +186,8 @@ public final class StreamingConvTranspose1d {
 
     /**
      * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
-     * prev), then the last taps-1 columns become the new prev.
+     * prev), then the last taps-1 columns become the new prev; for a {@link TwoTap}, split into its operands as
+     * {@code ops} lays them out.
      */
     private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu, TwoTap.Operands ops) {
         int c = taps - 1, ld = c + t;
