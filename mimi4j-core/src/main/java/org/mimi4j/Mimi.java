@@ -746,11 +746,10 @@ public final class Mimi {
     public void decode(int[][] codes, SampleSink sink) throws IOException {
         int[][][] batch = {codes};
         int t = checkCodes(batch);
-        decodeChunks(batch, t, null, f0 -> new float[][]{new float[Math.min(chunkFrames(1), t - f0) * frameSize()]}, false,
-                (f0, rows) -> {
-                    checkDecoded(rows[0], 0, rows[0].length);
-                    sink.write(rows[0], 0, rows[0].length);
-                });
+        decodeChunks(batch, t, null, null, (f0, f, rows) -> {
+            checkDecoded(rows[0], 0, rows[0].length);
+            sink.write(rows[0], 0, rows[0].length);
+        });
     }
 
     public float[][][] decode(int[][][] codes, Trace trace) {
@@ -761,22 +760,21 @@ public final class Mimi {
         float[][][] out = new float[b][1][t * fs];
         float[][] rows = new float[b][];
         for (int i = 0; i < b; i++) rows[i] = out[i][0];
-        int chunk = chunkFrames(b);
-        decodeChunks(codes, t, trace, f0 -> rows, true, (f0, r) -> {
-            for (float[] row : r) checkDecoded(row, f0 * fs, Math.min(t, f0 + chunk) * fs);
+        decodeChunks(codes, t, trace, rows, (f0, f, r) -> {
+            for (float[] row : r) checkDecoded(row, f0 * fs, (f0 + f) * fs);
         });
         return out;
     }
 
-    /** What a chunked decode does with a chunk's audio once it is complete: the chunk from frame f0, its rows. */
+    /** What a chunked decode does with a chunk's audio once it is complete: the chunk's f frames from frame f0, its rows. */
     private interface ChunkDone<E extends Exception> {
-        void accept(int f0, float[][] rows) throws E;
+        void accept(int f0, int f, float[][] rows) throws E;
     }
 
     /**
      * An offline decode of codes [B][K][t] through offline-exact states, in chunks of {@link #chunkFrames} frames:
-     * chunk c's audio goes to {@code rows.apply(f0)} (the items' rows; at offset f0 x 1920 when {@code atOffset},
-     * else from 0), then to {@code done}.
+     * chunk c's audio goes to {@code rows} (the items' rows, at offset f0 x 1920; null: new rows per chunk, from 0),
+     * then to {@code done}.
      *
      * <p>As an offline encode's chunks ({@link #encodeSources}), mirrored: chunk c + 1's layers up to the SEANet's
      * high-rate ones (codebook sums, upsampling, transformer, low-rate layers: they need only its codes and the states
@@ -784,8 +782,7 @@ public final class Mimi {
      * takes 0.94-0.97x the time (`AbBench decode`, both orders, 2026-12-06, Zen 5; nothing before the one-thread
      * products read their weights once per call, see {@code Gemm}). Not with a trace, whose outputs come in order.
      */
-    private <E extends Exception> void decodeChunks(int[][][] codes, int t, Trace trace, java.util.function.IntFunction<float[][]> rows,
-                                                    boolean atOffset, ChunkDone<E> done) throws E {
+    private <E extends Exception> void decodeChunks(int[][][] codes, int t, Trace trace, float[][] rows, ChunkDone<E> done) throws E {
         int b = codes.length, fs = frameSize(), chunk = chunkFrames(b);
         DecoderState[] st = new DecoderState[b];
         int[] items = new int[b];
@@ -800,7 +797,8 @@ public final class Mimi {
                 part[i] = new int[codes[i].length][];
                 for (int k = 0; k < codes[i].length; k++) part[i][k] = java.util.Arrays.copyOfRange(codes[i][k], f0, f0 + f);
             }
-            DecoderCall c = decodeFront(part, f, st, trace, items, rows.apply(f0), atOffset ? f0 * fs : 0);
+            DecoderCall c = rows != null ? decodeFront(part, f, st, trace, items, rows, f0 * fs)
+                    : decodeFront(part, f, st, trace, items, new float[b][f * fs], 0);
             c.keepMid();
             return c;
         };
@@ -816,7 +814,7 @@ public final class Mimi {
                 now.runParts(() -> following[0] = front.apply(f1));
                 call = following[0];
             }
-            done.accept(f0, now.out);
+            done.accept(f0, Math.min(chunk, t - f0), now.out);
         }
     }
 

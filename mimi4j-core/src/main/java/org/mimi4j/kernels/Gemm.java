@@ -158,7 +158,7 @@ public final class Gemm {
             Pieces p = Pieces.of(segs, fewColumns ? FEW_COLUMNS : pieceWidth(pieces, wideCols, want, (long) a.m * a.k));
             pieces = p.seg.length;
             int[] ps = p.seg, pn0 = p.n0, pn1 = p.n1;
-            int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
+            int split = rowSplit(pieces, want, groups);
             int tasks = pieces * split;
             if (a.m < 8) { // fewer rows than a tile (a conv to 1 channel): vectors along N, nothing packed
                 Parallel.forEach(pieces, pc -> {
@@ -203,6 +203,11 @@ public final class Gemm {
                 if (g.n > 0 && g.n < NARROW) finish(g, 0, a.m, 0, g.n);
             });
         }
+    }
+
+    /** Row ranges per piece of columns: 1 when the pieces are tasks enough, else enough for the tasks wanted. */
+    private static int rowSplit(int pieces, int want, int groups) {
+        return pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
     }
 
     /** Tasks a wide call wants: a few per thread so that the last ones even out, one for a small call or one thread. */
@@ -448,8 +453,12 @@ public final class Gemm {
      * An operand written so ({@link TwoTap}'s) is multiplied by {@link #gemmPacked} without being packed again.
      */
     static int packedIndex(int k, int slivers, int j, int col) {
-        int kb = j / KC * KC, kc = Math.min(KC, k - kb);
-        return kb / KC * slivers * sliverStride(KC) + col / NR * sliverStride(kc) + (j - kb) * NR + col % NR;
+        return j / KC * slivers * sliverStride(KC) + col / NR * packedSliver(k, j) + j % KC * NR + col % NR;
+    }
+
+    /** In {@link #packedIndex}'s layout of K = k rows: floats from one sliver of row j to the next (its K block's). */
+    static int packedSliver(int k, int j) {
+        return sliverStride(Math.min(KC, k - j / KC * KC));
     }
 
     /** Floats of a K x n operand in {@link #packedIndex}'s layout. */
@@ -471,7 +480,7 @@ public final class Gemm {
         int slivers = (n + NR - 1) / NR, groups = (a.m + 7) / 8;
         int want = tasksWanted(2L * a.m * a.k * n, Parallel.available());
         int width = pieceWidth((n + NC - 1) / NC, n, want, (long) a.m * a.k), pieces = (n + width - 1) / width;
-        int split = pieces >= want ? 1 : Math.min(groups, (want + pieces - 1) / pieces);
+        int split = rowSplit(pieces, want, groups);
         Parallel.forEach(pieces * split, t -> {
             int pc = t / split, part = t % split, n0 = pc * width, n1 = Math.min(n, n0 + width);
             int g0 = groups * part / split, g1 = groups * (part + 1) / split;

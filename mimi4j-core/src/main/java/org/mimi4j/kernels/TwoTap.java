@@ -200,7 +200,7 @@ public final class TwoTap {
 
         /** Floats from one sliver of NR triples of row j to the next (NR in rows of triples: consecutive). */
         int sliver(int j) {
-            return packed ? Gemm.sliverStride(Math.min(Gemm.KC, k - j / Gemm.KC * Gemm.KC)) : Gemm.NR;
+            return packed ? Gemm.packedSliver(k, j) : Gemm.NR;
         }
     }
 
@@ -268,14 +268,18 @@ public final class TwoTap {
     public void splitPhases(float[] x, int stride, Operands ops, float[] b, int j0) {
         int w = 0;
         if (L == 16 && Simd.GATHER && stride >= 4 && stride < BY3S.length) {
-            int full = ops.full, s3 = 3 * stride, nr = Gemm.NR;
-            int[] by = BY3S[stride];
+            int full = ops.full, s3 = 3 * stride, nr = Gemm.NR, op = ops.operand;
+            int[] by = BY3S[stride], rows = PHASE_ROWS.get(); // phase p's operand row: its start at rows[p], slivers rows[16 + p] apart
+            for (int p = 0; p < stride; p++) {
+                rows[p] = ops.row(0, j0 + p);
+                rows[16 + p] = ops.sliver(j0 + p);
+            }
             float[] cols = COLUMNS.get();
             for (; w + L <= full; w += L) { // rows reach x[s3 (w + 15) + 15] < x[s3 (w + L) + stride]: within splitPhase's reads
                 int o = s3 * w;
                 transpose16(x, o, s3, cols);
                 for (int p = 0; p < stride; p++) {
-                    int j = j0 + p, e = ops.row(0, j) + w / nr * ops.sliver(j) + w % nr, op = ops.operand;
+                    int e = rows[p] + w / nr * rows[16 + p] + w % nr;
                     int c1 = stride + p, c2 = 2 * stride + p, c3 = 3 * stride + p; // d0 is column p < 16
                     FloatVector d0 = FloatVector.fromArray(S, cols, 16 * p);
                     FloatVector d1 = c1 < 16 ? FloatVector.fromArray(S, cols, 16 * c1) : FloatVector.fromArray(S, x, o + c1, by, 0);
@@ -290,6 +294,9 @@ public final class TwoTap {
         }
         for (int p = 0; p < stride; p++) splitPhase(x, p, stride, ops, b, j0 + p, w);
     }
+
+    /** A thread's {@link #splitPhases} operand rows, per phase (at most 16): where each starts, its sliver stride. */
+    private static final ThreadLocal<int[]> PHASE_ROWS = ThreadLocal.withInitial(() -> new int[32]);
 
     /** A thread's 16 transposed columns of {@link #splitPhases}, 16 floats each. */
     private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[16 * 16]);
