@@ -440,8 +440,10 @@ public final class Mimi {
      * are the codes of the zero-padded input, as upstream's batched encode gives; with transformers padding each item
      * is encoded at its own length and later frames hold 0. (Bit for bit, with moshi padding: an item whose frame
      * count is not a multiple of 3 and is below the batch's can get other last bits in its last frame's latent than
-     * alone, where the Winograd layers' triples of columns span its end, so a near-tie there could pick another code;
-     * {@link #encodeClips} batches only clips of one frame count, which match alone exactly.)
+     * alone, where the Winograd layers' triples of columns span its end, and an item of fewer than 47 frames in a batch
+     * of 47 or more gets other last bits in every latent, as its 1024-channel conv runs as a TwoTap in the batch's long
+     * call and directly in its own short one ({@link org.mimi4j.kernels.TwoTap#fromTriples}); a near-tie there could
+     * pick another code. {@link #encodeClips} batches only clips of one frame count, which match alone exactly.)
      */
     public EncodeResult encode(float[][] audio, int[] lengths, int numQuantizers, Padding padding, Trace trace) {
         checkNumQuantizers(numQuantizers);

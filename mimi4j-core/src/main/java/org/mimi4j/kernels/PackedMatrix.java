@@ -65,6 +65,25 @@ public final class PackedMatrix {
         return new PackedMatrix(m, k, d, at);
     }
 
+    /**
+     * (x + y) / 2 ({@code sum}) or (x - y) / 2 of two matrices of one shape, computed on their packed panels (the
+     * same layout, zero padding included) into {@code arena} (null: an array of its own): the same floats as packing
+     * the rows of the halves, without reading the rows again.
+     */
+    static PackedMatrix halves(PackedMatrix x, PackedMatrix y, boolean sum, WeightArena arena) {
+        if (x.m != y.m || x.k != y.k) throw new IllegalArgumentException(x.m + " x " + x.k + " and " + y.m + " x " + y.k);
+        int size = (x.m + Gemm.MR - 1) / Gemm.MR * x.k * Gemm.MR;
+        WeightArena.Slice slice = arena == null ? new WeightArena.Slice(new float[size], 0) : arena.allocate(size);
+        float[] d = slice.array(), a = x.data, b = y.data;
+        int at = slice.offset(), parts = Math.max(1, size / (1 << 20));
+        Parallel.forEach(parts, part -> {
+            for (int i = (int) ((long) size * part / parts), e = (int) ((long) size * (part + 1) / parts); i < e; i++) {
+                d[at + i] = sum ? (a[x.off + i] + b[y.off + i]) * 0.5f : (a[x.off + i] - b[y.off + i]) * 0.5f;
+            }
+        });
+        return new PackedMatrix(x.m, x.k, d, at);
+    }
+
     public int rows() {
         return m;
     }

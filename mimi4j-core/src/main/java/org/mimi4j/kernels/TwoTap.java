@@ -92,13 +92,18 @@ public final class TwoTap {
     }
 
     /**
-     * Weights of the largest conv worth running this way (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights, 0: none). A
+     * Weights of the largest conv that runs this way in every call (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights). A
      * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few columns
-     * of a low-rate layer, where memory is the bound: the 1024-channel convs (8.4M weights, 2 columns a step) stay
-     * direct; the 200 Hz ones (1.6M, 16 columns) cost one stream's step ~4% and save offline calls 3-4% (AbBench
-     * stream1, encode, decode, both orders, 2026-12-05), so they run Winograd.
+     * of a low-rate layer, where memory is the bound. The 200 Hz convs (1.6M weights, 16 columns a step) cost one
+     * stream's step ~4% as a TwoTap and save offline calls 3-4% (AbBench stream1, encode, decode, both orders, 2026-12-05): they
+     * run as a TwoTap always. Larger ones (the 1024-channel convs, 8.4M weights, 2 columns a step) run as a TwoTap only
+     * in calls of at least {@link #LONG_CALL} triples per stream (offline), and {@link #direct}ly on g0 and g1 below,
+     * reading the direct form's bytes ({@link #fromTriples}). -Dmimi4j.winograd=false: no conv runs this way.
      */
     private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21);
+    private static final boolean ON = !"false".equals(System.getProperty("mimi4j.winograd"));
+    /** Triples per stream from which a call of a conv larger than {@link #MAX_WEIGHTS} runs as a TwoTap (an offline call's). */
+    public static final int LONG_CALL = 32;
 
     private final int m, k;
     private final PackedMatrix g0, g1, half, halfDiff; // g0, g1, (g0 + g1)/2, (g0 - g1)/2
@@ -108,8 +113,8 @@ public final class TwoTap {
         this.k = k;
         g0 = PackedMatrix.pack(m, k, tap(taps, k, 0), arena);
         g1 = PackedMatrix.pack(m, k, tap(taps, k, 1), arena);
-        half = PackedMatrix.pack(m, k, tap(taps, k, 2), arena);
-        halfDiff = PackedMatrix.pack(m, k, tap(taps, k, 3), arena);
+        half = PackedMatrix.halves(g0, g1, true, arena);
+        halfDiff = PackedMatrix.halves(g0, g1, false, arena);
     }
 
     /**
@@ -120,40 +125,32 @@ public final class TwoTap {
         return new TwoTap(m, k, taps, arena);
     }
 
-    /** Rows of g0 (f 0), g1 (1), (g0 + g1)/2 (2) or (g0 - g1)/2 (3) from the interleaved rows. */
-    private static RowSource tap(RowSource taps, int k, int f) {
+    /** Rows of tap q (g0: 0, g1: 1) from the interleaved rows; the halves are made from the packed taps. */
+    private static RowSource tap(RowSource taps, int k, int q) {
         return new RowSource() {
             @Override
             public void read(int i, float[] dst, int off) {
                 float[] row = new float[2 * k];
                 taps.read(i, row, 0);
-                take(row, 0, dst, off);
+                for (int j = 0; j < k; j++) dst[off + j] = row[2 * j + q];
             }
 
             @Override
             public void read(int i0, int n, int kk, float[] dst) {
                 float[] rows = new float[n * 2 * k];
                 taps.read(i0, n, 2 * k, rows);
-                for (int r = 0; r < n; r++) take(rows, r * 2 * k, dst, r * k);
-            }
-
-            private void take(float[] row, int ro, float[] dst, int off) {
-                for (int j = 0; j < k; j++) {
-                    float a = row[ro + 2 * j], b = row[ro + 2 * j + 1];
-                    dst[off + j] = switch (f) {
-                        case 0 -> a;
-                        case 1 -> b;
-                        case 2 -> (a + b) * 0.5f;
-                        default -> (a - b) * 0.5f;
-                    };
-                }
+                for (int r = 0; r < n; r++) for (int j = 0; j < k; j++) dst[r * k + j] = rows[r * 2 * k + 2 * j + q];
             }
         };
     }
 
-    /** Whether a two-tap conv of this many weights (all taps) runs as a TwoTap: see {@link #MAX_WEIGHTS}. */
-    public static boolean worthIt(long weights) {
-        return weights <= MAX_WEIGHTS;
+    /**
+     * Triples per stream from which a call of a two-tap conv of this many weights (all taps) runs as a TwoTap, below
+     * which it runs {@link #direct}: 0 (every call) up to {@link #MAX_WEIGHTS}, else {@link #LONG_CALL}; -1 (never:
+     * the conv has no TwoTap) with -Dmimi4j.winograd=false.
+     */
+    public static int fromTriples(long weights) {
+        return !ON ? -1 : weights <= MAX_WEIGHTS ? 0 : LONG_CALL;
     }
 
     /** Triples of outputs of a call of n: ceil(n/3). */
@@ -459,6 +456,22 @@ public final class TwoTap {
         Gemm.gemm(halfDiff, null, rowOff, s2, false);
         if (full > 0) Gemm.gemm(g1, null, rowOff, s3, false);
         Gemm.gemm(half, bias, rowOff, s1, false);
+    }
+
+    /**
+     * The direct form on this conv's own filters: C = bias + g0 x0 + g1 x1, the two taps' right operands given by
+     * their row offsets (x0's row j at rowOff0[j] of each segment's b, x1's at rowOff1[j]), each segment's epilogue
+     * applied once both have run. For calls too short for triples to pay (a streaming step of a few columns): it reads
+     * two filters, the direct form's bytes, where the triples would read four.
+     */
+    public void direct(float[] bias, int[] rowOff0, int[] rowOff1, Gemm.Segment[] segs) {
+        Gemm.Segment[] first = new Gemm.Segment[segs.length];
+        for (int s = 0; s < segs.length; s++) {
+            Gemm.Segment g = segs[s];
+            first[s] = new Gemm.Segment(g.b(), g.bOff(), g.c(), g.cOff(), g.ldc(), g.n());
+        }
+        Gemm.gemm(g0, bias, rowOff0, first, false);
+        Gemm.gemm(g1, null, rowOff1, segs, true);
     }
 
     /**

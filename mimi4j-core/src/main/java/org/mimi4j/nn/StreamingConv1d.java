@@ -22,7 +22,8 @@ import org.mimi4j.kernels.WeightArena;
  * x'[ci*s+p][u] = x[ci][u*s+p] with ceil(K/s) taps, so every conv is one {@link Gemm} over shifted input rows. With
  * two taps (kernel 2 x stride: the SEANet encoder's downsampling convs) and {@code winograd}, it is a {@link TwoTap}:
  * 2/3 of the multiply-adds, on triples of outputs counted from each call's first (calls of multiples of 3 outputs cut
- * nothing).
+ * nothing); the largest (the 1024-channel conv) only in calls of many triples, and in short ones (streaming steps) the
+ * direct form on the TwoTap's two filters ({@link TwoTap#fromTriples}).
  */
 public final class StreamingConv1d {
     final int inCh, outCh, kernel, stride, dilation;
@@ -31,8 +32,10 @@ public final class StreamingConv1d {
     private final int context;  // samples of left context kept between calls
     private final PackedMatrix w;    // null when winograd is not
     private final TwoTap winograd;   // a two-tap conv's four products on triples of outputs, or null
+    private final int winogradFrom;  // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
+    private final RowOffsets tap0 = new RowOffsets(ld -> tapOffsets(ld, 0)), tap1 = new RowOffsets(ld -> tapOffsets(ld, 1)); // a TwoTap's direct form's
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, false);
@@ -40,11 +43,21 @@ public final class StreamingConv1d {
 
     /**
      * weight: the rows [Co][Ci*K] of the [Co][Ci][K] kernel, packed into {@code arena} (null: an array of its own).
-     * winograd: a two-tap strided conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights (ignored for
-     * other convs).
+     * winograd: a two-tap strided conv runs as a {@link TwoTap} as {@link TwoTap#fromTriples} says for its weights
+     * (ignored for other convs).
      */
     public StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
                            WeightArena arena, boolean winograd) {
+        this(weight, bias, outCh, inCh, kernel, stride, dilation, replicate, arena,
+                winograd && stride > 1 && (kernel + stride - 1) / stride == 2 ? TwoTap.fromTriples((long) outCh * inCh * kernel) : -1);
+    }
+
+    /**
+     * As above; winogradFrom: a two-tap strided conv runs as a {@link TwoTap} in calls of at least this many triples
+     * per stream and in its direct form on the TwoTap's filters below (0: every call as a TwoTap; negative: no TwoTap).
+     */
+    StreamingConv1d(RowSource weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate,
+                    WeightArena arena, int winogradFrom) {
         if (stride > 1 && dilation > 1) throw new IllegalArgumentException("stride and dilation both > 1");
         this.inCh = inCh;
         this.outCh = outCh;
@@ -58,6 +71,7 @@ public final class StreamingConv1d {
             context = (kernel - 1) * dilation;
             w = PackedMatrix.pack(outCh, inCh * kernel, weight, arena);
             this.winograd = null;
+            this.winogradFrom = -1;
         } else {
             taps = (kernel + stride - 1) / stride;
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
@@ -74,8 +88,9 @@ public final class StreamingConv1d {
                     }
                 }
             };
-            this.winograd = winograd && taps == 2 && TwoTap.worthIt((long) outCh * inCh * kernel) ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
+            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
+            this.winogradFrom = this.winograd == null ? -1 : winogradFrom;
         }
     }
 
@@ -85,7 +100,7 @@ public final class StreamingConv1d {
         return load(ck, prefix, outCh, inCh, kernel, stride, dilation, replicate, hasBias, false);
     }
 
-    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights. */
+    /** As above; {@code winograd}: a two-tap strided conv runs as a {@link TwoTap} as {@link TwoTap#fromTriples} says. */
     public static StreamingConv1d load(Checkpoint ck, String prefix, int outCh, int inCh, int kernel, int stride, int dilation,
                                        boolean replicate, boolean hasBias, boolean winograd) {
         RowSource wt = ck.rows(prefix + ".weight", outCh, inCh, kernel);
@@ -163,10 +178,11 @@ public final class StreamingConv1d {
      * it is in cache (elu(y), or a residual + y); null: nothing.
      */
     public float[][] forward(float[][] x, int t, State[] st, boolean padEnd, boolean elu, Gemm.Epilogue[] after) {
+        if (winograd != null && after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
         Call c = prepare(x, t, st, padEnd, elu, after);
         if (winograd == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
+        else if (c.operands == null) winograd.direct(bias, c.offsets, c.offsets1, c.segs);
         else {
-            if (after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
             int n = st.length, tOut = c.segs[0].n();
             float[][] b = new float[n][], cs = new float[n][];
             for (int i = 0; i < n; i++) {
@@ -200,9 +216,10 @@ public final class StreamingConv1d {
     /**
      * One call's GEMM, ready to run: the segments, the outputs, and B's row offsets, or null for a pointwise conv (rows t
      * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout); for a
-     * {@link TwoTap}, where its operands lie (else null).
+     * {@link TwoTap}, where its operands lie, or null when the call runs its direct form (then offsets and offsets1
+     * are its two taps').
      */
-    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
+    private record Call(int[] offsets, int[] offsets1, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
         int[] rowOff(PackedMatrix w, int t) {
             return offsets != null ? offsets : w.rowsOf(t);
         }
@@ -222,14 +239,13 @@ public final class StreamingConv1d {
         int tOut = tp / stride;
         int rowsIn = inCh * stride;          // channels of the polyphase input
         int ld = context / stride + tOut;    // its length: context + new samples, in polyphase columns
-        int[] rowOff = rows.get(ld);
         int n = x.length;
         Gemm.Segment[] segs = new Gemm.Segment[n];
         float[][] out = new float[n][];
-        TwoTap.Operands ops = winograd == null ? null : winograd.operands(tOut, n);
+        TwoTap.Operands ops = winograd != null && TwoTap.triples(tOut) >= winogradFrom ? winograd.operands(tOut, n) : null;
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = winograd == null ? rowsIn * ld : ops.floats();
+            int size = ops == null ? rowsIn * ld : ops.floats();
             if (s.xp.length < size) s.xp = new float[size];
             if (replicate && s.first) {
                 for (int ci = 0; ci < inCh; ci++) java.util.Arrays.fill(s.prev, ci * context, (ci + 1) * context, x[b][ci * t]);
@@ -244,7 +260,7 @@ public final class StreamingConv1d {
         int tpad = tp, parts = (int) Math.min(Math.min(inCh, 64), (long) inCh * (context + tp) / 32768 + 1);
         Parallel.forEach(n * parts, task -> {
             int b = task / parts, part = task % parts, c0 = inCh * part / parts, c1 = inCh * (part + 1) / parts;
-            if (winograd == null) {
+            if (ops == null) {
                 float[] eluRow = elu && stride > 1 ? Scratch.small(Scratch.CONV_ELU_ROW, t) : null; // once per task, not per channel
                 for (int ci = c0; ci < c1; ci++) polyphase(x[b], ci * t, t, tpad, ci, st[b].prev, st[b].xp, ci * stride, ld, eluRow, elu);
                 return;
@@ -257,7 +273,8 @@ public final class StreamingConv1d {
                 winograd.splitPhases(row, stride, ops, st[b].xp, ci * stride);
             }
         });
-        return new Call(rowOff, segs, out, ops);
+        if (winograd == null) return new Call(rows.get(ld), null, segs, out, null);
+        return ops == null ? new Call(tap0.get(ld), tap1.get(ld), segs, out, null) : new Call(null, null, segs, out, ops);
     }
 
     /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
@@ -265,6 +282,13 @@ public final class StreamingConv1d {
         int rowsIn = inCh * stride;
         int[] off = new int[rowsIn * taps];
         for (int i = 0; i < rowsIn; i++) for (int q = 0; q < taps; q++) off[i * taps + q] = i * ld + q * (stride == 1 ? dilation : 1);
+        return off;
+    }
+
+    /** Offsets of a TwoTap's direct form's B rows for tap q (polyphase channel r at r * ld + q). */
+    private int[] tapOffsets(int ld, int q) {
+        int[] off = new int[inCh * stride];
+        for (int r = 0; r < off.length; r++) off[r] = r * ld + q;
         return off;
     }
 
@@ -290,7 +314,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        return new Call(null, segs, out, null);
+        return new Call(null, null, segs, out, null);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

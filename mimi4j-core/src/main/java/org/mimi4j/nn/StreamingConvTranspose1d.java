@@ -20,16 +20,20 @@ import org.mimi4j.kernels.RowSource;
  * taps-1 input columns rather than partial outputs, which is the same sum. groups == channels (the depthwise
  * upsample, moshi's "upsample_channel_wise_bug") runs directly. With two taps (kernel 2 x stride: the SEANet
  * decoder's upsampling convs) and {@code winograd}, the stride-1 conv is a {@link TwoTap}: 2/3 of the multiply-adds,
- * on triples of input steps counted from each call's first (calls of multiples of 3 steps cut nothing).
+ * on triples of input steps counted from each call's first (calls of multiples of 3 steps cut nothing); the largest
+ * (the 1024-channel conv) only in calls of many triples, and in short ones (streaming steps) the direct form on the
+ * TwoTap's two filters ({@link TwoTap#fromTriples}).
  */
 public final class StreamingConvTranspose1d {
     final int inCh, outCh, kernel, stride, groups;
     private final int taps;
     private final PackedMatrix w;     // groups 1 without winograd: [Co*s][Ci*taps]
     private final TwoTap winograd;    // groups 1, two taps and winograd: the same rows as four products on triples
+    private final int winogradFrom;   // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
+    private final RowOffsets tap0 = new RowOffsets(ld -> tapOffsets(ld, 0)), tap1 = new RowOffsets(ld -> tapOffsets(ld, 1)); // a TwoTap's direct form's
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
         this(weight, bias, inCh, outCh, kernel, stride, groups, null, false);
@@ -37,10 +41,20 @@ public final class StreamingConvTranspose1d {
 
     /**
      * As the constructor above, the GEMM's weights packed into {@code arena} (null: an array of their own); winograd: a
-     * two-tap conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights (ignored for others).
+     * two-tap conv runs as a {@link TwoTap} as {@link TwoTap#fromTriples} says for its weights (ignored for others).
      */
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena,
                                     boolean winograd) {
+        this(weight, bias, inCh, outCh, kernel, stride, groups, arena,
+                winograd && groups == 1 && (kernel + stride - 1) / stride == 2 ? TwoTap.fromTriples((long) inCh * outCh * kernel) : -1);
+    }
+
+    /**
+     * As above; winogradFrom: a two-tap conv runs as a {@link TwoTap} in calls of at least this many triples per
+     * stream and in its direct form on the TwoTap's filters below (0: every call as a TwoTap; negative: no TwoTap).
+     */
+    StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups, WeightArena arena,
+                             int winogradFrom) {
         this.inCh = inCh;
         this.outCh = outCh;
         this.kernel = kernel;
@@ -49,8 +63,7 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            this.winograd = winograd && taps == 2 && TwoTap.worthIt((long) inCh * outCh * kernel)
-                    ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
+            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
             depthwise = null;
             if (bias != null) {
@@ -65,6 +78,7 @@ public final class StreamingConvTranspose1d {
         } else {
             throw new IllegalArgumentException("ConvTranspose1d groups must be 1 or the channel count, got " + groups);
         }
+        this.winogradFrom = this.winograd == null ? -1 : winogradFrom;
     }
 
     /**
@@ -126,7 +140,7 @@ public final class StreamingConvTranspose1d {
         return load(ck, prefix, inCh, outCh, kernel, stride, groups, hasBias, false);
     }
 
-    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap} if {@link TwoTap#worthIt} its weights. */
+    /** As above; {@code winograd}: a two-tap conv runs as a {@link TwoTap} as {@link TwoTap#fromTriples} says. */
     public static StreamingConvTranspose1d load(Checkpoint ck, String prefix, int inCh, int outCh, int kernel, int stride,
                                                 int groups, boolean hasBias, boolean winograd) {
         float[] wt = ck.tensor(prefix + ".weight", inCh, outCh / groups, kernel);
@@ -184,21 +198,28 @@ public final class StreamingConvTranspose1d {
         return off;
     }
 
+    /** Offsets of a TwoTap's direct form's B rows for tap q (channel ci at ci * ld + q). */
+    private int[] tapOffsets(int ld, int q) {
+        int[] off = new int[inCh];
+        for (int ci = 0; ci < inCh; ci++) off[ci] = ci * ld + q;
+        return off;
+    }
+
     /**
      * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
-     * prev), then the last taps-1 columns become the new prev; for a {@link TwoTap}, split into its operands as
-     * {@code ops} lays them out.
+     * prev), then the last taps-1 columns become the new prev; for a call as a {@link TwoTap}, split into its operands
+     * as {@code ops} lays them out (null: the call runs a direct form).
      */
     private void withContext(float[] x, float[] prev, float[] xp, int ci0, int ci1, int t, boolean elu, TwoTap.Operands ops) {
         int c = taps - 1, ld = c + t;
-        float[] row = winograd == null ? xp : Scratch.small(Scratch.CONV_ROWS, ld);
+        float[] row = ops == null ? xp : Scratch.small(Scratch.CONV_ROWS, ld);
         for (int ci = ci0; ci < ci1; ci++) {
-            int r = winograd == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
+            int r = ops == null ? ci * ld : 0; // a TwoTap's row in cache, then split into its operands
             System.arraycopy(prev, ci * c, row, r, c);
             if (elu) Activations.elu(x, ci * t, row, r + c, t); // fused into the copy
             else System.arraycopy(x, ci * t, row, r + c, t);
             System.arraycopy(row, r + t, prev, ci * c, c);
-            if (winograd != null) winograd.split(row, 0, ops, xp, ci);
+            if (ops != null) winograd.split(row, 0, ops, xp, ci);
         }
     }
 
@@ -212,10 +233,10 @@ public final class StreamingConvTranspose1d {
         int c = taps - 1, ld = c + t;
         int n = x.length;
         float[][] xs = new float[n][];
-        TwoTap.Operands ops = winograd == null ? null : winograd.operands(t, n);
+        TwoTap.Operands ops = winograd != null && TwoTap.triples(t) >= winogradFrom ? winograd.operands(t, n) : null;
         for (int b = 0; b < n; b++) {
             State s = st[b];
-            int size = winograd == null ? inCh * ld : ops.floats();
+            int size = ops == null ? inCh * ld : ops.floats();
             if (s.xp.length < size) s.xp = new float[size];
             xs[b] = s.xp;
         }
@@ -227,7 +248,7 @@ public final class StreamingConvTranspose1d {
             withContext(x[b], st[b].prev, xs[b], inCh * part / parts, inCh * (part + 1) / parts, t, elu, ops);
         });
         float[][] out = new float[x.length][];
-        if (winograd != null) {
+        if (ops != null) {
             float[][] z = new float[n][];
             for (int b = 0; b < n; b++) {
                 if (st[b].z.length < winograd.productFloats(t)) st[b].z = new float[winograd.productFloats(t)];
@@ -235,8 +256,7 @@ public final class StreamingConvTranspose1d {
                 out[b] = output(st[b], outCh * t * stride);
             }
             winograd.forward(phaseBias, xs, ops, z, out, stride);
-        } else if (w != null) {
-            int[] rowOff = rows.get(ld);
+        } else if (groups == 1) {
             Gemm.Segment[] segs = new Gemm.Segment[x.length];
             float[][] z = new float[x.length][];
             for (int b = 0; b < x.length; b++) {
@@ -246,7 +266,8 @@ public final class StreamingConvTranspose1d {
                 // phase-major rows z[co*stride + p][u] interleaved into y[co][u*stride + p] block by block
                 segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t, Gemm.Epilogue.interleave(out[b], stride));
             }
-            Gemm.gemm(w, phaseBias, rowOff, segs, false);
+            if (winograd == null) Gemm.gemm(w, phaseBias, rows.get(ld), segs, false);
+            else winograd.direct(phaseBias, tap0.get(ld), tap1.get(ld), segs);
         } else {
             for (int b = 0; b < x.length; b++) {
                 float[] y = output(st[b], outCh * t * stride);
