@@ -203,11 +203,12 @@ public final class Attention {
             e0.intoArray(p, o);
             e1.intoArray(p, o + L);
         }
-        FloatVector inv0 = FloatVector.broadcast(S, 1f).div(sum0), inv1 = FloatVector.broadcast(S, 1f).div(sum1);
-        VectorMask<Float> keyed0 = lo0.compare(VectorOperators.LE, hi0).cast(S), keyed1 = lo1.compare(VectorOperators.LE, hi1).cast(S);
-        VectorMask<Float> st0 = S.indexInRange(0, n), st1 = S.indexInRange(L, n);
+        // 1 / sum, and 0 for a lane without keys (whose weights and sums are all +0), so that its output is +0
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector inv0 = zero.blend(one.div(sum0), lo0.compare(VectorOperators.LE, hi0).cast(S));
+        FloatVector inv1 = zero.blend(one.div(sum1), lo1.compare(VectorOperators.LE, hi1).cast(S));
         for (int c0 = 0; c0 < hd; c0 += 8) values8(p, a, a + un, v, (h * cap) * hd + c0, s0, cap, hd, out, (ho + c0) * ldo + i0, ldo,
-                inv0, inv1, keyed0, keyed1, st0, st1);
+                inv0, inv1, n);
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
@@ -273,11 +274,12 @@ public final class Attention {
      * Channels c0..c0+7 of the block's outputs (out[oo + c*ldo ...], channel-major), vectors of queries: over the
      * union's keys r0..r1-1 (ring slots from s0 + r), value of key r and channel c times the weights' row r, each lane
      * the FMA chain over keys of {@link #softmaxValues} (the weights of other keys are 0 and add exactly 0), times
-     * 1 / its sum; zeros for queries without keys; lanes past the block's queries not written.
+     * inv (1 / its sum; 0 for queries without keys, whose chains are +0); lanes past the block's n queries not written.
+     * (No masks as parameters: a mask passed to a method C2 does not inline is boxed, and its operations then run as
+     * Java code that allocates.)
      */
     private static void values8(float[] p, int r0, int r1, float[] v, int vo, int s0, int cap, int hd, float[] out, int oo, int ldo,
-                                FloatVector inv0, FloatVector inv1, VectorMask<Float> keyed0, VectorMask<Float> keyed1,
-                                VectorMask<Float> st0, VectorMask<Float> st1) {
+                                FloatVector inv0, FloatVector inv1, int n) {
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
         FloatVector a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
@@ -311,23 +313,23 @@ public final class Attention {
             a70 = w0.fma(x, a70);
             a71 = w1.fma(x, a71);
         }
-        FloatVector z0 = FloatVector.zero(S);
-        a00.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo, st0);
-        a01.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + L, st1);
-        a10.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + ldo, st0);
-        a11.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + ldo + L, st1);
-        a20.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 2 * ldo, st0);
-        a21.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 2 * ldo + L, st1);
-        a30.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 3 * ldo, st0);
-        a31.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 3 * ldo + L, st1);
-        a40.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 4 * ldo, st0);
-        a41.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 4 * ldo + L, st1);
-        a50.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 5 * ldo, st0);
-        a51.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 5 * ldo + L, st1);
-        a60.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 6 * ldo, st0);
-        a61.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 6 * ldo + L, st1);
-        a70.mul(inv0).blend(z0, keyed0.not()).intoArray(out, oo + 7 * ldo, st0);
-        a71.mul(inv1).blend(z0, keyed1.not()).intoArray(out, oo + 7 * ldo + L, st1);
+        VectorMask<Float> st0 = S.indexInRange(0, n), st1 = S.indexInRange(L, n);
+        a00.mul(inv0).intoArray(out, oo, st0);
+        a01.mul(inv1).intoArray(out, oo + L, st1);
+        a10.mul(inv0).intoArray(out, oo + ldo, st0);
+        a11.mul(inv1).intoArray(out, oo + ldo + L, st1);
+        a20.mul(inv0).intoArray(out, oo + 2 * ldo, st0);
+        a21.mul(inv1).intoArray(out, oo + 2 * ldo + L, st1);
+        a30.mul(inv0).intoArray(out, oo + 3 * ldo, st0);
+        a31.mul(inv1).intoArray(out, oo + 3 * ldo + L, st1);
+        a40.mul(inv0).intoArray(out, oo + 4 * ldo, st0);
+        a41.mul(inv1).intoArray(out, oo + 4 * ldo + L, st1);
+        a50.mul(inv0).intoArray(out, oo + 5 * ldo, st0);
+        a51.mul(inv1).intoArray(out, oo + 5 * ldo + L, st1);
+        a60.mul(inv0).intoArray(out, oo + 6 * ldo, st0);
+        a61.mul(inv1).intoArray(out, oo + 6 * ldo + L, st1);
+        a70.mul(inv0).intoArray(out, oo + 7 * ldo, st0);
+        a71.mul(inv1).intoArray(out, oo + 7 * ldo + L, st1);
     }
 
     /**
