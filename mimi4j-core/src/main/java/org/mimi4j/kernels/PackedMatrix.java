@@ -3,19 +3,22 @@ package org.mimi4j.kernels;
 /**
  * A constant left operand of {@link Gemm}: a row-major [M][K] matrix (a weight) packed once into panels of
  * {@link Gemm#MR} rows, k-major inside a panel ([M/MR][K][MR], last panel zero-padded), so the micro-kernel reads
- * the MR values it broadcasts for one k from consecutive floats.
+ * the MR values it broadcasts for one k from consecutive floats. A matrix can also be a block of columns of another
+ * ({@link #columns}): the same panels, read from a column on.
  */
 public final class PackedMatrix {
     final int m, k;
     final float[] data; // the panels at data[off ..], the rest of data other matrices' (a WeightArena's chunk)
     final int off;
+    private final int panel;       // floats from one panel to the next: k * MR, or more for a block of columns
     private final RowOffsets rows; // B row offsets j*ld for the last ld
 
-    private PackedMatrix(int m, int k, float[] data, int off) {
+    private PackedMatrix(int m, int k, float[] data, int off, int panel) {
         this.m = m;
         this.k = k;
         this.data = data;
         this.off = off;
+        this.panel = panel;
         this.rows = new RowOffsets(ld -> Gemm.rowsOf(k, ld));
     }
 
@@ -62,7 +65,13 @@ public final class PackedMatrix {
                 }
             }
         });
-        return new PackedMatrix(m, k, d, at);
+        return new PackedMatrix(m, k, d, at, k * Gemm.MR);
+    }
+
+    /** Columns j0..j0+kk-1 of this matrix, as a matrix of kk columns reading these panels (no copy). */
+    public PackedMatrix columns(int j0, int kk) {
+        if (j0 < 0 || kk < 1 || j0 + kk > k) throw new IllegalArgumentException("columns " + j0 + ".." + (j0 + kk) + " of " + k);
+        return new PackedMatrix(m, kk, data, off + j0 * Gemm.MR, panel);
     }
 
     /**
@@ -72,16 +81,15 @@ public final class PackedMatrix {
      */
     static PackedMatrix halves(PackedMatrix x, PackedMatrix y, boolean sum, WeightArena arena) {
         if (x.m != y.m || x.k != y.k) throw new IllegalArgumentException(x.m + " x " + x.k + " and " + y.m + " x " + y.k);
-        int size = (x.m + Gemm.MR - 1) / Gemm.MR * x.k * Gemm.MR;
-        WeightArena.Slice slice = arena == null ? new WeightArena.Slice(new float[size], 0) : arena.allocate(size);
+        int panels = (x.m + Gemm.MR - 1) / Gemm.MR, len = x.k * Gemm.MR;
+        WeightArena.Slice slice = arena == null ? new WeightArena.Slice(new float[panels * len], 0) : arena.allocate(panels * len);
         float[] d = slice.array(), a = x.data, b = y.data;
-        int at = slice.offset(), parts = Math.max(1, size / (1 << 20));
-        Parallel.forEach(parts, part -> {
-            for (int i = (int) ((long) size * part / parts), e = (int) ((long) size * (part + 1) / parts); i < e; i++) {
-                d[at + i] = sum ? (a[x.off + i] + b[y.off + i]) * 0.5f : (a[x.off + i] - b[y.off + i]) * 0.5f;
-            }
+        int at = slice.offset();
+        Parallel.forEach(panels, p -> {
+            int xo = x.off + p * x.panel, yo = y.off + p * y.panel, o = at + p * len;
+            for (int i = 0; i < len; i++) d[o + i] = sum ? (a[xo + i] + b[yo + i]) * 0.5f : (a[xo + i] - b[yo + i]) * 0.5f;
         });
-        return new PackedMatrix(x.m, x.k, d, at);
+        return new PackedMatrix(x.m, x.k, d, at, len);
     }
 
     public int rows() {
@@ -135,7 +143,7 @@ public final class PackedMatrix {
 
     /** Where A[i][0] is in data; A[i][j] is j * MR floats further (the kernels' panels start here too). */
     int rowStart(int i) {
-        return off + (i / Gemm.MR) * k * Gemm.MR + i % Gemm.MR;
+        return off + (i / Gemm.MR) * panel + i % Gemm.MR;
     }
 
     public long bytes() {

@@ -106,13 +106,15 @@ public final class TwoTap {
     public static final int LONG_CALL = 32;
 
     private final int m, k;
-    private final PackedMatrix g0, g1, half, halfDiff; // g0, g1, (g0 + g1)/2, (g0 - g1)/2
+    private final PackedMatrix taps;                   // [g0 | g1]: the direct form with its K tap-major
+    private final PackedMatrix g0, g1, half, halfDiff; // its two blocks of columns, (g0 + g1)/2, (g0 - g1)/2
 
-    private TwoTap(int m, int k, RowSource taps, WeightArena arena) {
+    private TwoTap(int m, int k, RowSource rows, WeightArena arena) {
         this.m = m;
         this.k = k;
-        g0 = PackedMatrix.pack(m, k, tap(taps, k, 0), arena);
-        g1 = PackedMatrix.pack(m, k, tap(taps, k, 1), arena);
+        taps = PackedMatrix.pack(m, 2 * k, tapMajor(rows, k), arena);
+        g0 = taps.columns(0, k);
+        g1 = taps.columns(k, k);
         half = PackedMatrix.halves(g0, g1, true, arena);
         halfDiff = PackedMatrix.halves(g0, g1, false, arena);
     }
@@ -125,21 +127,28 @@ public final class TwoTap {
         return new TwoTap(m, k, taps, arena);
     }
 
-    /** Rows of tap q (g0: 0, g1: 1) from the interleaved rows; the halves are made from the packed taps. */
-    private static RowSource tap(RowSource taps, int k, int q) {
+    /** The interleaved rows ([k][2]) tap-major ([2][k]: g0's row, then g1's); the halves are made from the packed taps. */
+    private static RowSource tapMajor(RowSource rows, int k) {
         return new RowSource() {
             @Override
             public void read(int i, float[] dst, int off) {
                 float[] row = new float[2 * k];
-                taps.read(i, row, 0);
-                for (int j = 0; j < k; j++) dst[off + j] = row[2 * j + q];
+                rows.read(i, row, 0);
+                take(row, 0, dst, off);
             }
 
             @Override
             public void read(int i0, int n, int kk, float[] dst) {
-                float[] rows = new float[n * 2 * k];
-                taps.read(i0, n, 2 * k, rows);
-                for (int r = 0; r < n; r++) for (int j = 0; j < k; j++) dst[r * k + j] = rows[r * 2 * k + 2 * j + q];
+                float[] rs = new float[n * 2 * k];
+                rows.read(i0, n, 2 * k, rs);
+                for (int r = 0; r < n; r++) take(rs, r * 2 * k, dst, r * 2 * k);
+            }
+
+            private void take(float[] row, int ro, float[] dst, int off) {
+                for (int j = 0; j < k; j++) {
+                    dst[off + j] = row[ro + 2 * j];
+                    dst[off + k + j] = row[ro + 2 * j + 1];
+                }
             }
         };
     }
@@ -459,19 +468,13 @@ public final class TwoTap {
     }
 
     /**
-     * The direct form on this conv's own filters: C = bias + g0 x0 + g1 x1, the two taps' right operands given by
-     * their row offsets (x0's row j at rowOff0[j] of each segment's b, x1's at rowOff1[j]), each segment's epilogue
-     * applied once both have run. For calls too short for triples to pay (a streaming step of a few columns): it reads
-     * two filters, the direct form's bytes, where the triples would read four.
+     * The direct form on this conv's own filters, one product: C = bias + [g0 | g1] [x0; x1], the right operand's 2k
+     * rows given by their offsets in each segment's b (x0's row j at rowOff[j], x1's at rowOff[k + j]). For calls too
+     * short for triples to pay (a streaming step of a few columns): it reads the two taps, the direct form's bytes,
+     * where the triples would read four filters.
      */
-    public void direct(float[] bias, int[] rowOff0, int[] rowOff1, Gemm.Segment[] segs) {
-        Gemm.Segment[] first = new Gemm.Segment[segs.length];
-        for (int s = 0; s < segs.length; s++) {
-            Gemm.Segment g = segs[s];
-            first[s] = new Gemm.Segment(g.b(), g.bOff(), g.c(), g.cOff(), g.ldc(), g.n());
-        }
-        Gemm.gemm(g0, bias, rowOff0, first, false);
-        Gemm.gemm(g1, null, rowOff1, segs, true);
+    public void direct(float[] bias, int[] rowOff, Gemm.Segment[] segs) {
+        Gemm.gemm(taps, bias, rowOff, segs, false);
     }
 
     /**

@@ -35,7 +35,7 @@ public final class StreamingConv1d {
     private final int winogradFrom;  // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
-    private final RowOffsets tap0 = new RowOffsets(ld -> tapOffsets(ld, 0)), tap1 = new RowOffsets(ld -> tapOffsets(ld, 1)); // a TwoTap's direct form's
+    private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // a TwoTap's direct form's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, false);
@@ -181,7 +181,7 @@ public final class StreamingConv1d {
         if (winograd != null && after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
         Call c = prepare(x, t, st, padEnd, elu, after);
         if (winograd == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
-        else if (c.operands == null) winograd.direct(bias, c.offsets, c.offsets1, c.segs);
+        else if (c.operands == null) winograd.direct(bias, c.offsets, c.segs);
         else {
             int n = st.length, tOut = c.segs[0].n();
             float[][] b = new float[n][], cs = new float[n][];
@@ -216,10 +216,10 @@ public final class StreamingConv1d {
     /**
      * One call's GEMM, ready to run: the segments, the outputs, and B's row offsets, or null for a pointwise conv (rows t
      * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout); for a
-     * {@link TwoTap}, where its operands lie, or null when the call runs its direct form (then offsets and offsets1
-     * are its two taps').
+     * {@link TwoTap}, where its operands lie, or null when the call runs its direct form (then the offsets are its
+     * taps', tap-major).
      */
-    private record Call(int[] offsets, int[] offsets1, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
+    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
         int[] rowOff(PackedMatrix w, int t) {
             return offsets != null ? offsets : w.rowsOf(t);
         }
@@ -273,8 +273,8 @@ public final class StreamingConv1d {
                 winograd.splitPhases(row, stride, ops, st[b].xp, ci * stride);
             }
         });
-        if (winograd == null) return new Call(rows.get(ld), null, segs, out, null);
-        return ops == null ? new Call(tap0.get(ld), tap1.get(ld), segs, out, null) : new Call(null, null, segs, out, ops);
+        if (winograd == null) return new Call(rows.get(ld), segs, out, null);
+        return new Call(ops == null ? tapRows.get(ld) : null, segs, out, ops);
     }
 
     /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
@@ -285,10 +285,11 @@ public final class StreamingConv1d {
         return off;
     }
 
-    /** Offsets of a TwoTap's direct form's B rows for tap q (polyphase channel r at r * ld + q). */
-    private int[] tapOffsets(int ld, int q) {
-        int[] off = new int[inCh * stride];
-        for (int r = 0; r < off.length; r++) off[r] = r * ld + q;
+    /** Offsets of a TwoTap's direct form's B rows, tap-major: tap q of polyphase channel r (row q * rows + r) at r * ld + q. */
+    private int[] tapOffsets(int ld) {
+        int rowsIn = inCh * stride;
+        int[] off = new int[2 * rowsIn];
+        for (int q = 0; q < 2; q++) for (int r = 0; r < rowsIn; r++) off[q * rowsIn + r] = r * ld + q;
         return off;
     }
 
@@ -314,7 +315,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        return new Call(null, null, segs, out, null);
+        return new Call(null, segs, out, null);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

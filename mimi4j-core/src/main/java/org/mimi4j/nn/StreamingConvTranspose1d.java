@@ -33,7 +33,7 @@ public final class StreamingConvTranspose1d {
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
-    private final RowOffsets tap0 = new RowOffsets(ld -> tapOffsets(ld, 0)), tap1 = new RowOffsets(ld -> tapOffsets(ld, 1)); // a TwoTap's direct form's
+    private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // a TwoTap's direct form's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
         this(weight, bias, inCh, outCh, kernel, stride, groups, null, false);
@@ -198,10 +198,10 @@ public final class StreamingConvTranspose1d {
         return off;
     }
 
-    /** Offsets of a TwoTap's direct form's B rows for tap q (channel ci at ci * ld + q). */
-    private int[] tapOffsets(int ld, int q) {
-        int[] off = new int[inCh];
-        for (int ci = 0; ci < inCh; ci++) off[ci] = ci * ld + q;
+    /** Offsets of a TwoTap's direct form's B rows, tap-major: tap q of channel ci (row q * inCh + ci) at ci * ld + q. */
+    private int[] tapOffsets(int ld) {
+        int[] off = new int[2 * inCh];
+        for (int q = 0; q < 2; q++) for (int ci = 0; ci < inCh; ci++) off[q * inCh + ci] = ci * ld + q;
         return off;
     }
 
@@ -267,7 +267,7 @@ public final class StreamingConvTranspose1d {
                 segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t, Gemm.Epilogue.interleave(out[b], stride));
             }
             if (winograd == null) Gemm.gemm(w, phaseBias, rows.get(ld), segs, false);
-            else winograd.direct(phaseBias, tap0.get(ld), tap1.get(ld), segs);
+            else winograd.direct(phaseBias, tapRows.get(ld), segs);
         } else {
             for (int b = 0; b < x.length; b++) {
                 float[] y = output(st[b], outCh * t * stride);

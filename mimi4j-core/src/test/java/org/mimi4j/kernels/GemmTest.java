@@ -135,6 +135,35 @@ class GemmTest {
     }
 
     /**
+     * A block of columns of a packed matrix ({@link PackedMatrix#columns}) multiplies as those columns packed alone,
+     * bit for bit, on the narrow and the wide kernels (the blocks of a matrix between NaN, so that a panel read past
+     * the block's own columns shows), and the halves made from two blocks are those of the columns packed alone.
+     */
+    @ParameterizedTest
+    @CsvSource({"37, 300, 0, 120, 2", "40, 600, 200, 400, 70", "64, 1024, 512, 512, 300", "17, 90, 89, 1, 33"})
+    void aBlockOfColumnsIsThoseColumns(int m, int k, int j0, int kk, int n) {
+        SplittableRandom r = new SplittableRandom(m * 11L + j0);
+        float[] w = random(r, m * k), part = new float[m * kk], other = new float[m * kk], b = random(r, kk * n), bias = random(r, m);
+        for (int i = 0; i < m; i++) System.arraycopy(w, i * k + j0, part, i * kk, kk);
+        for (int i = 0; i < m; i++) for (int j = 0; j < kk; j++) other[i * kk + j] = w[i * k + (j0 + j + 1) % k];
+        PackedMatrix block = packBetweenNaNs(w, m, k).columns(j0, kk), alone = PackedMatrix.pack(part, m, kk);
+        float[] want = new float[m * n], got = new float[m * n];
+        Gemm.gemm(alone, bias, Gemm.rowsOf(kk, n), new Gemm.Segment(b, 0, want, 0, n, n), false);
+        Gemm.gemm(block, bias, Gemm.rowsOf(kk, n), new Gemm.Segment(b, 0, got, 0, n, n), false);
+        assertArrayEquals(want, got);
+        PackedMatrix second = PackedMatrix.pack(other, m, kk);
+        for (boolean sum : new boolean[]{true, false}) {
+            PackedMatrix h = PackedMatrix.halves(block, second, sum, null);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < kk; j++) {
+                    float a = part[i * kk + j], c = other[i * kk + j];
+                    assertEquals(sum ? (a + c) * 0.5f : (a - c) * 0.5f, h.get(i, j), (sum ? "sum" : "difference") + " row " + i + " column " + j);
+                }
+            }
+        }
+    }
+
+    /**
      * Streams' steps as the transformer passes them: segments of 2 columns whose B and C rows are 2 long (C's tile
      * stores are then zipped vectors), with odd segment counts so that groups hold pairs and lone columns; with a bias,
      * or without one as the transformer's projections (sums from zero).
