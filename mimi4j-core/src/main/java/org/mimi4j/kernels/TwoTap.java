@@ -95,10 +95,11 @@ public final class TwoTap {
      * Weights of the largest conv that runs this way in every call (2M floats, 8 MB; -Dmimi4j.winogradMaxWeights). A
      * streaming step of one stream reads the four filters, twice the bytes of the direct form's, for the few columns
      * of a low-rate layer, where memory is the bound. The 200 Hz convs (1.6M weights, 16 columns a step) cost one
-     * stream's step ~4% as a TwoTap and save offline calls 3-4% (AbBench stream1, encode, decode, both orders, 2026-12-05): they
-     * run as a TwoTap always. Larger ones (the 1024-channel convs, 8.4M weights, 2 columns a step) run as a TwoTap only
-     * in calls of at least {@link #LONG_CALL} triples per stream (offline), and {@link #direct}ly on g0 and g1 below,
-     * reading the direct form's bytes ({@link #fromTriples}). -Dmimi4j.winograd=false: no conv runs this way.
+     * stream's step ~4% as a TwoTap and save offline calls 3-4% (AbBench stream1, encode, decode, both orders,
+     * 2026-12-05): they run as a TwoTap always. Larger ones (the 1024-channel convs, 8.4M weights, 2 columns a step)
+     * run as a TwoTap only in calls of at least {@link #LONG_CALL} triples per stream (offline), and in their
+     * {@link #direct} form on [g0 | g1] below, reading the direct form's bytes ({@link #fromTriples}; offline encode
+     * and decode ~1-2% faster, streaming the same, 2026-12-06). -Dmimi4j.winograd=false: no conv runs this way.
      */
     private static final long MAX_WEIGHTS = Long.getLong("mimi4j.winogradMaxWeights", 1L << 21);
     private static final boolean ON = !"false".equals(System.getProperty("mimi4j.winograd"));
