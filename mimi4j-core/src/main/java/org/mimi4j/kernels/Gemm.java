@@ -176,7 +176,7 @@ public final class Gemm {
                 // threads), then read by all of its row tasks
                 int kBlocks = (a.k + KC - 1) / KC;
                 int[] off = new int[pieces + 1];
-                for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + (pn1[pc] - pn0[pc] + NR - 1) / NR * (a.k * NR + kBlocks * SKEW);
+                for (int pc = 0; pc < pieces; pc++) off[pc + 1] = off[pc] + packedFloats(a.k, pn1[pc] - pn0[pc]);
                 float[] shared = Scratch.floats(Scratch.GEMM_SHARED_B, off[pieces]);
                 // in parts of slivers when there are fewer K blocks than threads (one piece of K = 512: not one thread)
                 int parts = Math.max(1, 2 * threads / (pieces * kBlocks));
@@ -184,7 +184,7 @@ public final class Gemm {
                     int pc = t / (kBlocks * parts), kb = t / parts % kBlocks * KC, part = t % parts, kc = Math.min(KC, a.k - kb);
                     int slivers = (pn1[pc] - pn0[pc] + NR - 1) / NR, s0 = slivers * part / parts, s1 = slivers * (part + 1) / parts;
                     if (s0 < s1) packB(segs[ps[pc]], rowOff, kb, kc, pn0[pc] + s0 * NR, Math.min(pn1[pc], pn0[pc] + s1 * NR), shared,
-                            off[pc] + kb / KC * slivers * sliverStride(KC) + s0 * sliverStride(kc));
+                            off[pc] + packedIndex(a.k, slivers, kb, s0 * NR));
                 });
                 Parallel.forEach(tasks, t -> {
                     int pc = t / split, part = t % split;
@@ -403,7 +403,7 @@ public final class Gemm {
             if (packed == null) {
                 if (!direct) packB(g, rowOff, kb, kc, n0, n1, bp, 0);
                 else if (fullSl < slivers) packB(g, rowOff, kb, kc, n0 + fullSl * NR, n1, bp, 0);
-            } else bpOff = packedOff + kb / KC * packedSlivers * sliverStride(KC) + sliver0 * sliverStride(kc); // B packed beforehand
+            } else bpOff = packedOff + packedIndex(k, packedSlivers, kb, sliver0 * NR); // B packed beforehand
             boolean init = kb == 0 && !accumulate;
             for (int ic = r0; ic < r1; ic += MC) {
                 int ie = Math.min(r1, ic + MC);
