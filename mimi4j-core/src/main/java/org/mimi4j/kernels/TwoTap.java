@@ -109,6 +109,7 @@ public final class TwoTap {
     private final int m, k;
     private final PackedMatrix taps;                   // [g0 | g1]: the direct form with its K tap-major
     private final PackedMatrix g0, g1, half, halfDiff; // its two blocks of columns, (g0 + g1)/2, (g0 - g1)/2
+    private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // the direct form's, for the last row length
 
     private TwoTap(int m, int k, RowSource rows, WeightArena arena) {
         this.m = m;
@@ -469,13 +470,20 @@ public final class TwoTap {
     }
 
     /**
-     * The direct form on this conv's own filters, one product: C = bias + [g0 | g1] [x0; x1], the right operand's 2k
-     * rows given by their offsets in each segment's b (x0's row j at rowOff[j], x1's at rowOff[k + j]). For calls too
-     * short for triples to pay (a streaming step of a few columns): it reads the two taps, the direct form's bytes,
-     * where the triples would read four filters.
+     * The direct form on this conv's own filters, one product: C = bias + [g0 | g1] [x0; x1], with x0's row j at
+     * j * ld and x1's at j * ld + 1 of each segment's b (the k rows of the input, each with its left context, ld long).
+     * For calls too short for triples to pay (a streaming step of a few columns): it reads the two taps, the direct
+     * form's bytes, where the triples would read four filters.
      */
-    public void direct(float[] bias, int[] rowOff, Gemm.Segment[] segs) {
-        Gemm.gemm(taps, bias, rowOff, segs, false);
+    public void direct(float[] bias, int ld, Gemm.Segment[] segs) {
+        Gemm.gemm(taps, bias, tapRows.get(ld), segs, false);
+    }
+
+    /** {@link #direct}'s B row offsets, tap-major: tap q of input row j (row q * k + j) at j * ld + q. */
+    private int[] tapOffsets(int ld) {
+        int[] off = new int[2 * k];
+        for (int q = 0; q < 2; q++) for (int j = 0; j < k; j++) off[q * k + j] = j * ld + q;
+        return off;
     }
 
     /**

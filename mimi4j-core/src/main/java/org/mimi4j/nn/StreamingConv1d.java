@@ -35,7 +35,6 @@ public final class StreamingConv1d {
     private final int winogradFrom;  // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
-    private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // a TwoTap's direct form's, for the last row length
 
     public StreamingConv1d(float[] weight, float[] bias, int outCh, int inCh, int kernel, int stride, int dilation, boolean replicate) {
         this(RowSource.of(weight, 0, inCh * kernel), bias, outCh, inCh, kernel, stride, dilation, replicate, null, false);
@@ -181,7 +180,7 @@ public final class StreamingConv1d {
         if (winograd != null && after != null) throw new IllegalArgumentException("a two-tap conv's output has no epilogue");
         Call c = prepare(x, t, st, padEnd, elu, after);
         if (winograd == null) Gemm.gemm(w, bias, c.rowOff(w, t), c.segs, false);
-        else if (c.operands == null) winograd.direct(bias, c.offsets, c.segs);
+        else if (c.operands == null) winograd.direct(bias, c.ld, c.segs);
         else {
             int n = st.length, tOut = c.segs[0].n();
             float[][] b = new float[n][], cs = new float[n][];
@@ -216,10 +215,9 @@ public final class StreamingConv1d {
     /**
      * One call's GEMM, ready to run: the segments, the outputs, and B's row offsets, or null for a pointwise conv (rows t
      * apart, asked of the weights only when its GEMM runs alone: in a chain it reads another layout); for a
-     * {@link TwoTap}, where its operands lie, or null when the call runs its direct form (then the offsets are its
-     * taps', tap-major).
+     * {@link TwoTap}, where its operands lie, or null when the call runs its direct form on B's rows of length ld.
      */
-    private record Call(int[] offsets, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
+    private record Call(int[] offsets, int ld, Gemm.Segment[] segs, float[][] out, TwoTap.Operands operands) {
         int[] rowOff(PackedMatrix w, int t) {
             return offsets != null ? offsets : w.rowsOf(t);
         }
@@ -273,8 +271,7 @@ public final class StreamingConv1d {
                 winograd.splitPhases(row, stride, ops, st[b].xp, ci * stride);
             }
         });
-        if (winograd == null) return new Call(rows.get(ld), segs, out, null);
-        return new Call(ops == null ? tapRows.get(ld) : null, segs, out, ops);
+        return new Call(winograd == null ? rows.get(ld) : null, ld, segs, out, ops);
     }
 
     /** Offsets of the GEMM's B rows (polyphase channel r, tap q) in the polyphase input of row length ld. */
@@ -282,14 +279,6 @@ public final class StreamingConv1d {
         int rowsIn = inCh * stride;
         int[] off = new int[rowsIn * taps];
         for (int i = 0; i < rowsIn; i++) for (int q = 0; q < taps; q++) off[i * taps + q] = i * ld + q * (stride == 1 ? dilation : 1);
-        return off;
-    }
-
-    /** Offsets of a TwoTap's direct form's B rows, tap-major: tap q of polyphase channel r (row q * rows + r) at r * ld + q. */
-    private int[] tapOffsets(int ld) {
-        int rowsIn = inCh * stride;
-        int[] off = new int[2 * rowsIn];
-        for (int q = 0; q < 2; q++) for (int r = 0; r < rowsIn; r++) off[q * rowsIn + r] = r * ld + q;
         return off;
     }
 
@@ -315,7 +304,7 @@ public final class StreamingConv1d {
             out[b] = s.out;
             segs[b] = new Gemm.Segment(in, 0, s.out, 0, t, t, after == null ? Gemm.Epilogue.NONE : after[b]);
         }
-        return new Call(null, segs, out, null);
+        return new Call(null, t, segs, out, null);
     }
 
     /** Floating-point operations of one stream's call over t input steps (2 per multiply-add). */

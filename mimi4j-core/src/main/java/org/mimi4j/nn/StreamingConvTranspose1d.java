@@ -33,7 +33,6 @@ public final class StreamingConvTranspose1d {
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
-    private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // a TwoTap's direct form's, for the last row length
 
     public StreamingConvTranspose1d(float[] weight, float[] bias, int inCh, int outCh, int kernel, int stride, int groups) {
         this(weight, bias, inCh, outCh, kernel, stride, groups, null, false);
@@ -198,13 +197,6 @@ public final class StreamingConvTranspose1d {
         return off;
     }
 
-    /** Offsets of a TwoTap's direct form's B rows, tap-major: tap q of channel ci (row q * inCh + ci) at ci * ld + q. */
-    private int[] tapOffsets(int ld) {
-        int[] off = new int[2 * inCh];
-        for (int q = 0; q < 2; q++) for (int ci = 0; ci < inCh; ci++) off[q * inCh + ci] = ci * ld + q;
-        return off;
-    }
-
     /**
      * Channels ci0..ci1 of x ([Ci][t], elu(x) when {@code elu}) into xp after their left context (taps-1 columns from
      * prev), then the last taps-1 columns become the new prev; for a call as a {@link TwoTap}, split into its operands
@@ -267,7 +259,7 @@ public final class StreamingConvTranspose1d {
                 segs[b] = new Gemm.Segment(xs[b], 0, z[b], 0, t, t, Gemm.Epilogue.interleave(out[b], stride));
             }
             if (winograd == null) Gemm.gemm(w, phaseBias, rows.get(ld), segs, false);
-            else winograd.direct(phaseBias, tapRows.get(ld), segs);
+            else winograd.direct(phaseBias, ld, segs);
         } else {
             for (int b = 0; b < x.length; b++) {
                 float[] y = output(st[b], outCh * t * stride);
