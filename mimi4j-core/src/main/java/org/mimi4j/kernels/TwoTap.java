@@ -107,13 +107,16 @@ public final class TwoTap {
     public static final int LONG_CALL = 32;
 
     private final int m, k;
+    private final int from;                            // triples per stream from which a call runs on triples
     private final PackedMatrix taps;                   // [g0 | g1]: the direct form with its K tap-major
     private final PackedMatrix g0, g1, half, halfDiff; // its two blocks of columns, (g0 + g1)/2, (g0 - g1)/2
     private final RowOffsets tapRows = new RowOffsets(this::tapOffsets); // the direct form's, for the last row length
 
-    private TwoTap(int m, int k, RowSource rows, WeightArena arena) {
+    private TwoTap(int m, int k, RowSource rows, WeightArena arena, int from) {
+        if (from < 0) throw new IllegalArgumentException("a TwoTap from " + from + " triples");
         this.m = m;
         this.k = k;
+        this.from = from;
         taps = PackedMatrix.pack(m, 2 * k, tapMajor(rows, k), arena);
         g0 = taps.columns(0, k);
         g1 = taps.columns(k, k);
@@ -123,10 +126,15 @@ public final class TwoTap {
 
     /**
      * Packs the m rows of 2k floats that {@code taps} reads, [k][2] each (tap 0 and tap 1 of operand row j at 2j and
-     * 2j + 1), as the four filters (into {@code arena}; null: arrays of their own).
+     * 2j + 1), as the four filters (into {@code arena}; null: arrays of their own). Every call runs on triples.
      */
     public static TwoTap pack(int m, int k, RowSource taps, WeightArena arena) {
-        return new TwoTap(m, k, taps, arena);
+        return pack(m, k, taps, arena, 0);
+    }
+
+    /** As above; calls of fewer than {@code from} triples per stream run {@link #direct} ({@link #forCall}). */
+    public static TwoTap pack(int m, int k, RowSource taps, WeightArena arena, int from) {
+        return new TwoTap(m, k, taps, arena, from);
     }
 
     /** The interleaved rows ([k][2]) tap-major ([2][k]: g0's row, then g1's); the halves are made from the packed taps. */
@@ -179,6 +187,14 @@ public final class TwoTap {
      */
     public Operands operands(int n, int streams) {
         return new Operands(k, n, streams == 1 && n / 3 >= Gemm.NARROW);
+    }
+
+    /**
+     * How a call of n outputs per stream runs: on triples, with these operands, or (null) in the {@link #direct} form,
+     * for fewer than {@link #fromTriples} triples.
+     */
+    public Operands forCall(int n, int streams) {
+        return triples(n) >= from ? operands(n, streams) : null;
     }
 
     /** A call's operand layout ({@link #operands}). */

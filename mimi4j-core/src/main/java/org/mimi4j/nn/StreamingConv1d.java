@@ -32,7 +32,6 @@ public final class StreamingConv1d {
     private final int context;  // samples of left context kept between calls
     private final PackedMatrix w;    // null when winograd is not
     private final TwoTap winograd;   // a two-tap conv's four products on triples of outputs, or null
-    private final int winogradFrom;  // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] bias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
 
@@ -70,7 +69,6 @@ public final class StreamingConv1d {
             context = (kernel - 1) * dilation;
             w = PackedMatrix.pack(outCh, inCh * kernel, weight, arena);
             this.winograd = null;
-            this.winogradFrom = -1;
         } else {
             taps = (kernel + stride - 1) / stride;
             int shift = taps * stride - kernel; // kernel zero-extended on the left to a multiple of the stride
@@ -87,9 +85,8 @@ public final class StreamingConv1d {
                     }
                 }
             };
-            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena) : null;
+            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh, inCh * stride, phaseRows, arena, winogradFrom) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh, inCh * stride * taps, phaseRows, arena) : null;
-            this.winogradFrom = this.winograd == null ? -1 : winogradFrom;
         }
     }
 
@@ -240,7 +237,7 @@ public final class StreamingConv1d {
         int n = x.length;
         Gemm.Segment[] segs = new Gemm.Segment[n];
         float[][] out = new float[n][];
-        TwoTap.Operands ops = winograd != null && TwoTap.triples(tOut) >= winogradFrom ? winograd.operands(tOut, n) : null;
+        TwoTap.Operands ops = winograd == null ? null : winograd.forCall(tOut, n);
         for (int b = 0; b < n; b++) {
             State s = st[b];
             int size = ops == null ? rowsIn * ld : ops.floats();

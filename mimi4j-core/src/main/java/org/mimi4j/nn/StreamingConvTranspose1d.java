@@ -29,7 +29,6 @@ public final class StreamingConvTranspose1d {
     private final int taps;
     private final PackedMatrix w;     // groups 1 without winograd: [Co*s][Ci*taps]
     private final TwoTap winograd;    // groups 1, two taps and winograd: the same rows as four products on triples
-    private final int winogradFrom;   // triples per stream from which a call runs as the TwoTap (below: its direct form)
     private final float[] depthwise;  // groups == channels: [C][K]
     private final float[] bias, phaseBias;
     private final RowOffsets rows = new RowOffsets(this::rowOffsets); // the GEMM's, for the last row length
@@ -62,7 +61,7 @@ public final class StreamingConvTranspose1d {
         this.bias = bias;
         this.taps = (kernel + stride - 1) / stride;
         if (groups == 1) {
-            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena) : null;
+            this.winograd = winogradFrom >= 0 && taps == 2 ? TwoTap.pack(outCh * stride, inCh, new PhaseRows(weight), arena, winogradFrom) : null;
             w = this.winograd == null ? PackedMatrix.pack(outCh * stride, inCh * taps, new PhaseRows(weight), arena) : null;
             depthwise = null;
             if (bias != null) {
@@ -77,7 +76,6 @@ public final class StreamingConvTranspose1d {
         } else {
             throw new IllegalArgumentException("ConvTranspose1d groups must be 1 or the channel count, got " + groups);
         }
-        this.winogradFrom = this.winograd == null ? -1 : winogradFrom;
     }
 
     /**
@@ -225,7 +223,7 @@ public final class StreamingConvTranspose1d {
         int c = taps - 1, ld = c + t;
         int n = x.length;
         float[][] xs = new float[n][];
-        TwoTap.Operands ops = winograd != null && TwoTap.triples(t) >= winogradFrom ? winograd.operands(t, n) : null;
+        TwoTap.Operands ops = winograd == null ? null : winograd.forCall(t, n);
         for (int b = 0; b < n; b++) {
             State s = st[b];
             int size = ops == null ? inCh * ld : ops.floats();
