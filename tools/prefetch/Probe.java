@@ -69,9 +69,21 @@ public class Probe {
     }
 
     public static void main(String[] args) {
-        int m = Integer.parseInt(args[0]), k = Integer.parseInt(args[1]), n = Integer.parseInt(args[2]);
-        if (args.length > 3) ahead = Integer.parseInt(args[3]);
-        if (m % MC != 0 || n % NR != 0 || k % 16 != 0) throw new IllegalArgumentException("M a multiple of 128, N of 32, K of 16");
+        int m, k, n;
+        try {
+            m = Integer.parseInt(args[0]);
+            k = Integer.parseInt(args[1]);
+            n = Integer.parseInt(args[2]);
+            if (args.length > 3) ahead = Integer.parseInt(args[3]);
+        } catch (RuntimeException e) {
+            System.err.println("usage: Probe M K N [ahead]");
+            System.exit(2);
+            return;
+        }
+        if (m <= 0 || m % MC != 0 || n <= 0 || n % NR != 0 || k <= 0 || k % 16 != 0) {
+            System.err.println("Probe: M a multiple of 128, N of 32, K of 16");
+            System.exit(2);
+        }
         java.util.Random r = new java.util.Random(1);
         float[][] a = new float[WEIGHTS][m * k];
         for (float[] w : a) for (int i = 0; i < w.length; i++) w[i] = r.nextFloat() - 0.5f;

@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
     if (argc != 4 && argc != 5) { fprintf(stderr, "usage: probe M K N [ahead]\n"); return 2; }
     if (argc == 5) AHEAD = atoi(argv[4]);
     int M = atoi(argv[1]), K = atoi(argv[2]), N = atoi(argv[3]);
-    if (M % MC || N % NR || K % 16) { fprintf(stderr, "probe: M a multiple of 128, N of 32, K of 16\n"); return 2; }
+    if (M <= 0 || K <= 0 || N <= 0 || M % MC || N % NR || K % 16) { fprintf(stderr, "probe: M a multiple of 128, N of 32, K of 16\n"); return 2; }
     float *A[WEIGHTS];
     srand(1);
     for (int w = 0; w < WEIGHTS; w++) {

@@ -16,9 +16,13 @@ def main():
         sys.exit(__doc__)
     rounds = {}
     for path in sys.argv[1:]:
-        with open(path) as f:
-            run = json.load(f)
-        for r in run["rounds"][1:]:
+        try:
+            with open(path) as f:
+                run = json.load(f)
+            run_rounds = run["rounds"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            sys.exit(f"pool.py: {path}: not a side_by_side.py --raw file ({e.__class__.__name__}: {e})")
+        for r in run_rounds[1:]:
             for workload, res in r["results"].items():
                 if "ratio" in res:
                     rounds.setdefault(workload, []).append(res)

@@ -191,7 +191,7 @@ public final class TwoTap {
 
     /**
      * How a call of n outputs per stream runs: on triples, with these operands, or (null) in the {@link #direct} form,
-     * for fewer than {@link #fromTriples} triples.
+     * for fewer than the {@code from} triples it was packed with (callers take them from {@link #fromTriples}).
      */
     public Operands forCall(int n, int streams) {
         return triples(n) >= from ? operands(n, streams) : null;
